@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Builds the lab's guest into build/out (or $FARFETCHD_LAB_OUT), in three cached stages:
+#   kernel  Debian's linux-source-6.12 + kernel-module/patch + build/kernel.config
+#   rootfs  debootstrap --variant=minbase bookworm + build/guest-packages.txt, trimmed
+#   image   rootfs + kernel headers and module build kit + reference modules, tools,
+#           targets and init  ->  ext4  ->  qcow2, next to the bzImage
+# Each stage's output folder is named by a hash of its inputs, so an unchanged input set is
+# never rebuilt. The finished image is build/out/image (a symlink to image-<hash>).
+#
+# Usage: build/build-guest.sh [--rebuild] [--print-key]
+#   --rebuild    ignore the cached stages and build all three again
+#   --print-key  print the image's input hash and exit (nothing is built)
+# Needs root (debootstrap, file ownership in the image) and the apt packages listed in
+# build/host-packages.txt.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${FARFETCHD_LAB_OUT:-$repo/build/out}
+rebuild=0
+print_key=0
+for arg in "$@"; do
+	case $arg in
+	--rebuild) rebuild=1 ;;
+	--print-key) print_key=1 ;;
+	*) echo "build-guest.sh: unknown argument '$arg' (use --rebuild or --print-key)" >&2; exit 2 ;;
+	esac
+done
+
+suite=bookworm
+mirror=${FARFETCHD_LAB_MIRROR:-http://deb.debian.org/debian}
+ksrc_tar=/usr/src/linux-source-6.12.tar.xz
+jobs=$(nproc)
+
+started=$(date +%s.%N)
+log() { printf '[%6.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*"; }
+die() { echo "build-guest.sh: $*" >&2; exit 1; }
+
+# Hash of the named files' contents and of extra strings, stable across machines.
+hash_inputs() {
+	local f
+	{
+		for f in "$@"; do
+			if [ -d "$repo/$f" ]; then
+				(cd "$repo" && find "$f" -type f ! -name '*.o' ! -name '*.ko' ! -name '*.cmd' \
+					! -name '*.mod*' ! -name 'modules.order' ! -name 'Module.symvers' \
+					! -path '*/bin/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+			elif [ -f "$repo/$f" ]; then
+				(cd "$repo" && sha256sum "$f")
+			else
+				echo "literal $f"
+			fi
+		done
+	} | sha256sum | cut -c1-16
+}
+
+command -v dpkg-query >/dev/null || die "dpkg-query not found: the image is built on Debian"
+ksrc_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
+	die "linux-source-6.12 is not installed: apt-get install linux-source-6.12 (see build/host-packages.txt)"
+
+kernel_key=$(hash_inputs "linux-source-6.12=$ksrc_version" build/kernel.config \
+	kernel-module/patch/farfetch.patch "kernel-stage-v1")
+rootfs_key=$(hash_inputs "$suite" build/guest-packages.txt "rootfs-stage-v1")
+image_key=$(hash_inputs "$kernel_key" "$rootfs_key" build/build-guest.sh build/guest \
+	kernel-module targets)
+
+if [ "$print_key" = 1 ]; then
+	echo "$image_key"
+	exit 0
+fi
+[ "$(id -u)" = 0 ] || die "building the guest image needs root (debootstrap, file ownership): run it with sudo"
+
+mkdir -p "$out"
+kernel_dir=$out/kernel-$kernel_key
+rootfs_dir=$out/rootfs-$rootfs_key
+image_dir=$out/image-$image_key
+if [ "$rebuild" = 1 ]; then
+	rm -rf "$kernel_dir" "$rootfs_dir" "$image_dir"
+fi
+
+# ---------------------------------------------------------------- kernel
+build_kernel() {
+	local work=$out/work-kernel src obj t0
+	src=$work/linux-source-6.12
+	obj=$work/obj
+	t0=$(date +%s)
+	log "kernel: extracting $ksrc_tar ($ksrc_version)"
+	rm -rf "$src" "$kernel_dir.tmp"
+	mkdir -p "$work" "$obj"
+	tar -C "$work" -xJf "$ksrc_tar"
+	log "kernel: applying kernel-module/patch/farfetch.patch"
+	(cd "$src" && patch -p1 --quiet <"$repo/kernel-module/patch/farfetch.patch")
+	log "kernel: configuring (tinyconfig + build/kernel.config)"
+	make -s -C "$src" O="$obj" tinyconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+		"$repo/build/kernel.config" >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	# Every line of the fragment must have survived olddefconfig, or the kernel lacks it.
+	local line missing=0
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*) grep -qxF "$line" "$obj/.config" || { echo "  not set: $line" >&2; missing=1; } ;;
+		esac
+	done <"$repo/build/kernel.config"
+	[ "$missing" = 0 ] || die "kernel config fragment did not apply (see above)"
+	local cc=gcc
+	if command -v ccache >/dev/null; then
+		export CCACHE_DIR=$out/ccache
+		cc="ccache gcc"
+	fi
+	log "kernel: make -j$jobs bzImage modules (a clean build takes a few minutes)"
+	make -s -C "$src" O="$obj" CC="$cc" -j"$jobs" bzImage modules
+	local release
+	release=$(make -s -C "$src" O="$obj" kernelrelease)
+	mkdir -p "$kernel_dir.tmp"
+	cp "$obj/arch/x86/boot/bzImage" "$kernel_dir.tmp/bzImage"
+	log "kernel: module build kit and uapi headers"
+	make -s -C "$src" O="$obj" run-command \
+		KBUILD_RUN_COMMAND="\$(srctree)/scripts/package/install-extmod-build $kernel_dir.tmp/kit"
+	make -s -C "$src" O="$obj" headers_install INSTALL_HDR_PATH="$kernel_dir.tmp/headers"
+	cp "$src/scripts/checkpatch.pl" "$src/scripts/spelling.txt" \
+		"$src/scripts/const_structs.checkpatch" "$kernel_dir.tmp/"
+	echo "$release" >"$kernel_dir.tmp/release"
+	mv "$kernel_dir.tmp" "$kernel_dir"
+	rm -rf "$src"
+	log "kernel: built $release in $(($(date +%s) - t0)) s"
+}
+
+# ---------------------------------------------------------------- rootfs
+build_rootfs() {
+	local t0 pkgs
+	t0=$(date +%s)
+	command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
+	pkgs=$(grep -v '^#' "$repo/build/guest-packages.txt" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+	rm -rf "$rootfs_dir.tmp"
+	log "rootfs: debootstrap --variant=minbase $suite ($pkgs)"
+	debootstrap --variant=minbase --include="$pkgs" "$suite" "$rootfs_dir.tmp" "$mirror" \
+		>"$out/debootstrap.log" 2>&1 || {
+		tail -20 "$out/debootstrap.log" >&2
+		die "debootstrap failed (full log: $out/debootstrap.log)"
+	}
+	log "rootfs: trimming docs, man pages, locales, apt caches"
+	rm -rf "$rootfs_dir.tmp"/usr/share/{doc,man,info,locale,lintian,linda} \
+		"$rootfs_dir.tmp"/var/cache/apt/* "$rootfs_dir.tmp"/var/lib/apt/lists/* \
+		"$rootfs_dir.tmp"/var/cache/debconf/*-old "$rootfs_dir.tmp"/var/log/*
+	mkdir -p "$rootfs_dir.tmp"/usr/share/{doc,man,locale}
+	mv "$rootfs_dir.tmp" "$rootfs_dir"
+	log "rootfs: built in $(($(date +%s) - t0)) s ($(du -sh "$rootfs_dir" | cut -f1))"
+}
+
+# ---------------------------------------------------------------- image
+build_image() {
+	local t0 stage release kit mods tmp
+	t0=$(date +%s)
+	release=$(cat "$kernel_dir/release")
+	tmp=$image_dir.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	stage=$tmp/root
+	log "image: copying the rootfs"
+	cp -a "$rootfs_dir" "$stage"
+
+	log "image: kernel uapi headers to /usr/include (linux/farfetch.h, __NR_farfetch)"
+	cp -a "$kernel_dir/headers/include/." "$stage/usr/include/"
+
+	log "image: module build kit at /lib/modules/$release/build"
+	mods=$stage/lib/modules/$release
+	mkdir -p "$mods"
+	cp -a "$kernel_dir/kit" "$mods/build"
+
+	log "image: reference modules (host build against the kit)"
+	local m
+	mkdir -p "$mods/extra" "$stage/usr/src/farfetch"
+	for m in farfetch_p1 farfetch_p2 farfetch_p3 lab_introspect; do
+		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" clean >/dev/null
+		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" >/dev/null ||
+			die "module $m failed to build"
+		cp "$repo/kernel-module/$m/$m.ko" "$mods/extra/"
+		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" clean >/dev/null
+		cp -a "$repo/kernel-module/$m" "$stage/usr/src/farfetch/"
+	done
+	depmod -b "$stage" "$release"
+
+	log "image: tools and targets"
+	make -s -C "$repo/targets" clean >/dev/null
+	make -s -C "$repo/targets" CFLAGS_EXTRA="-I$kernel_dir/headers/include" >/dev/null
+	make -s -C "$repo/targets" DESTDIR="$stage" PREFIX=/usr/local install >/dev/null
+	make -s -C "$repo/targets" clean >/dev/null
+	cp -a "$repo/targets" "$stage/usr/src/farfetch/"
+
+	log "image: init, profile, lab commands"
+	install -m 0755 "$repo/build/guest/lab-init" "$stage/sbin/lab-init"
+	install -m 0755 "$repo/build/guest/lab-ptwalk" "$stage/usr/local/bin/lab-ptwalk"
+	install -m 0644 "$repo/build/guest/profile.sh" "$stage/etc/profile.d/farfetchd-lab.sh"
+	echo farfetchd-lab >"$stage/etc/hostname"
+	printf '127.0.0.1 localhost farfetchd-lab\n' >"$stage/etc/hosts"
+	printf '/dev/vda / ext4 rw 0 1\n' >"$stage/etc/fstab"
+	# A student account for the non-root cases of the assignment (farfetch needs root).
+	chroot "$stage" /usr/sbin/useradd -m -s /bin/bash -u 1000 student 2>/dev/null || true
+	chroot "$stage" /usr/bin/passwd -d root >/dev/null
+
+	log "image: ext4 (mkfs.ext4 -d) and qcow2"
+	mkfs.ext4 -q -F -L farfetchd-lab -d "$stage" "$tmp/rootfs.raw" 2G
+	qemu-img convert -q -c -o compression_type=zstd -O qcow2 "$tmp/rootfs.raw" "$tmp/rootfs.qcow2"
+	local raw_bytes raw_used qcow_bytes
+	raw_bytes=$(stat -c %s "$tmp/rootfs.raw")
+	raw_used=$(du -sb "$stage" | cut -f1)
+	qcow_bytes=$(stat -c %s "$tmp/rootfs.qcow2")
+	rm -rf "$stage" "$tmp/rootfs.raw"
+	cp "$kernel_dir/bzImage" "$tmp/bzImage"
+	cat >"$tmp/manifest.json" <<-EOF
+		{
+		  "key": "$image_key",
+		  "kernelKey": "$kernel_key",
+		  "rootfsKey": "$rootfs_key",
+		  "kernelRelease": "$release",
+		  "kernel": "bzImage",
+		  "disk": "rootfs.qcow2",
+		  "diskVirtualBytes": $raw_bytes,
+		  "rootfsBytes": $raw_used,
+		  "qcow2Bytes": $qcow_bytes,
+		  "builtAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		}
+	EOF
+	mv "$tmp" "$image_dir"
+	log "image: built in $(($(date +%s) - t0)) s (rootfs $((raw_used / 1048576)) MiB, qcow2 $((qcow_bytes / 1048576)) MiB)"
+}
+
+if [ -f "$kernel_dir/bzImage" ]; then log "kernel: cached ($kernel_key)"; else build_kernel; fi
+if [ -d "$rootfs_dir/usr/bin" ]; then log "rootfs: cached ($rootfs_key)"; else build_rootfs; fi
+if [ -f "$image_dir/manifest.json" ]; then log "image: cached ($image_key)"; else build_image; fi
+ln -sfn "image-$image_key" "$out/image"
+# Only the newest of each stage is kept.
+find "$out" -maxdepth 1 \( -name 'kernel-*' -o -name 'rootfs-*' -o -name 'image-*' \) \
+	! -name "kernel-$kernel_key" ! -name "rootfs-$rootfs_key" ! -name "image-$image_key" \
+	-exec rm -rf {} +
+log "done: image $image_key at $out/image (kernel $(cat "$kernel_dir/release"))"
