@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `npm test`: every test of the project through node's test runner, one summary at the end.
+// Files run one at a time: integration tests boot QEMU under TCG and want both cores.
+//   unit          emulator/test/unit, electron/test           (no guest)
+//   integration   emulator/test/integration, kernel-module/tests, targets/tests   (real guest)
+//   e2e           emulator/test/e2e                           (real guest + Debian chromium)
+// `node build/test.js unit` runs one group.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const groups = {
+  unit: ['emulator/test/unit', 'electron/test', 'renderer/test'],
+  integration: ['emulator/test/integration', 'kernel-module/tests', 'targets/tests'],
+  e2e: ['emulator/test/e2e'],
+};
+
+function testFiles(dir) {
+  const full = path.join(repo, dir);
+  if (!existsSync(full)) return [];
+  return readdirSync(full, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.test.ts') && !f.includes('node_modules'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+const selected = process.argv.slice(2);
+const names = selected.length ? selected : Object.keys(groups);
+const files = names.flatMap((name) => {
+  if (!groups[name]) {
+    process.stderr.write(`test.js: unknown group '${name}' (use ${Object.keys(groups).join(', ')})\n`);
+    process.exit(2);
+  }
+  return groups[name].flatMap(testFiles);
+});
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: repo },
+);
+process.exit(result.status ?? 1);
