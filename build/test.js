@@ -6,7 +6,7 @@
 //   e2e           emulator/test/e2e                           (real guest + Debian chromium)
 // `node build/test.js unit` runs one group.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,9 +36,26 @@ const files = names.flatMap((name) => {
   }
   return groups[name].flatMap(testFiles);
 });
+// The spec reporter is for people; a TAP copy gives the counts for the plain summary line.
+mkdirSync(path.join(repo, 'test-results'), { recursive: true });
+const tapFile = path.join(repo, 'test-results', 'tests.tap');
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { stdio: 'inherit', cwd: repo },
 );
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const skipped = count('skipped') + count('todo');
+console.log(`${count('pass')} passed, ${count('fail') + count('cancelled')} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(result.status ?? 1);

@@ -1,0 +1,110 @@
+// `farfetchd-lab bench`: measures the lab's speed on this machine. Prints a table, or JSON.
+// Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
+import os from 'node:os';
+import { LabSession } from './session.ts';
+
+type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+export interface BenchResult {
+  name: string;
+  unit: 'ms' | 'MiB/s';
+  samples: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function summarize(name: string, unit: BenchResult['unit'], values: number[]): BenchResult {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { name, unit, samples: values.length, median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+export function formatTable(results: BenchResult[]): string {
+  const rows = results.map((r) => [r.name, r.median.toFixed(2), r.min.toFixed(2), r.max.toFixed(2), r.unit, String(r.samples)]);
+  const header = ['benchmark', 'median', 'min', 'max', 'unit', 'n'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Waits until the console has printed `text` (after `from`), or rejects after timeoutMs. */
+function waitForConsole(session: LabSession, text: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => {
+      session.off('console', onData);
+      reject(new Error(`console did not print ${JSON.stringify(text)} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (data: string) => {
+      seen += data;
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        session.off('console', onData);
+        resolve();
+      }
+    };
+    session.on('console', onData);
+  });
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const value = await fn();
+  return [performance.now() - t0, value];
+}
+
+export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: number; rounds?: number }): Promise<number> {
+  const boots = opts.boots ?? 3;
+  const rounds = opts.rounds ?? 30;
+  const progress = (msg: string) => opts.out.stderr.write(`bench: ${msg}\n`);
+  const bootToPrompt: number[] = [];
+  const bootToAgent: number[] = [];
+  const execRoundTrip: number[] = [];
+  const agentRoundTrip: number[] = [];
+  const echo: number[] = [];
+  let accel = '';
+  for (let i = 0; i < boots; i++) {
+    progress(`boot ${i + 1}/${boots}`);
+    const session = new LabSession();
+    const t0 = performance.now();
+    // The prompt appears once bash has read its profile; the agent may answer before or after.
+    const prompt = waitForConsole(session, '[farfetchd-lab guest]', 120_000).then(() => performance.now() - t0);
+    await session.start();
+    bootToAgent.push(performance.now() - t0);
+    bootToPrompt.push(await prompt);
+    accel = session.status().accelerator?.label ?? '';
+    if (i === 0) {
+      progress('exec and agent round trips');
+      for (let r = 0; r < rounds; r++) {
+        execRoundTrip.push((await time(() => session.run('/bin/true', [])))[0]);
+        agentRoundTrip.push((await time(() => session.agentPing()))[0]);
+      }
+      progress('console echo');
+      for (let r = 0; r < rounds; r++) {
+        const marker = String.fromCharCode(97 + (r % 26));
+        const [ms] = await time(async () => {
+          const echoed = waitForConsole(session, marker, 10_000);
+          session.writeConsole(marker);
+          await echoed;
+        });
+        echo.push(ms);
+        session.writeConsole('\x7f');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    await session.stop();
+  }
+  const results = [
+    summarize('boot to shell prompt', 'ms', bootToPrompt),
+    summarize('boot to agent ready', 'ms', bootToAgent),
+    summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),
+    summarize('agent round trip (guest-ping)', 'ms', agentRoundTrip),
+    summarize('console echo latency', 'ms', echo),
+  ];
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGiB: Math.round(os.totalmem() / 2 ** 30), accelerator: accel };
+  if (opts.json) opts.out.stdout.write(JSON.stringify({ machine, results }, null, 2) + '\n');
+  else opts.out.stdout.write(`machine: ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB; accelerator: ${accel}\n${formatTable(results)}\n`);
+  return 0;
+}

@@ -1,0 +1,392 @@
+// LabSession: one guest machine, from QEMU start to stop.
+//
+//   stopped ──start()──▶ booting ──agent answers──▶ ready ──oops/panic──▶ crashed
+//      ▲                    │                         │                     │
+//      └──── stop() ◀───────┴─────────────────────────┴────── reset() ──────┘ (→ booting)
+//
+// The console is a pty (node-pty) so that the guest shell has a real terminal; every
+// question about the guest's state goes through the guest agent, never the console text.
+// The only things read from the console are boot progress and crash messages, because
+// those are exactly what the kernel prints there when nothing else can answer.
+import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as pty from 'node-pty';
+import type { AcceleratorInfo, BootStep, CrashInfo, ModuleName, VmState, VmStatus } from './api.ts';
+import { detectAccelerator, findQemu, findQemuImg } from './accel.ts';
+import { GuestAgent } from './guest-agent.ts';
+import { loadImage, type GuestImage } from './image.ts';
+import { buildQemuArgs } from './qemu-args.ts';
+import { QmpClient } from './qmp.ts';
+import { CrashDetector } from './crash.ts';
+import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface LabSessionOptions {
+  image?: GuestImage;
+  /** Skips the accelerator probe (tests, or a value the caller probed once). */
+  accelerator?: AcceleratorInfo;
+  memoryMiB?: number;
+  cpus?: number;
+  /** Host folder shared into the guest at /root/work (virtio-9p). */
+  workspace?: string;
+  /** How long booting may take before it counts as failed. TCG on 2 cores needs a few seconds. */
+  bootTimeoutMs?: number;
+  cols?: number;
+  rows?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunResult {
+  exitCode: number;
+  signal?: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export class LabBootError extends Error {
+  constructor(
+    message: string,
+    readonly consoleTail: string,
+  ) {
+    super(message);
+    this.name = 'LabBootError';
+  }
+}
+
+export class GuestCommandError extends Error {
+  constructor(
+    message: string,
+    readonly result: RunResult,
+  ) {
+    super(message);
+    this.name = 'GuestCommandError';
+  }
+}
+
+interface SessionEvents {
+  status: [VmStatus];
+  console: [string];
+  crash: [CrashInfo];
+}
+
+/** The environment commands run with through the agent (qemu-ga passes no PATH of its own to gcc & co.). */
+export const guestEnv = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'HOME=/root',
+  'LANG=C.UTF-8',
+  'TERM=xterm-256color',
+];
+
+export class LabSession extends EventEmitter<SessionEvents> {
+  private state: VmState = 'stopped';
+  private bootSteps: { step: BootStep; atMs: number }[] = [];
+  private startedAt = 0;
+  private readyAt: number | null = null;
+  private accelerator?: AcceleratorInfo;
+  private loadedModule: ModuleName = 'none';
+  private crash?: CrashInfo;
+  private error?: string;
+  private runDir?: string;
+  private qemu?: pty.IPty;
+  private qmp?: QmpClient;
+  private agent?: GuestAgent;
+  private detector = new CrashDetector();
+  private exited?: Promise<void>;
+  private image?: GuestImage;
+  private cols: number;
+  private rows: number;
+
+  constructor(private readonly opts: LabSessionOptions = {}) {
+    super();
+    this.cols = opts.cols ?? 100;
+    this.rows = opts.rows ?? 30;
+    this.detector.on('crash', (crash) => this.onCrash(crash));
+  }
+
+  status(): VmStatus {
+    return {
+      state: this.state,
+      bootSteps: [...this.bootSteps],
+      accelerator: this.accelerator,
+      uptimeMs: this.readyAt === null ? null : Date.now() - this.readyAt,
+      loadedModule: this.loadedModule,
+      kernelRelease: this.image?.manifest.kernelRelease,
+      crash: this.crash,
+      error: this.error,
+    };
+  }
+
+  get consoleLog(): string {
+    return this.detector.tail();
+  }
+
+  /** Boots a guest on a fresh throwaway overlay; resolves when the guest agent answers. */
+  async start(): Promise<void> {
+    if (this.state !== 'stopped') throw new Error(`cannot start: the machine is ${this.state}`);
+    const env = this.opts.env ?? process.env;
+    this.bootSteps = [];
+    this.crash = undefined;
+    this.error = undefined;
+    this.readyAt = null;
+    this.loadedModule = 'none';
+    this.detector.reset();
+    this.startedAt = Date.now();
+    this.setState('booting');
+    try {
+      this.image = this.opts.image ?? loadImage();
+      const qemuBinary = findQemu({ env });
+      this.accelerator ??= this.opts.accelerator ?? (await detectAccelerator({ qemuBinary, env }));
+      this.runDir = await mkdtemp(path.join(os.tmpdir(), 'farfetchd-lab-'));
+      const overlay = path.join(this.runDir, 'overlay.qcow2');
+      // The base image is never written: every session runs on its own overlay, so a reset
+      // is deleting the overlay.
+      await execFileAsync(findQemuImg({ env }), [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-F',
+        'qcow2',
+        '-b',
+        this.image.diskPath,
+        overlay,
+      ]);
+      const qmpPath = path.join(this.runDir, 'qmp.sock');
+      const agentPath = path.join(this.runDir, 'agent.sock');
+      const args = buildQemuArgs({
+        accel: this.accelerator.accel,
+        hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
+        kernelPath: this.image.kernelPath,
+        diskPath: overlay,
+        memoryMiB: this.opts.memoryMiB ?? 512,
+        cpus: this.opts.cpus ?? 2,
+        qmp: { kind: 'unix', path: qmpPath },
+        agent: { kind: 'unix', path: agentPath },
+        workspace: this.opts.workspace ? { hostPath: this.opts.workspace, tag: 'workspace' } : undefined,
+      });
+      this.spawnQemu(qemuBinary, args);
+      this.qmp = await QmpClient.connect(qmpPath, { timeoutMs: 10_000 });
+      this.qmp.onEvent((event) => {
+        if (event.event === 'GUEST_PANICKED') {
+          this.detector.pvpanic();
+        }
+      });
+      this.addStep('qemu-started');
+      this.agent = await GuestAgent.connect(agentPath, { timeoutMs: 10_000 });
+      await this.raceWithExit(this.agent.sync(this.opts.bootTimeoutMs ?? 90_000));
+      if (!this.bootSteps.some((s) => s.step === 'init')) {
+        // With `quiet`, the kernel may have printed nothing; an answering agent proves both.
+        this.addStep('kernel-up');
+        this.addStep('init');
+      }
+      this.addStep('agent-ready');
+      this.readyAt = Date.now();
+      this.setState('ready');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const consoleTail = this.detector.tail();
+      await this.teardown();
+      this.error = message;
+      this.setState('stopped');
+      throw new LabBootError(`the guest did not boot: ${message}`, consoleTail);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.setState('stopping');
+    await this.teardown();
+    this.readyAt = null;
+    this.setState('stopped');
+  }
+
+  /** Brings back a clean guest: a new QEMU on a new overlay. Works from any state. */
+  async reset(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** Runs a program in the guest through the agent, as root in /root. */
+  async run(
+    file: string,
+    args: string[],
+    opts: { timeoutMs?: number; input?: Buffer } = {},
+  ): Promise<RunResult> {
+    const agent = this.requireReady();
+    return this.raceWithExit(
+      agent.run('/bin/sh', ['-c', 'cd /root && exec "$0" "$@"', file, ...args], {
+        timeoutMs: opts.timeoutMs ?? 120_000,
+        env: guestEnv,
+        input: opts.input,
+      }),
+    );
+  }
+
+  /** Runs a shell script in the guest; throws GuestCommandError (with its stderr) when it fails. */
+  async sh(script: string, timeoutMs = 60_000): Promise<string> {
+    const result = await this.run('/bin/sh', ['-c', script], { timeoutMs });
+    if (result.exitCode !== 0) {
+      const why = result.stderr.toString().trim() || result.stdout.toString().trim();
+      throw new GuestCommandError(`guest command failed (exit ${result.exitCode}): ${why}`, result);
+    }
+    return result.stdout.toString();
+  }
+
+  /** One guest-agent round trip (guest-ping), for the benchmarks. */
+  async agentPing(): Promise<void> {
+    await this.requireReady().ping();
+  }
+
+  async putFile(guestPath: string, data: Buffer, mode: number): Promise<void> {
+    await this.requireReady().writeFile(guestPath, data, mode);
+  }
+
+  /** Loads a reference module (unloading the one loaded before); `none` only unloads. */
+  async loadModule(module: ModuleName): Promise<void> {
+    this.requireReady();
+    if (this.loadedModule !== 'none') {
+      await this.sh(moduleUnloadScript(this.loadedModule));
+      this.loadedModule = 'none';
+    }
+    if (module !== 'none') {
+      await this.sh(moduleLoadScript(module));
+      this.loadedModule = module;
+      this.addStep('module-loaded');
+    }
+    this.emitStatus();
+  }
+
+  writeConsole(data: string): void {
+    this.qemu?.write(data);
+  }
+
+  /** The serial line carries no window size, so the guest's tty is told with stty. */
+  async resizeConsole(cols: number, rows: number): Promise<void> {
+    this.cols = cols;
+    this.rows = rows;
+    this.qemu?.resize(cols, rows);
+    if (this.state === 'ready') {
+      await this.sh(`stty -F /dev/ttyS0 rows ${rows} cols ${cols}`);
+    }
+  }
+
+  pauseConsole(): void {
+    this.qemu?.pause();
+  }
+
+  resumeConsole(): void {
+    this.qemu?.resume();
+  }
+
+  private requireReady(): GuestAgent {
+    if (this.state !== 'ready' || !this.agent) {
+      throw new Error(`the guest is not ready (it is ${this.state})`);
+    }
+    return this.agent;
+  }
+
+  private spawnQemu(qemuBinary: string, args: string[]): void {
+    // If this process dies without stopping the guest, QEMU must not live on: on Linux the
+    // kernel kills it (PR_SET_PDEATHSIG through setpriv); everywhere, the pty's hang-up
+    // (SIGHUP when our end closes) ends it too.
+    let file = qemuBinary;
+    let argv = args;
+    if (process.platform === 'linux' && existsSync('/usr/bin/setpriv')) {
+      file = '/usr/bin/setpriv';
+      argv = ['--pdeathsig', 'KILL', '--', qemuBinary, ...args];
+    }
+    const child = pty.spawn(file, argv, {
+      name: 'xterm-256color',
+      cols: this.cols,
+      rows: this.rows,
+      cwd: this.runDir,
+      env: process.env as Record<string, string>,
+    });
+    this.qemu = child;
+    this.exited = new Promise((resolve) => {
+      child.onExit(({ exitCode, signal }) => {
+        this.qemu = undefined;
+        if (this.state === 'booting' || this.state === 'ready') {
+          this.error = `QEMU exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
+        }
+        resolve();
+      });
+    });
+    child.onData((data) => {
+      this.detector.feed(data);
+      if (data.includes('farfetchd-lab: init started')) {
+        if (!this.bootSteps.some((s) => s.step === 'kernel-up')) this.addStep('kernel-up');
+        this.addStep('init');
+      } else if (data.includes('Linux version')) {
+        this.addStep('kernel-up');
+      }
+      this.emit('console', data);
+    });
+  }
+
+  /** Rejects as soon as QEMU exits, so a dead guest never leaves a caller waiting. */
+  private async raceWithExit<T>(promise: Promise<T>): Promise<T> {
+    const exited = this.exited;
+    if (!exited) return promise;
+    let onExit: Promise<never> | undefined;
+    const guard = exited.then(() => {
+      throw new Error(this.error ?? 'QEMU exited');
+    });
+    onExit = guard;
+    try {
+      return await Promise.race([promise, onExit]);
+    } finally {
+      guard.catch(() => undefined);
+    }
+  }
+
+  private onCrash(crash: CrashInfo): void {
+    if (this.state !== 'ready' && this.state !== 'booting') return;
+    this.crash = crash;
+    this.readyAt = null;
+    this.setState('crashed');
+    this.emit('crash', crash);
+  }
+
+  private async teardown(): Promise<void> {
+    const qmp = this.qmp;
+    const qemu = this.qemu;
+    this.agent?.close();
+    this.agent = undefined;
+    this.qmp = undefined;
+    if (qemu) {
+      // The overlay is thrown away, so there is nothing to flush: quit at once.
+      const quit = qmp ? qmp.execute('quit').catch(() => undefined) : Promise.resolve();
+      const timer = setTimeout(() => qemu.kill('SIGKILL'), 3000);
+      await quit;
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await qmp?.close().catch(() => undefined);
+    this.qemu = undefined;
+    if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
+    this.runDir = undefined;
+    this.loadedModule = 'none';
+  }
+
+  private addStep(step: BootStep): void {
+    if (step !== 'module-loaded' && this.bootSteps.some((s) => s.step === step)) return;
+    this.bootSteps.push({ step, atMs: Date.now() - this.startedAt });
+    this.emitStatus();
+  }
+
+  private setState(state: VmState): void {
+    this.state = state;
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    this.emit('status', this.status());
+  }
+}
