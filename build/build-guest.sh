@@ -12,6 +12,9 @@
 #   --print-key  print the image's input hash and exit (nothing is built)
 # Needs root (debootstrap, file ownership in the image) and the apt packages listed in
 # build/host-packages.txt.
+# The whole script is one braced block: bash reads it completely before running any of it, so
+# editing this file while a build runs cannot change what that build does.
+{
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -186,6 +189,18 @@ build_image() {
 	make -s -C "$repo/targets" DESTDIR="$stage" PREFIX=/usr/local install >/dev/null
 	make -s -C "$repo/targets" clean >/dev/null
 	cp -a "$repo/targets" "$stage/usr/src/farfetch/"
+	rm -rf "$stage/usr/src/farfetch/targets/bin"
+
+	log "image: the in-guest test suite (/usr/local/libexec/farfetch)"
+	make -s -C "$repo/kernel-module/tests" clean >/dev/null
+	make -s -C "$repo/kernel-module/bench" clean >/dev/null
+	make -s -C "$repo/kernel-module/bench" >/dev/null
+	install -m 0755 "$repo/kernel-module/bench/bin/farfetch_bench" "$stage/usr/local/libexec/farfetch/"
+	make -s -C "$repo/kernel-module/bench" clean >/dev/null
+	make -s -C "$repo/kernel-module/tests" CFLAGS_EXTRA="-I$kernel_dir/headers/include" >/dev/null
+	install -D -m 0755 "$repo/kernel-module/tests/bin/farfetch_tests" \
+		"$stage/usr/local/libexec/farfetch/farfetch_tests"
+	make -s -C "$repo/kernel-module/tests" clean >/dev/null
 
 	log "image: init, profile, lab commands"
 	install -m 0755 "$repo/build/guest/lab-init" "$stage/sbin/lab-init"
@@ -234,3 +249,5 @@ find "$out" -maxdepth 1 \( -name 'kernel-*' -o -name 'rootfs-*' -o -name 'image-
 	! -name "kernel-$kernel_key" ! -name "rootfs-$rootfs_key" ! -name "image-$image_key" \
 	-exec rm -rf {} +
 log "done: image $image_key at $out/image (kernel $(cat "$kernel_dir/release"))"
+exit 0
+}

@@ -64,6 +64,11 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
   const execRoundTrip: number[] = [];
   const agentRoundTrip: number[] = [];
   const echo: number[] = [];
+  const moduleBuild: number[] = [];
+  const moduleRebuild: number[] = [];
+  const moduleNoop: number[] = [];
+  const farfetchMiBps: number[] = [];
+  const pvrMiBps: number[] = [];
   let accel = '';
   for (let i = 0; i < boots; i++) {
     progress(`boot ${i + 1}/${boots}`);
@@ -93,6 +98,23 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
         session.writeConsole('\x7f');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      progress('module build in the guest (farfetch_p3)');
+      const build = (cmd: string) => time(() => session.sh(cmd, 600_000));
+      await session.sh('cp -r /usr/src/farfetch/farfetch_p3 /root/p3');
+      moduleBuild.push((await build('make -C /root/p3'))[0]);
+      await session.sh('touch /root/p3/farfetch_p3.c');
+      moduleRebuild.push((await build('make -C /root/p3'))[0]);
+      moduleNoop.push((await build('make -C /root/p3'))[0]);
+      progress('FAR_READ (p2) against process_vm_readv, 1 MiB');
+      await session.loadModule('p2');
+      for (let r = 0; r < 3; r++) {
+        const json = JSON.parse(await session.sh('/usr/local/libexec/farfetch/farfetch_bench 1 50')) as {
+          farfetchMiBps: number;
+          processVmReadvMiBps: number;
+        };
+        farfetchMiBps.push(json.farfetchMiBps);
+        pvrMiBps.push(json.processVmReadvMiBps);
+      }
     }
     await session.stop();
   }
@@ -102,6 +124,11 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
     summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),
     summarize('agent round trip (guest-ping)', 'ms', agentRoundTrip),
     summarize('console echo latency', 'ms', echo),
+    summarize('module build in guest, first (p3)', 'ms', moduleBuild),
+    summarize('module build in guest, after an edit', 'ms', moduleRebuild),
+    summarize('module build in guest, nothing changed', 'ms', moduleNoop),
+    summarize('FAR_READ 1 MiB, farfetch_p2', 'MiB/s', farfetchMiBps),
+    summarize('process_vm_readv 1 MiB', 'MiB/s', pvrMiBps),
   ];
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGiB: Math.round(os.totalmem() / 2 ** 30), accelerator: accel };
   if (opts.json) opts.out.stdout.write(JSON.stringify({ machine, results }, null, 2) + '\n');
