@@ -65,7 +65,14 @@ export class UsageError extends Error {
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
-function parse(command: string, argv: string[], options: ParseArgsConfig['options'], allowPositionals = false) {
+type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function parse(
+  command: string,
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  allowPositionals = false,
+): { values: OptionValues; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, allowPositionals, strict: true });
   } catch (err) {
@@ -212,9 +219,9 @@ async function execCommand(argv: string[], out: Out): Promise<number> {
     throw new UsageError(`put the command after '--' (got '${positionals[0]}' before it)`, 'exec');
   }
   if (commandArgs.length === 0) throw new UsageError('no command: farfetchd-lab exec [options] -- CMD [ARG...]', 'exec');
-  const module = parseModule('exec', values.module);
-  const timeoutSeconds = parseTimeout(values.timeout);
-  const puts = (values.put ?? []).map(parsePut);
+  const module = parseModule('exec', values.module as string | undefined);
+  const timeoutSeconds = parseTimeout(values.timeout as string | undefined);
+  const puts = ((values.put ?? []) as string[]).map(parsePut);
   const files: { spec: PutSpec; data: Buffer; mode: number }[] = [];
   for (const spec of puts) {
     try {
@@ -281,7 +288,7 @@ function write(stream: NodeJS.WritableStream, data: Buffer): Promise<void> {
 
 async function runCommand(argv: string[], out: Out): Promise<number> {
   const { values } = parse('run', argv, { module: { type: 'string' } });
-  const module = parseModule('run', values.module);
+  const module = parseModule('run', values.module as string | undefined);
   if (!process.stdin.isTTY) {
     out.stderr.write('farfetchd-lab run: stdin is not a terminal; use `farfetchd-lab exec` to run commands from scripts\n');
     return EXIT_USAGE;
@@ -325,11 +332,12 @@ async function runCommand(argv: string[], out: Out): Promise<number> {
 
 async function serveCommand(argv: string[], out: Out): Promise<number> {
   const { values } = parse('serve', argv, { port: { type: 'string' } });
+  const portArg = values.port as string | undefined;
   let port = 0;
-  if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
-      throw new UsageError(`--port must be a port number from 1 to 65535 (got '${values.port}')`, 'serve');
+  if (portArg !== undefined) {
+    port = Number(portArg);
+    if (!/^\d+$/.test(portArg) || port < 1 || port > 65535) {
+      throw new UsageError(`--port must be a port number from 1 to 65535 (got '${portArg}')`, 'serve');
     }
   }
   const { startServer } = await import('./serve.ts');
@@ -348,12 +356,13 @@ async function serveCommand(argv: string[], out: Out): Promise<number> {
 
 async function checkCommand(argv: string[], out: Out): Promise<number> {
   const { values } = parse('check', argv, { part: { type: 'string' }, src: { type: 'string' } });
-  if (values.part === undefined) throw new UsageError('--part is required: --part 1|2|3', 'check');
-  if (!['1', '2', '3'].includes(values.part)) {
-    throw new UsageError(`--part must be 1, 2 or 3 (got '${values.part}')`, 'check');
+  const part = values.part as string | undefined;
+  if (part === undefined) throw new UsageError('--part is required: --part 1|2|3', 'check');
+  if (!['1', '2', '3'].includes(part)) {
+    throw new UsageError(`--part must be 1, 2 or 3 (got '${part}')`, 'check');
   }
   const { runCheck } = await import('./grader.ts');
-  return runCheck({ part: Number(values.part) as 1 | 2 | 3, src: path.resolve(values.src ?? '.'), out });
+  return runCheck({ part: Number(part) as 1 | 2 | 3, src: path.resolve((values.src as string | undefined) ?? '.'), out });
 }
 
 async function benchCommand(argv: string[], out: Out): Promise<number> {

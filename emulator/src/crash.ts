@@ -18,7 +18,10 @@ const patterns: { kind: string; re: RegExp }[] = [
 
 /** Classifies one console line; exported for unit tests. */
 export function classifyConsoleLine(line: string): { kind: string; headline: string } | null {
-  const m = kernelLine.exec(line.replace(/\r$/, ''));
+  // The serial line ends lines with \r\r\n, and the shell may have left escape sequences and a
+  // \r before the kernel's text: what a terminal would show is what follows the last \r.
+  const shown = line.replace(/\r+$/, '').split('\r').pop()!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const m = kernelLine.exec(shown);
   if (!m) return null;
   const text = m[1] ?? '';
   for (const { kind, re } of patterns) {
@@ -55,14 +58,16 @@ export class CrashDetector extends EventEmitter<{ crash: [CrashInfo] }> {
       this.buffer = this.buffer.slice(cut);
       if (this.found) this.found.offset = Math.max(0, this.found.offset - cut);
     }
-    if (this.found || this.emitted) return;
+    // Keep reading while only pvpanic is known: its QMP event can overtake the console text.
+    if (this.emitted || (this.found && this.found.kind !== 'pvpanic')) return;
     const lines = (this.partial + data).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
       const hit = classifyConsoleLine(line);
       if (hit) {
+        const waiting = this.found !== undefined;
         this.found = { ...hit, offset: this.lineStart(line) };
-        this.timer = setTimeout(() => this.finish(), SETTLE_MS);
+        if (!waiting) this.timer = setTimeout(() => this.finish(), SETTLE_MS);
         return;
       }
     }

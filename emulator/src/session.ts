@@ -352,6 +352,8 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.readyAt = null;
     this.setState('crashed');
     this.emit('crash', crash);
+    // A panicked kernel spins forever; an oopsed one may limp on. Either way, freeze it.
+    if (crash.kind === 'panic' || crash.kind === 'pvpanic') this.qmp?.execute('stop').catch(() => undefined);
   }
 
   private async teardown(): Promise<void> {

@@ -10,6 +10,13 @@ test('a kernel panic line is classified with its headline', () => {
   });
 });
 
+test('the serial console\'s \\r\\r line ends and a shell\'s escape sequences before the text are ignored', () => {
+  assert.equal(
+    classifyConsoleLine('\x1b[?2004l\r[    2.339437] Kernel panic - not syncing: sysrq triggered crash\r\r')?.headline,
+    'Kernel panic - not syncing: sysrq triggered crash',
+  );
+});
+
 test('oops, general protection fault and BUG lines are classified', () => {
   assert.equal(classifyConsoleLine('[    3.100000] Oops: 0002 [#1] PREEMPT SMP NOPTI')?.kind, 'oops');
   assert.equal(classifyConsoleLine('[    3.100000] Oops: general protection fault, probably for ...')?.kind, 'oops');
@@ -58,4 +65,18 @@ test('pvpanic without console text still reports a crash; reset() forgets it', a
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(crashes.length, 2);
   assert.equal(crashes[1]!.kind, 'bug');
+});
+
+test('a pvpanic event that overtakes the console text is reported with the console headline', async () => {
+  const detector = new CrashDetector();
+  const crashes: CrashInfo[] = [];
+  detector.on('crash', (c) => crashes.push(c));
+  detector.feed('[    5.0] sysrq: Trigger a crash\r\n');
+  detector.pvpanic();
+  detector.feed('[    5.1] Kernel panic - not syncing: sysrq triggered crash\r\n');
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(crashes.length, 1);
+  assert.equal(crashes[0]!.kind, 'panic');
+  assert.equal(crashes[0]!.headline, 'Kernel panic - not syncing: sysrq triggered crash');
+  assert.match(crashes[0]!.log, /sysrq: Trigger a crash/);
 });
