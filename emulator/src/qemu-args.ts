@@ -1,0 +1,287 @@
+// buildQemuArgs: the whole QEMU command line as a pure function of the configuration, so that
+// every accelerator and host OS can be checked in unit tests without starting QEMU.
+//
+// The machine: q35, no default devices (no NIC: the lab guest has no network), the kernel
+// booted directly (no firmware boot menu, no bootloader), the root file system on virtio-blk,
+// the serial console on QEMU's stdio (the session's pty), QMP and the guest agent on sockets,
+// and pvpanic so that a guest panic reaches the host as a QMP event.
+import type { Accelerator } from './api.ts';
+
+export type HostPlatform = 'linux' | 'darwin' | 'win32';
+
+/**
+ * Where QEMU serves a socket. Unix sockets on Linux and macOS; on Windows, TCP on 127.0.0.1
+ * (Node cannot speak AF_UNIX there). Loopback only, so nothing on the network can drive the VM;
+ * other local users can still connect to a loopback port, which a unix socket in a private
+ * directory prevents.
+ */
+export type SocketEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; port: number };
+
+export interface QemuConfig {
+  accel: Accelerator;
+  hostPlatform: HostPlatform;
+  kernelPath: string;
+  /** The session's qcow2 overlay (never the shared base image). */
+  diskPath: string;
+  /** Guest RAM, default 512. Keep it small: savevm/loadvm time grows with the RAM in use. */
+  memoryMiB?: number;
+  /** vCPUs, default 2. */
+  cpus?: number;
+  qmp: SocketEndpoint;
+  agent: SocketEndpoint;
+  /** Appended to the default kernel command line. */
+  kernelCmdline?: string;
+  /**
+   * A host folder shared with the guest over virtio-9p (the guest mounts it by `tag`).
+   * QEMU for Windows has no virtio-9p, so there it is left out: the guest then simply finds
+   * no share to mount, and callers must move files with the guest agent instead.
+   */
+  workspace?: { hostPath: string; tag: string };
+  /** Start from this snapshot (savevm tag) stored in the disk image. */
+  loadvm?: string;
+  /** Appended as they are, last. */
+  extra?: string[];
+}
+
+export const DEFAULT_MEMORY_MIB = 512;
+export const DEFAULT_CPUS = 2;
+
+/**
+ * `init=/sbin/lab-init`: the guest's own small init (no systemd). `quiet` keeps boot fast on a
+ * slow serial console; oopses and panics still print in full, because the kernel raises the
+ * console log level itself when it dies. `panic_on_oops=0`: an oops kills the offending task
+ * and the machine lives on (the lab shows the oops); a real panic stops it and is reported by
+ * pvpanic. No `panic=N`: the kernel must not reboot by itself after a panic.
+ */
+export const DEFAULT_KERNEL_CMDLINE =
+  'console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
+
+export const GUEST_AGENT_PORT_NAME = 'org.qemu.guest_agent.0';
+
+const ACCELERATORS: readonly Accelerator[] = ['kvm', 'hvf', 'whpx', 'tcg'];
+const PLATFORMS: readonly HostPlatform[] = ['linux', 'darwin', 'win32'];
+/** Where each hardware accelerator exists; TCG exists everywhere. */
+const ACCEL_PLATFORM: Record<Exclude<Accelerator, 'tcg'>, HostPlatform> = {
+  kvm: 'linux',
+  hvf: 'darwin',
+  whpx: 'win32',
+};
+/** sizeof(sockaddr_un.sun_path) minus the terminating NUL: longer paths cannot be bound. */
+const UNIX_PATH_MAX: Record<HostPlatform, number> = { linux: 107, darwin: 103, win32: 107 };
+
+export class QemuConfigError extends Error {
+  override name = 'QemuConfigError';
+  constructor(
+    /** The QemuConfig field that is wrong, e.g. "memoryMiB" or "qmp.path". */
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`QEMU configuration: ${field} ${problem}`);
+  }
+}
+
+/**
+ * The accelerator and CPU model. The accelerator probe (accel.ts) starts QEMU with exactly
+ * these, because some hosts accept an accelerator and only fail once a vCPU of this model
+ * is created.
+ */
+export function accelArgs(accel: Accelerator): string[] {
+  switch (accel) {
+    case 'kvm':
+      // `host` passes the host CPU through; the guest has 5-level paging (la57) only if the
+      // host CPU has it, unlike under TCG.
+      return ['-accel', 'kvm', '-cpu', 'host'];
+    case 'hvf':
+      // Intel Macs only: on Apple Silicon, HVF cannot run an x86-64 guest (accel.ts never
+      // chooses HVF there).
+      return ['-accel', 'hvf', '-cpu', 'host'];
+    case 'whpx':
+      // QEMU's `host` CPU model needs KVM or HVF, so WHPX uses `max`. kernel-irqchip=off
+      // emulates the APIC in QEMU: with Hyper-V's APIC emulation Linux guests with more than
+      // one vCPU die with "WHPX: Unexpected VP exit code 4" (QEMU issues #1043, #2042).
+      return ['-accel', 'whpx,kernel-irqchip=off', '-cpu', 'max'];
+    case 'tcg':
+      // `max` enables every feature TCG emulates, la57 included, so the guest gets 5-level
+      // paging on any host. thread=multi: one host thread per vCPU.
+      return ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  }
+}
+
+/** QEMU's option syntax separates with commas; a comma inside a value is written twice. */
+export function escapeOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+function socketChardev(id: string, endpoint: SocketEndpoint): string {
+  // server=on,wait=off: QEMU listens and starts at once, without waiting for us to connect.
+  const where =
+    endpoint.kind === 'unix'
+      ? `path=${escapeOptionValue(endpoint.path)}`
+      : `host=127.0.0.1,port=${endpoint.port}`;
+  return `socket,id=${id},${where},server=on,wait=off`;
+}
+
+function requireString(field: string, value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new QemuConfigError(field, 'must be a non-empty string');
+  if (/[\n\r\0]/.test(value))
+    throw new QemuConfigError(field, 'must not contain a newline or a NUL character');
+}
+
+function requireInteger(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new QemuConfigError(field, `must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+}
+
+function validateEndpoint(field: string, endpoint: SocketEndpoint | undefined, platform: HostPlatform): void {
+  if (typeof endpoint !== 'object' || endpoint === null) throw new QemuConfigError(field, 'is missing');
+  if (endpoint.kind === 'unix') {
+    if (platform === 'win32') {
+      throw new QemuConfigError(field, "cannot be a unix socket on Windows: use { kind: 'tcp', port }");
+    }
+    requireString(`${field}.path`, endpoint.path);
+    const bytes = Buffer.byteLength(endpoint.path);
+    if (bytes > UNIX_PATH_MAX[platform]) {
+      throw new QemuConfigError(
+        `${field}.path`,
+        `is ${bytes} bytes long; a unix socket path can have at most ${UNIX_PATH_MAX[platform]} on ${platform}`,
+      );
+    }
+  } else if (endpoint.kind === 'tcp') {
+    requireInteger(`${field}.port`, endpoint.port, 1, 65535);
+  } else {
+    throw new QemuConfigError(`${field}.kind`, `must be 'unix' or 'tcp'`);
+  }
+}
+
+/** Throws QemuConfigError naming the first field that is wrong. */
+export function validateQemuConfig(config: QemuConfig): void {
+  if (!PLATFORMS.includes(config.hostPlatform)) {
+    throw new QemuConfigError(
+      'hostPlatform',
+      `must be one of ${PLATFORMS.join(', ')} (got ${String(config.hostPlatform)})`,
+    );
+  }
+  if (!ACCELERATORS.includes(config.accel)) {
+    throw new QemuConfigError(
+      'accel',
+      `must be one of ${ACCELERATORS.join(', ')} (got ${String(config.accel)})`,
+    );
+  }
+  if (config.accel !== 'tcg' && ACCEL_PLATFORM[config.accel] !== config.hostPlatform) {
+    throw new QemuConfigError(
+      'accel',
+      `${config.accel} exists only on ${ACCEL_PLATFORM[config.accel]}, not on ${config.hostPlatform}`,
+    );
+  }
+  requireString('kernelPath', config.kernelPath);
+  requireString('diskPath', config.diskPath);
+  // 128 MiB is about the least a Debian userland with gcc runs in; more than 16 GiB is a mistake.
+  requireInteger('memoryMiB', config.memoryMiB ?? DEFAULT_MEMORY_MIB, 128, 16384);
+  requireInteger('cpus', config.cpus ?? DEFAULT_CPUS, 1, 64);
+  validateEndpoint('qmp', config.qmp, config.hostPlatform);
+  validateEndpoint('agent', config.agent, config.hostPlatform);
+  if (config.qmp.kind === 'unix' && config.agent.kind === 'unix' && config.qmp.path === config.agent.path) {
+    throw new QemuConfigError('agent.path', 'must differ from qmp.path');
+  }
+  if (config.qmp.kind === 'tcp' && config.agent.kind === 'tcp' && config.qmp.port === config.agent.port) {
+    throw new QemuConfigError('agent.port', 'must differ from qmp.port');
+  }
+  if (
+    config.kernelCmdline !== undefined &&
+    (typeof config.kernelCmdline !== 'string' || /[\n\r\0]/.test(config.kernelCmdline))
+  ) {
+    throw new QemuConfigError('kernelCmdline', 'must be a string on one line');
+  }
+  if (config.workspace !== undefined) {
+    requireString('workspace.hostPath', config.workspace.hostPath);
+    // The guest finds the share by this tag in sysfs; QEMU limits it to 31 bytes.
+    if (typeof config.workspace.tag !== 'string' || !/^[A-Za-z0-9_-]{1,31}$/.test(config.workspace.tag)) {
+      throw new QemuConfigError('workspace.tag', 'must be 1 to 31 letters, digits, "_" or "-"');
+    }
+  }
+  if (config.loadvm !== undefined) requireString('loadvm', config.loadvm);
+  if (
+    config.extra !== undefined &&
+    (!Array.isArray(config.extra) || config.extra.some((a) => typeof a !== 'string'))
+  ) {
+    throw new QemuConfigError('extra', 'must be an array of strings');
+  }
+}
+
+export function buildQemuArgs(config: QemuConfig): string[] {
+  validateQemuConfig(config);
+  const cmdline = config.kernelCmdline?.trim()
+    ? `${DEFAULT_KERNEL_CMDLINE} ${config.kernelCmdline.trim()}`
+    : DEFAULT_KERNEL_CMDLINE;
+  const args = [
+    // Nothing QEMU would add by itself (NIC, VGA, floppy, CD-ROM, monitor), no host config file.
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-machine',
+    'q35',
+    ...accelArgs(config.accel),
+    '-m',
+    String(config.memoryMiB ?? DEFAULT_MEMORY_MIB),
+    '-smp',
+    String(config.cpus ?? DEFAULT_CPUS),
+    '-kernel',
+    config.kernelPath,
+    '-append',
+    cmdline,
+    // cache=unsafe ignores the guest's flushes. The overlay is thrown away with the session,
+    // so durability buys nothing; only a host crash could lose data, and that data is
+    // disposable. It makes the guest's sync and fsync (dpkg, make, editors) nearly free.
+    '-drive',
+    `file=${escapeOptionValue(config.diskPath)},format=qcow2,if=none,id=disk0,cache=unsafe`,
+    '-device',
+    'virtio-blk-pci,drive=disk0',
+    // The console is QEMU's stdio, which the session makes a pty. signal=off: Ctrl-C is a
+    // byte for the guest's shell, not a signal that kills QEMU.
+    '-chardev',
+    'stdio,id=console,signal=off',
+    '-serial',
+    'chardev:console',
+    // QMP on its own socket: the same as `-qmp unix:PATH,server=on,wait=off`, written as a
+    // chardev so that both sockets are described (and escaped) one way.
+    '-chardev',
+    socketChardev('qmp', config.qmp),
+    '-mon',
+    'chardev=qmp,mode=control',
+    // The guest agent's virtio-serial port; its name is how the guest finds it.
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    '-chardev',
+    socketChardev('ga', config.agent),
+    '-device',
+    `virtserialport,bus=vser0.0,chardev=ga,name=${GUEST_AGENT_PORT_NAME}`,
+    // A guest panic writes to pvpanic and QEMU emits GUEST_PANICKED. panic=none lets the guest
+    // run on for a moment: the kernel calls pvpanic before it flushes the panic text to the
+    // console, and a paused guest would never print it. The session pauses the guest (QMP
+    // `stop`) once it has the log, so a dead guest does not burn a host core.
+    '-device',
+    'pvpanic-pci',
+    '-action',
+    'panic=none',
+    // A guest reboot (or triple fault) ends QEMU instead of booting again.
+    '-no-reboot',
+    '-rtc',
+    'base=utc',
+  ];
+  if (config.workspace && config.hostPlatform !== 'win32') {
+    args.push(
+      // security_model=none: files keep the host user's ownership; the guest's root acts as
+      // that user, and nothing is stored in extended attributes.
+      '-fsdev',
+      `local,id=workspace,path=${escapeOptionValue(config.workspace.hostPath)},security_model=none`,
+      '-device',
+      `virtio-9p-pci,fsdev=workspace,mount_tag=${config.workspace.tag}`,
+    );
+  }
+  if (config.loadvm !== undefined) args.push('-loadvm', config.loadvm);
+  if (config.extra) args.push(...config.extra);
+  return args;
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  accelArgs,
+  buildQemuArgs,
+  DEFAULT_KERNEL_CMDLINE,
+  QemuConfigError,
+  type QemuConfig,
+} from '../../src/qemu-args.ts';
+
+const linux: QemuConfig = {
+  accel: 'tcg',
+  hostPlatform: 'linux',
+  kernelPath: '/lab/bzImage',
+  diskPath: '/run/lab/overlay.qcow2',
+  qmp: { kind: 'unix', path: '/run/lab/qmp.sock' },
+  agent: { kind: 'unix', path: '/run/lab/agent.sock' },
+};
+
+/** The value that follows `flag` (the first occurrence), or undefined. */
+function after(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+/** Every value that follows `flag`. */
+function allAfter(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1] as string] : []));
+}
+
+test('linux + TCG: the whole command line', () => {
+  assert.deepEqual(buildQemuArgs(linux), [
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-machine',
+    'q35',
+    '-accel',
+    'tcg,thread=multi',
+    '-cpu',
+    'max',
+    '-m',
+    '512',
+    '-smp',
+    '2',
+    '-kernel',
+    '/lab/bzImage',
+    '-append',
+    'console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
+    '-drive',
+    'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe',
+    '-device',
+    'virtio-blk-pci,drive=disk0',
+    '-chardev',
+    'stdio,id=console,signal=off',
+    '-serial',
+    'chardev:console',
+    '-chardev',
+    'socket,id=qmp,path=/run/lab/qmp.sock,server=on,wait=off',
+    '-mon',
+    'chardev=qmp,mode=control',
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    '-chardev',
+    'socket,id=ga,path=/run/lab/agent.sock,server=on,wait=off',
+    '-device',
+    'virtserialport,bus=vser0.0,chardev=ga,name=org.qemu.guest_agent.0',
+    '-device',
+    'pvpanic-pci',
+    '-action',
+    'panic=none',
+    '-no-reboot',
+    '-rtc',
+    'base=utc',
+  ]);
+});
+
+test('linux + KVM: host CPU passthrough, everything else the same', () => {
+  const tcgArgs = buildQemuArgs(linux);
+  const kvmArgs = buildQemuArgs({ ...linux, accel: 'kvm' });
+  assert.deepEqual(kvmArgs.slice(6, 10), ['-accel', 'kvm', '-cpu', 'host']);
+  assert.deepEqual(
+    [...kvmArgs.slice(0, 6), ...kvmArgs.slice(10)],
+    [...tcgArgs.slice(0, 6), ...tcgArgs.slice(10)],
+  );
+});
+
+test('accelArgs for each accelerator', () => {
+  assert.deepEqual(accelArgs('tcg'), ['-accel', 'tcg,thread=multi', '-cpu', 'max']);
+  assert.deepEqual(accelArgs('kvm'), ['-accel', 'kvm', '-cpu', 'host']);
+  assert.deepEqual(accelArgs('hvf'), ['-accel', 'hvf', '-cpu', 'host']);
+  assert.deepEqual(accelArgs('whpx'), ['-accel', 'whpx,kernel-irqchip=off', '-cpu', 'max']);
+});
+
+test('macOS + HVF: unix sockets, HVF with the host CPU, 9p workspace', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    accel: 'hvf',
+    hostPlatform: 'darwin',
+    workspace: { hostPath: '/Users/ash/farfetchd', tag: 'workspace' },
+  });
+  assert.equal(after(args, '-accel'), 'hvf');
+  assert.equal(after(args, '-cpu'), 'host');
+  assert.deepEqual(args.slice(-4), [
+    '-fsdev',
+    'local,id=workspace,path=/Users/ash/farfetchd,security_model=none',
+    '-device',
+    'virtio-9p-pci,fsdev=workspace,mount_tag=workspace',
+  ]);
+});
+
+test('macOS + TCG (Apple Silicon) is allowed', () => {
+  const args = buildQemuArgs({ ...linux, hostPlatform: 'darwin' });
+  assert.equal(after(args, '-accel'), 'tcg,thread=multi');
+});
+
+test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    accel: 'whpx',
+    hostPlatform: 'win32',
+    kernelPath: 'C:\\Program Files\\Farfetchd Lab\\bzImage',
+    diskPath: 'C:\\Users\\ash\\AppData\\Local\\Temp\\lab\\overlay.qcow2',
+    qmp: { kind: 'tcp', port: 45001 },
+    agent: { kind: 'tcp', port: 45002 },
+    workspace: { hostPath: 'C:\\Users\\ash\\farfetchd', tag: 'workspace' },
+  });
+  assert.equal(after(args, '-accel'), 'whpx,kernel-irqchip=off');
+  assert.equal(after(args, '-cpu'), 'max');
+  assert.equal(after(args, '-kernel'), 'C:\\Program Files\\Farfetchd Lab\\bzImage');
+  assert.deepEqual(allAfter(args, '-chardev'), [
+    'stdio,id=console,signal=off',
+    'socket,id=qmp,host=127.0.0.1,port=45001,server=on,wait=off',
+    'socket,id=ga,host=127.0.0.1,port=45002,server=on,wait=off',
+  ]);
+  assert.equal(args.includes('-fsdev'), false);
+  assert.equal(
+    args.some((a) => a.includes('9p')),
+    false,
+  );
+});
+
+test('Windows + TCG works the same way', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    hostPlatform: 'win32',
+    qmp: { kind: 'tcp', port: 1 },
+    agent: { kind: 'tcp', port: 65535 },
+  });
+  assert.equal(after(args, '-accel'), 'tcg,thread=multi');
+});
+
+test('memory, vCPUs, extra kernel arguments, loadvm and extra arguments', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    memoryMiB: 256,
+    cpus: 1,
+    kernelCmdline: '  lab.debug=1 ',
+    loadvm: 'booted',
+    extra: ['-d', 'guest_errors'],
+  });
+  assert.equal(after(args, '-m'), '256');
+  assert.equal(after(args, '-smp'), '1');
+  assert.equal(after(args, '-append'), `${DEFAULT_KERNEL_CMDLINE} lab.debug=1`);
+  assert.deepEqual(args.slice(-4), ['-loadvm', 'booted', '-d', 'guest_errors']);
+});
+
+test('commas in paths are doubled where QEMU parses option lists, not in -kernel', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    kernelPath: '/a,b/bzImage',
+    diskPath: '/a,b/overlay.qcow2',
+    qmp: { kind: 'unix', path: '/a,b/qmp.sock' },
+    agent: { kind: 'unix', path: '/a,b/agent.sock' },
+    workspace: { hostPath: '/home/x,y', tag: 'workspace' },
+  });
+  assert.equal(after(args, '-kernel'), '/a,b/bzImage');
+  assert.equal(after(args, '-drive'), 'file=/a,,b/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe');
+  assert.equal(allAfter(args, '-chardev')[1], 'socket,id=qmp,path=/a,,b/qmp.sock,server=on,wait=off');
+  assert.equal(allAfter(args, '-chardev')[2], 'socket,id=ga,path=/a,,b/agent.sock,server=on,wait=off');
+  assert.equal(after(args, '-fsdev'), 'local,id=workspace,path=/home/x,,y,security_model=none');
+});
+
+test('buildQemuArgs is pure: the config is not changed and the same config gives the same args', () => {
+  const config: QemuConfig = { ...linux, extra: ['-S'] };
+  const copy = structuredClone(config);
+  assert.deepEqual(buildQemuArgs(config), buildQemuArgs(config));
+  assert.deepEqual(config, copy);
+});
+
+function rejects(config: QemuConfig, field: string, message: RegExp): void {
+  assert.throws(
+    () => buildQemuArgs(config),
+    (err: Error) => {
+      assert.ok(err instanceof QemuConfigError, String(err));
+      assert.equal(err.field, field);
+      assert.match(err.message, message);
+      return true;
+    },
+  );
+}
+
+test('invalid configurations are refused with the field named', () => {
+  rejects(
+    { ...linux, accel: 'xen' as 'tcg' },
+    'accel',
+    /^QEMU configuration: accel must be one of kvm, hvf, whpx, tcg \(got xen\)$/,
+  );
+  rejects({ ...linux, accel: 'hvf' }, 'accel', /hvf exists only on darwin, not on linux/);
+  rejects(
+    { ...linux, accel: 'kvm', hostPlatform: 'darwin' },
+    'accel',
+    /kvm exists only on linux, not on darwin/,
+  );
+  rejects({ ...linux, accel: 'whpx' }, 'accel', /whpx exists only on win32/);
+  rejects(
+    { ...linux, hostPlatform: 'freebsd' as 'linux' },
+    'hostPlatform',
+    /must be one of linux, darwin, win32/,
+  );
+  rejects({ ...linux, kernelPath: '' }, 'kernelPath', /must be a non-empty string/);
+  rejects({ ...linux, diskPath: ' ' }, 'diskPath', /must be a non-empty string/);
+  rejects({ ...linux, diskPath: '/tmp/a\nb' }, 'diskPath', /newline/);
+  rejects({ ...linux, memoryMiB: 64 }, 'memoryMiB', /must be an integer from 128 to 16384 \(got 64\)/);
+  rejects({ ...linux, memoryMiB: 512.5 }, 'memoryMiB', /got 512\.5/);
+  rejects({ ...linux, cpus: 0 }, 'cpus', /must be an integer from 1 to 64 \(got 0\)/);
+  rejects({ ...linux, qmp: { kind: 'unix', path: '' } }, 'qmp.path', /non-empty/);
+  rejects(
+    { ...linux, qmp: { kind: 'unix', path: `/tmp/${'x'.repeat(120)}.sock` } },
+    'qmp.path',
+    /is 130 bytes long; a unix socket path can have at most 107 on linux/,
+  );
+  rejects(
+    { ...linux, hostPlatform: 'darwin', agent: { kind: 'unix', path: `/var/folders/${'y'.repeat(91)}` } },
+    'agent.path',
+    /is 104 bytes long; a unix socket path can have at most 103 on darwin/,
+  );
+  rejects({ ...linux, agent: { kind: 'tcp', port: 70000 } }, 'agent.port', /from 1 to 65535 \(got 70000\)/);
+  rejects(
+    { ...linux, agent: { kind: 'pipe' } as unknown as QemuConfig['agent'] },
+    'agent.kind',
+    /must be 'unix' or 'tcp'/,
+  );
+  rejects({ ...linux, agent: linux.qmp }, 'agent.path', /must differ from qmp.path/);
+  rejects(
+    { ...linux, hostPlatform: 'win32', qmp: { kind: 'tcp', port: 5000 }, agent: { kind: 'tcp', port: 5000 } },
+    'agent.port',
+    /must differ from qmp.port/,
+  );
+  rejects(
+    { ...linux, hostPlatform: 'win32', agent: { kind: 'tcp', port: 5001 } },
+    'qmp',
+    /cannot be a unix socket on Windows/,
+  );
+  rejects({ ...linux, kernelCmdline: 'a\nb' }, 'kernelCmdline', /one line/);
+  rejects({ ...linux, workspace: { hostPath: '/w', tag: 'has space' } }, 'workspace.tag', /1 to 31 letters/);
+  rejects({ ...linux, workspace: { hostPath: '/w', tag: 'x'.repeat(32) } }, 'workspace.tag', /1 to 31/);
+  rejects({ ...linux, workspace: { hostPath: '', tag: 'workspace' } }, 'workspace.hostPath', /non-empty/);
+  rejects({ ...linux, loadvm: '' }, 'loadvm', /non-empty/);
+  rejects({ ...linux, extra: [1 as unknown as string] }, 'extra', /array of strings/);
+});
