@@ -318,13 +318,18 @@ export class LabSession extends EventEmitter<SessionEvents> {
         resolve();
       });
     });
+    // Boot markers may arrive split across reads: look for them in the recent output.
+    let recent = '';
     child.onData((data) => {
       this.detector.feed(data);
-      if (data.includes('farfetchd-lab: init started')) {
-        if (!this.bootSteps.some((s) => s.step === 'kernel-up')) this.addStep('kernel-up');
-        this.addStep('init');
-      } else if (data.includes('Linux version')) {
-        this.addStep('kernel-up');
+      if (this.state === 'booting') {
+        recent = (recent + data).slice(-256);
+        if (recent.includes('farfetchd-lab: init started')) {
+          this.addStep('kernel-up');
+          this.addStep('init');
+        } else if (recent.includes('Linux version')) {
+          this.addStep('kernel-up');
+        }
       }
       this.emit('console', data);
     });
