@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * farfetch_p1 - Farfetch'd Part 1: FAR_READ and FAR_WRITE by walking the
+ * target's page tables by hand, pgd -> p4d -> pud -> pmd -> pte, one function
+ * per level.  No get_user_pages*(): a page that is not present (never
+ * touched, swapped out) or not writable fails with -EFAULT, and only the one
+ * page that holds target_addr is copied.
+ */
+#include <linux/cred.h>
+#include <linux/farfetch.h>
+#include <linux/module.h>
+#include <linux/pgtable.h>
+
+#include "farfetch_common.h"
+
+/*
+ * Each walk_*() takes an entry of its level and returns a pointer to the
+ * entry of the next level that maps @addr, or NULL when the walk must stop
+ * there: the entry is none or bad, or it is a huge (leaf) entry, which Part 1
+ * does not follow.
+ */
+static p4d_t *walk_pgd(pgd_t *pgd, unsigned long addr)
+{
+	pgd_t entry = READ_ONCE(*pgd);
+
+	if (pgd_none(entry) || pgd_bad(entry))
+		return NULL;
+	/* With 4-level paging the p4d level is folded into the pgd. */
+	return p4d_offset(pgd, addr);
+}
+
+static pud_t *walk_p4d(p4d_t *p4d, unsigned long addr)
+{
+	p4d_t entry = READ_ONCE(*p4d);
+
+	if (p4d_none(entry) || p4d_bad(entry))
+		return NULL;
+	return pud_offset(p4d, addr);
+}
+
+static pmd_t *walk_pud(pud_t *pud, unsigned long addr)
+{
+	pud_t entry = READ_ONCE(*pud);
+
+	if (pud_none(entry) || pud_leaf(entry) || pud_bad(entry))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+static pte_t *walk_pmd(pmd_t *pmd, unsigned long addr)
+{
+	pmd_t entry = pmdp_get_lockless(pmd);
+
+	if (pmd_none(entry) || pmd_leaf(entry) || pmd_bad(entry))
+		return NULL;
+	/*
+	 * pte_offset_map() would be the generic choice, but it calls
+	 * __pte_offset_map(), which is not exported to modules.  On x86-64 every
+	 * page table lives in the kernel's direct map, so the pte table is
+	 * already mapped and pte_offset_kernel() gives the same pointer.  The
+	 * table cannot go away under us: the caller holds the mmap lock, and
+	 * the pte is only read under its page-table lock (walk_pte()).
+	 */
+	return pte_offset_kernel(pmd, addr);
+}
+
+/**
+ * walk_pte - the last level: the page @pte maps, with a reference taken
+ * @mm: the target's address space
+ * @pmd: the pmd entry whose table holds @pte
+ * @pte: the pte entry for the address
+ * @write: the page will be written
+ *
+ * Return: the page (put_page() it), or NULL if the pte is not present, is
+ * not writable when @write, or maps no struct page (a special mapping).
+ */
+static struct page *walk_pte(struct mm_struct *mm, pmd_t *pmd, pte_t *pte,
+			     bool write)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+	struct page *page = NULL;
+	pte_t entry;
+
+	/* The lock keeps the page mapped, so get_page() is safe. */
+	spin_lock(ptl);
+	entry = ptep_get(pte);
+	if (!pte_present(entry) || pte_special(entry))
+		goto unlock;
+	if (write && !pte_write(entry))
+		goto unlock;
+	if (!pfn_valid(pte_pfn(entry)))
+		goto unlock;
+	page = pte_page(entry);
+	get_page(page);
+unlock:
+	spin_unlock(ptl);
+	return page;
+}
+
+/**
+ * p1_find_page - walk @mm's page tables for @addr
+ * @mm: the target's address space; its mmap lock is held
+ * @addr: the target address
+ * @write: the page will be written
+ *
+ * Return: the page that maps @addr with a reference taken, or NULL if any
+ * level is missing, bad or huge, or walk_pte() refuses the pte.
+ */
+static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
+				 bool write)
+{
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	p4d = walk_pgd(pgd_offset(mm, addr), addr);
+	if (!p4d)
+		return NULL;
+	pud = walk_p4d(p4d, addr);
+	if (!pud)
+		return NULL;
+	pmd = walk_pud(pud, addr);
+	if (!pmd)
+		return NULL;
+	pte = walk_pmd(pmd, addr);
+	if (!pte)
+		return NULL;
+	return walk_pte(mm, pmd, pte, write);
+}
+
+/**
+ * p1_farfetch - the farfetch(2) hook of Part 1
+ * @cmd: FAR_READ or FAR_WRITE
+ * @addr: the caller's buffer
+ * @target_pid: the target process
+ * @target_addr: the address in the target
+ * @len: bytes to copy
+ *
+ * Return: the bytes copied, min(@len, bytes to the end of the page that holds
+ * @target_addr); 0 if @len is 0; -EINVAL for an unknown @cmd; -EPERM if the
+ * caller's effective uid is not 0; -ESRCH if there is no such process or it
+ * has no mm; -EFAULT if @target_addr is not below TASK_SIZE_OF(target), if
+ * the walk finds no present page (or no writable one for FAR_WRITE), or if
+ * the caller's buffer can't be accessed; -EINTR if killed while waiting for
+ * the target's mmap lock; -ENOMEM if no bounce buffer could be had.
+ */
+static long p1_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
+			unsigned long target_addr, size_t len)
+{
+	bool write = cmd == FAR_WRITE;
+	struct far_target target;
+	struct page *page;
+	void *bounce;
+	long ret;
+
+	if (cmd != FAR_READ && cmd != FAR_WRITE)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (!uid_eq(current_euid(), GLOBAL_ROOT_UID))
+		return -EPERM;
+	ret = far_target_get_nr(target_pid, &target);
+	if (ret)
+		return ret;
+	if (target_addr >= TASK_SIZE_OF(target.task)) {
+		ret = -EFAULT;
+		goto put_target;
+	}
+	len = min_t(size_t, len, PAGE_SIZE - offset_in_page(target_addr));
+	bounce = kmalloc(len, GFP_KERNEL);
+	if (!bounce) {
+		ret = -ENOMEM;
+		goto put_target;
+	}
+	if (mmap_read_lock_killable(target.mm)) {
+		ret = -EINTR;
+		goto free_bounce;
+	}
+	page = p1_find_page(target.mm, target_addr, write);
+	mmap_read_unlock(target.mm);
+	if (!page) {
+		ret = -EFAULT;
+		goto free_bounce;
+	}
+	/*
+	 * The caller's buffer is touched only while no mmap lock is held: a
+	 * fault on it takes the caller's own mmap lock, which may be the
+	 * target's.
+	 */
+	if (write && copy_from_user(bounce, addr, len)) {
+		ret = -EFAULT;
+		goto put_page;
+	}
+	far_copy_page(page, offset_in_page(target_addr), bounce, len, write);
+	if (!write && copy_to_user(addr, bounce, len)) {
+		ret = -EFAULT;
+		goto put_page;
+	}
+	ret = len;
+put_page:
+	put_page(page);
+free_bounce:
+	kfree(bounce);
+put_target:
+	far_target_put(&target);
+	return ret;
+}
+
+static farfetch_fn saved_farfetch;
+
+static int __init farfetch_p1_init(void)
+{
+	down_write(&farfetch_hook_lock);
+	saved_farfetch = farfetch_ptr;
+	farfetch_ptr = p1_farfetch;
+	up_write(&farfetch_hook_lock);
+	return 0;
+}
+
+static void __exit farfetch_p1_exit(void)
+{
+	/* Waits for calls in flight: the system call holds the lock for reading. */
+	down_write(&farfetch_hook_lock);
+	farfetch_ptr = saved_farfetch;
+	up_write(&farfetch_hook_lock);
+}
+
+module_init(farfetch_p1_init);
+module_exit(farfetch_p1_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Farfetch'd Part 1: farfetch(2) by a manual 5-level page walk");
