@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/* farfetchd_p3 <pid> <addr> <len>: the same as farfetchd, through /dev/farfetch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "farfetchd_common.h"
+
+#define DEVICE "/dev/farfetch"
+
+/* open, ioctl(pid), lseek(addr): the device's way to say which bytes. */
+static int open_at(pid_t pid, unsigned long addr)
+{
+	int fd = open(DEVICE, O_RDWR);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, 0, &pid) < 0 || lseek(fd, (off_t)addr, SEEK_SET) == (off_t)-1) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static long dev_read(pid_t pid, unsigned long addr, void *buf, size_t len)
+{
+	int fd = open_at(pid, addr);
+	long n;
+
+	if (fd < 0)
+		return fd;
+	n = read(fd, buf, len);
+	n = n < 0 ? -errno : n;
+	close(fd);
+	return n;
+}
+
+static long dev_write(pid_t pid, unsigned long addr, const void *buf, size_t len)
+{
+	int fd = open_at(pid, addr);
+	long n;
+
+	if (fd < 0)
+		return fd;
+	n = write(fd, buf, len);
+	n = n < 0 ? -errno : n;
+	close(fd);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct farfetchd_ops ops = { "farfetchd_p3", dev_read, dev_write };
+
+	return farfetchd_main(argc, argv, &ops);
+}
