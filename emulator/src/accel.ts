@@ -173,19 +173,20 @@ export async function probeAccelerator(
   const timedOut = new Promise<Outcome>(
     (resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs)),
   );
-  const deadline = Date.now() + timeoutMs;
   let qmp: QmpClient | undefined;
   const converse = async (): Promise<ProbeResult> => {
+    // The probe's own timer is the one limit: the handshake's must not fire first.
     qmp = await QmpClient.open(Duplex.from({ readable: child.stdout, writable: child.stdin }), {
-      timeoutMs: Math.max(deadline - Date.now(), 1),
+      timeoutMs: timeoutMs + 1000,
     });
     if (accel === 'kvm') {
       const kvm = await qmp.execute<{ enabled: boolean; present: boolean }>('query-kvm');
-      if (!kvm.enabled)
+      if (!kvm.enabled) {
         return {
           ok: false,
           reason: `QEMU reports KVM ${kvm.present ? 'present but not enabled' : 'absent'}`,
         };
+      }
     }
     await qmp.execute('cont');
     await new Promise((resolve) => setTimeout(resolve, PROBE_RUN_MS));
@@ -204,16 +205,22 @@ export async function probeAccelerator(
   try {
     const outcome = await Promise.race([conversation, exited, timedOut]);
     if (outcome.kind === 'answered') return outcome.result;
+    if (outcome.kind === 'timeout') {
+      const said = qemuError(stderr);
+      return { ok: false, reason: `no answer within ${timeoutMs} ms${said ? ` (${said})` : ''}` };
+    }
     // QEMU died or stopped talking: its own words on stderr say best why. Give it a moment
     // to finish them (it may abort just after our end of stdio closes).
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 200))]);
     const said = qemuError(stderr);
     let how: string;
-    if (spawnError) how = spawnError;
-    else if (outcome.kind === 'timeout') how = `no answer within ${timeoutMs} ms`;
-    else if (child.exitCode !== null || child.signalCode !== null)
+    if (spawnError) {
+      how = spawnError;
+    } else if (child.exitCode !== null || child.signalCode !== null) {
       how = exitDescription(child.exitCode, child.signalCode);
-    else how = outcome.kind === 'exited' ? outcome.how : outcome.error.message;
+    } else {
+      how = outcome.kind === 'exited' ? outcome.how : outcome.error.message;
+    }
     return { ok: false, reason: said ? `${said} (${how})` : how };
   } finally {
     clearTimeout(timer);

@@ -207,7 +207,9 @@ export class QmpClient {
     if (args !== undefined) message.arguments = args;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { command, resolve: resolve as (value: unknown) => void, reject });
-      // A failed write destroys the stream, and 'close' then rejects this call with the rest.
+      // A failed write (EPIPE: QEMU has exited) makes Node destroy the socket, dropping any
+      // reply not yet read, and 'close' then rejects this call with the rest. So a command
+      // written right behind `quit` can cost the reply to `quit` itself: don't pipeline there.
       this.stream.write(JSON.stringify(message) + '\n');
     });
   }
