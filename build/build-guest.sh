@@ -181,6 +181,9 @@ build_image() {
 		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" clean >/dev/null
 		cp -a "$repo/kernel-module/$m" "$stage/usr/src/farfetch/"
 	done
+	# depmod wants the lists a full `make modules_install` writes; this kernel has no
+	# loadable in-tree modules, so they are empty.
+	touch "$mods/modules.order" "$mods/modules.builtin" "$mods/modules.builtin.modinfo"
 	depmod -b "$stage" "$release"
 
 	log "image: tools and targets"
@@ -195,7 +198,8 @@ build_image() {
 	make -s -C "$repo/kernel-module/tests" clean >/dev/null
 	make -s -C "$repo/kernel-module/bench" clean >/dev/null
 	make -s -C "$repo/kernel-module/bench" >/dev/null
-	install -m 0755 "$repo/kernel-module/bench/bin/farfetch_bench" "$stage/usr/local/libexec/farfetch/"
+	install -D -m 0755 "$repo/kernel-module/bench/bin/farfetch_bench" \
+		"$stage/usr/local/libexec/farfetch/farfetch_bench"
 	make -s -C "$repo/kernel-module/bench" clean >/dev/null
 	make -s -C "$repo/kernel-module/tests" CFLAGS_EXTRA="-I$kernel_dir/headers/include" >/dev/null
 	install -D -m 0755 "$repo/kernel-module/tests/bin/farfetch_tests" \
