@@ -164,6 +164,9 @@ build_image() {
 
 	log "image: kernel uapi headers to /usr/include (linux/farfetch.h, __NR_farfetch)"
 	cp -a "$kernel_dir/headers/include/." "$stage/usr/include/"
+	# Debian's multiarch asm/ comes first in gcc's search path: ours must be there too, or
+	# <asm/unistd.h> has no __NR_farfetch.
+	cp -a "$kernel_dir/headers/include/asm/." "$stage/usr/include/x86_64-linux-gnu/asm/"
 
 	log "image: module build kit at /lib/modules/$release/build"
 	mods=$stage/lib/modules/$release
@@ -185,6 +188,7 @@ build_image() {
 	# loadable in-tree modules, so they are empty.
 	touch "$mods/modules.order" "$mods/modules.builtin" "$mods/modules.builtin.modinfo"
 	depmod -b "$stage" "$release"
+	cp -a "$repo/kernel-module/common" "$stage/usr/src/farfetch/"
 
 	log "image: tools and targets"
 	make -s -C "$repo/targets" clean >/dev/null

@@ -100,11 +100,11 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
       }
       progress('module build in the guest (farfetch_p3)');
       const build = (cmd: string) => time(() => session.sh(cmd, 600_000));
-      await session.sh('cp -r /usr/src/farfetch/farfetch_p3 /root/p3');
-      moduleBuild.push((await build('make -C /root/p3'))[0]);
-      await session.sh('touch /root/p3/farfetch_p3.c');
-      moduleRebuild.push((await build('make -C /root/p3'))[0]);
-      moduleNoop.push((await build('make -C /root/p3'))[0]);
+      await session.sh('cp -r /usr/src/farfetch /root/farfetch');
+      moduleBuild.push((await build('make -C /root/farfetch/farfetch_p3'))[0]);
+      await session.sh('touch /root/farfetch/farfetch_p3/farfetch_p3.c');
+      moduleRebuild.push((await build('make -C /root/farfetch/farfetch_p3'))[0]);
+      moduleNoop.push((await build('make -C /root/farfetch/farfetch_p3'))[0]);
       progress('FAR_READ (p2) against process_vm_readv, 1 MiB');
       await session.loadModule('p2');
       for (let r = 0; r < 3; r++) {

@@ -12,7 +12,8 @@ const release = loadImage().manifest.kernelRelease;
 
 test('npx farfetchd-lab exec -- uname -r prints the patched kernel release', async () => {
   const r = await runCli(['exec', '--', 'uname', '-r'], { npx: true });
-  assert.equal(r.stderr, '');
+  // npm itself may warn about this machine's npm configuration; that is not ours to judge.
+  assert.equal(r.stderr.replace(/^npm warn .*\n/gm, ''), '');
   assert.equal(r.stdout, `${release}\n`);
   assert.equal(r.code, 0);
   assert.match(release, /^6\.12\.\d+-farfetch$/);
@@ -26,7 +27,7 @@ test('stdout and stderr are kept apart and the exit status passes through', asyn
 });
 
 test('a command runs as root in /root with the lab PATH, and la57 is active', async () => {
-  const r = await guestExec('none', ['sh', '-c', 'id -u; pwd; command -v farfetchd bvi gcc make; grep -c la57 /proc/cpuinfo']);
+  const r = await guestExec('none', ['sh', '-c', 'id -u; pwd; for c in farfetchd bvi gcc make; do command -v $c; done; grep -c la57 /proc/cpuinfo']);
   assert.equal(r.stdout, '0\n/root\n/usr/local/bin/farfetchd\n/usr/bin/bvi\n/usr/bin/gcc\n/usr/bin/make\n2\n');
   assert.equal(r.code, 0);
 });
