@@ -115,7 +115,11 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     },
     exec: async (command: string, args: string[]): Promise<ExecResult> => {
       const result = await session.run(command, args);
-      return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+      return {
+        exitCode: result.exitCode,
+        stdout: result.stdout.toString(),
+        stderr: result.stderr.toString(),
+      };
     },
     onEvent: (listener) => {
       listeners.add(listener);

@@ -22,10 +22,18 @@ export function summarize(name: string, unit: BenchResult['unit'], values: numbe
 }
 
 export function formatTable(results: BenchResult[]): string {
-  const rows = results.map((r) => [r.name, r.median.toFixed(2), r.min.toFixed(2), r.max.toFixed(2), r.unit, String(r.samples)]);
+  const rows = results.map((r) => [
+    r.name,
+    r.median.toFixed(2),
+    r.min.toFixed(2),
+    r.max.toFixed(2),
+    r.unit,
+    String(r.samples),
+  ]);
   const header = ['benchmark', 'median', 'min', 'max', 'unit', 'n'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -55,7 +63,12 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t0, value];
 }
 
-export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: number; rounds?: number }): Promise<number> {
+export async function runBenchmarks(opts: {
+  json: boolean;
+  out: Out;
+  boots?: number;
+  rounds?: number;
+}): Promise<number> {
   const boots = opts.boots ?? 3;
   const rounds = opts.rounds ?? 30;
   const progress = (msg: string) => opts.out.stderr.write(`bench: ${msg}\n`);
@@ -75,7 +88,9 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
     const session = new LabSession();
     const t0 = performance.now();
     // The prompt appears once bash has read its profile; the agent may answer before or after.
-    const prompt = waitForConsole(session, '[farfetchd-lab guest]', 120_000).then(() => performance.now() - t0);
+    const prompt = waitForConsole(session, '[farfetchd-lab guest]', 120_000).then(
+      () => performance.now() - t0,
+    );
     await session.start();
     bootToAgent.push(performance.now() - t0);
     bootToPrompt.push(await prompt);
@@ -130,8 +145,16 @@ export async function runBenchmarks(opts: { json: boolean; out: Out; boots?: num
     summarize('FAR_READ 1 MiB, farfetch_p2', 'MiB/s', farfetchMiBps),
     summarize('process_vm_readv 1 MiB', 'MiB/s', pvrMiBps),
   ];
-  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGiB: Math.round(os.totalmem() / 2 ** 30), accelerator: accel };
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    accelerator: accel,
+  };
   if (opts.json) opts.out.stdout.write(JSON.stringify({ machine, results }, null, 2) + '\n');
-  else opts.out.stdout.write(`machine: ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB; accelerator: ${accel}\n${formatTable(results)}\n`);
+  else
+    opts.out.stdout.write(
+      `machine: ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB; accelerator: ${accel}\n${formatTable(results)}\n`,
+    );
   return 0;
 }

@@ -74,7 +74,12 @@ function parse(
   allowPositionals = false,
 ): { values: OptionValues; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, allowPositionals, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean' } },
+      allowPositionals,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), command);
   }
@@ -126,7 +131,10 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
     if (!(command in HELP) || command === 'main') {
       throw new UsageError(`unknown command '${command}'`, 'main');
     }
-    if (rest.includes('--help') && !(command === 'exec' && rest.indexOf('--') >= 0 && rest.indexOf('--') < rest.indexOf('--help'))) {
+    if (
+      rest.includes('--help') &&
+      !(command === 'exec' && rest.indexOf('--') >= 0 && rest.indexOf('--') < rest.indexOf('--help'))
+    ) {
       out.stdout.write(HELP[command] + '\n');
       return 0;
     }
@@ -148,7 +156,9 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
   } catch (err) {
     if (err instanceof UsageError) {
       out.stderr.write(`farfetchd-lab ${err.command === 'main' ? '' : err.command + ': '}${err.message}\n`);
-      out.stderr.write(`Run \`farfetchd-lab ${err.command === 'main' ? '' : err.command + ' '}--help\` for usage.\n`);
+      out.stderr.write(
+        `Run \`farfetchd-lab ${err.command === 'main' ? '' : err.command + ' '}--help\` for usage.\n`,
+      );
       return EXIT_USAGE;
     }
     throw err;
@@ -190,7 +200,9 @@ async function bootForCli(module: ModuleName, out: Out, onProgress = false): Pro
     await session.start();
     if (onProgress && session.status().accelerator) {
       const a = session.status().accelerator!;
-      out.stderr.write(`farfetchd-lab: accelerator ${a.label}${a.fallbackReason ? ` (${a.fallbackReason})` : ''}\n`);
+      out.stderr.write(
+        `farfetchd-lab: accelerator ${a.label}${a.fallbackReason ? ` (${a.fallbackReason})` : ''}\n`,
+      );
     }
     await session.loadModule(module);
     return session;
@@ -218,7 +230,8 @@ async function execCommand(argv: string[], out: Out): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`put the command after '--' (got '${positionals[0]}' before it)`, 'exec');
   }
-  if (commandArgs.length === 0) throw new UsageError('no command: farfetchd-lab exec [options] -- CMD [ARG...]', 'exec');
+  if (commandArgs.length === 0)
+    throw new UsageError('no command: farfetchd-lab exec [options] -- CMD [ARG...]', 'exec');
   const module = parseModule('exec', values.module as string | undefined);
   const timeoutSeconds = parseTimeout(values.timeout as string | undefined);
   const puts = ((values.put ?? []) as string[]).map(parsePut);
@@ -229,7 +242,10 @@ async function execCommand(argv: string[], out: Out): Promise<number> {
       if (!info.isFile()) throw new Error('not a regular file');
       files.push({ spec, data: await readFile(spec.host), mode: info.mode & 0o7777 });
     } catch (err) {
-      throw new UsageError(`--put ${spec.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'exec');
+      throw new UsageError(
+        `--put ${spec.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        'exec',
+      );
     }
   }
 
@@ -241,7 +257,9 @@ async function execCommand(argv: string[], out: Out): Promise<number> {
       await session.putFile(f.spec.guest, f.data, f.mode);
     }
   } catch (err) {
-    out.stderr.write(`farfetchd-lab: lab failure: copying files into the guest: ${oneLine((err as Error).message)}\n`);
+    out.stderr.write(
+      `farfetchd-lab: lab failure: copying files into the guest: ${oneLine((err as Error).message)}\n`,
+    );
     await session.stop();
     return EXIT_LAB_FAILURE;
   }
@@ -263,7 +281,9 @@ async function execCommand(argv: string[], out: Out): Promise<number> {
     }
     if (outcome === 'crashed') {
       const crash = session.status().crash!;
-      out.stderr.write(`${crash.log}\nfarfetchd-lab: lab failure: the guest kernel crashed: ${crash.headline}\n`);
+      out.stderr.write(
+        `${crash.log}\nfarfetchd-lab: lab failure: the guest kernel crashed: ${crash.headline}\n`,
+      );
       return EXIT_LAB_FAILURE;
     }
     const result: RunResult = outcome;
@@ -290,7 +310,9 @@ async function runCommand(argv: string[], out: Out): Promise<number> {
   const { values } = parse('run', argv, { module: { type: 'string' } });
   const module = parseModule('run', values.module as string | undefined);
   if (!process.stdin.isTTY) {
-    out.stderr.write('farfetchd-lab run: stdin is not a terminal; use `farfetchd-lab exec` to run commands from scripts\n');
+    out.stderr.write(
+      'farfetchd-lab run: stdin is not a terminal; use `farfetchd-lab exec` to run commands from scripts\n',
+    );
     return EXIT_USAGE;
   }
   const session = await bootForCli(module, out, true);
@@ -301,7 +323,9 @@ async function runCommand(argv: string[], out: Out): Promise<number> {
   stdin.resume();
   session.on('console', (data) => out.stdout.write(data));
   session.on('crash', (crash) =>
-    out.stderr.write(`\r\nfarfetchd-lab: the guest kernel crashed: ${crash.headline}. Ctrl-] quits; run again for a clean guest.\r\n`),
+    out.stderr.write(
+      `\r\nfarfetchd-lab: the guest kernel crashed: ${crash.headline}. Ctrl-] quits; run again for a clean guest.\r\n`,
+    ),
   );
   const resize = () => {
     if (process.stdout.columns && process.stdout.rows) {
@@ -344,7 +368,9 @@ async function serveCommand(argv: string[], out: Out): Promise<number> {
   const { createBackend } = await import('./backend.ts');
   const backend = createBackend();
   const server = await startServer({ backend, port, staticDir: path.join(repoRoot, 'renderer', 'dist') });
-  out.stdout.write(`Farfetch'd Lab is running at ${server.url}\n(open it in a browser; Ctrl-C stops the lab)\n`);
+  out.stdout.write(
+    `Farfetch'd Lab is running at ${server.url}\n(open it in a browser; Ctrl-C stops the lab)\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -362,7 +388,11 @@ async function checkCommand(argv: string[], out: Out): Promise<number> {
     throw new UsageError(`--part must be 1, 2 or 3 (got '${part}')`, 'check');
   }
   const { runCheck } = await import('./grader.ts');
-  return runCheck({ part: Number(part) as 1 | 2 | 3, src: path.resolve((values.src as string | undefined) ?? '.'), out });
+  return runCheck({
+    part: Number(part) as 1 | 2 | 3,
+    src: path.resolve((values.src as string | undefined) ?? '.'),
+    out,
+  });
 }
 
 async function benchCommand(argv: string[], out: Out): Promise<number> {

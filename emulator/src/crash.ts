@@ -9,6 +9,8 @@ const KEEP_BYTES = 256 * 1024;
 const SETTLE_MS = 400;
 const CONTEXT_LINES_BEFORE = 5;
 
+// eslint-disable-next-line no-control-regex -- ESC starts the terminal sequences we strip
+const ESCAPE_SEQUENCE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const kernelLine = /^\[\s*\d+\.\d+\]\s?(.*)$/;
 const patterns: { kind: string; re: RegExp }[] = [
   { kind: 'panic', re: /Kernel panic - not syncing/ },
@@ -20,7 +22,7 @@ const patterns: { kind: string; re: RegExp }[] = [
 export function classifyConsoleLine(line: string): { kind: string; headline: string } | null {
   // The serial line ends lines with \r\r\n, and the shell may have left escape sequences and a
   // \r before the kernel's text: what a terminal would show is what follows the last \r.
-  const shown = line.replace(/\r+$/, '').split('\r').pop()!.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const shown = line.replace(/\r+$/, '').split('\r').pop()!.replace(ESCAPE_SEQUENCE, '');
   const m = kernelLine.exec(shown);
   if (!m) return null;
   const text = m[1] ?? '';
@@ -77,7 +79,11 @@ export class CrashDetector extends EventEmitter<{ crash: [CrashInfo] }> {
   pvpanic(): void {
     if (this.emitted) return;
     if (this.found) return; // the console already showed it; finish() reports it
-    this.found = { kind: 'pvpanic', headline: 'guest reported a panic (pvpanic)', offset: this.buffer.length };
+    this.found = {
+      kind: 'pvpanic',
+      headline: 'guest reported a panic (pvpanic)',
+      offset: this.buffer.length,
+    };
     this.timer = setTimeout(() => this.finish(), SETTLE_MS);
   }
 

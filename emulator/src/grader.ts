@@ -32,7 +32,9 @@ export async function collectSources(dir: string): Promise<SourceFile[]> {
         const info = await stat(full);
         total += info.size;
         if (total > MAX_SOURCE_BYTES) {
-          throw new Error(`${dir} holds more than ${MAX_SOURCE_BYTES >> 20} MiB of files: point --src at the module's folder`);
+          throw new Error(
+            `${dir} holds more than ${MAX_SOURCE_BYTES >> 20} MiB of files: point --src at the module's folder`,
+          );
         }
         files.push({ relative: rel, data: await readFile(full), mode: info.mode & 0o777 });
       }
@@ -40,7 +42,9 @@ export async function collectSources(dir: string): Promise<SourceFile[]> {
   };
   await walk('');
   if (!files.some((f) => f.relative === 'Makefile' || f.relative === 'Kbuild')) {
-    throw new Error(`${dir} has no Makefile: --src must be the folder with your module's Makefile and .c files`);
+    throw new Error(
+      `${dir} has no Makefile: --src must be the folder with your module's Makefile and .c files`,
+    );
   }
   return files;
 }
@@ -81,9 +85,13 @@ export async function runCheck(opts: { part: 1 | 2 | 3; src: string; out: Out })
       log(`not ok - the module does not build (make exited ${build.exitCode})`);
       return 1;
     }
-    const kos = (await session.sh(`cd ${GUEST_SRC} && ls *.ko 2>/dev/null || true`)).split('\n').filter(Boolean);
+    const kos = (await session.sh(`cd ${GUEST_SRC} && ls *.ko 2>/dev/null || true`))
+      .split('\n')
+      .filter(Boolean);
     if (kos.length !== 1) {
-      log(`not ok - make must build exactly one .ko in ${path.basename(src)} (found ${kos.length}: ${kos.join(' ')})`);
+      log(
+        `not ok - make must build exactly one .ko in ${path.basename(src)} (found ${kos.length}: ${kos.join(' ')})`,
+      );
       return 1;
     }
     const ko = kos[0]!;
@@ -91,15 +99,19 @@ export async function runCheck(opts: { part: 1 | 2 | 3; src: string; out: Out })
     const load = [`insmod ${GUEST_SRC}/${ko}`];
     if (part === 3) {
       load.push(
-        "major=$(awk '$2 == \"farfetch\" { print $1 }' /proc/devices)",
+        'major=$(awk \'$2 == "farfetch" { print $1 }\' /proc/devices)',
         '[ -n "$major" ] || { echo "no device named farfetch in /proc/devices after insmod" >&2; exit 1; }',
         'mknod -m 0666 /dev/farfetch c "$major" 0',
       );
     }
     await session.sh(['set -e', ...load].join('\n'));
-    const tests = await session.run('/usr/local/libexec/farfetch/farfetch_tests', ['--module', partModule(part)], {
-      timeoutMs: 600_000,
-    });
+    const tests = await session.run(
+      '/usr/local/libexec/farfetch/farfetch_tests',
+      ['--module', partModule(part)],
+      {
+        timeoutMs: 600_000,
+      },
+    );
     out.stdout.write(tests.stdout);
     out.stderr.write(tests.stderr);
     if (crashed) return 1;

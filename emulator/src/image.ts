@@ -29,7 +29,9 @@ export interface GuestImage {
 
 export class ImageMissingError extends Error {
   constructor(dir: string) {
-    super(`no guest image at ${dir}: build it with \`npx farfetchd-lab image\` (or \`npm test\`, which builds it)`);
+    super(
+      `no guest image at ${dir}: build it with \`npx farfetchd-lab image\` (or \`npm test\`, which builds it)`,
+    );
     this.name = 'ImageMissingError';
   }
 }
@@ -37,7 +39,9 @@ export class ImageMissingError extends Error {
 /** The folder the image is looked for in: $FARFETCHD_LAB_IMAGE, else build/out/image of this checkout. */
 export function imageDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.FARFETCHD_LAB_IMAGE) return path.resolve(env.FARFETCHD_LAB_IMAGE);
-  const out = env.FARFETCHD_LAB_OUT ? path.resolve(env.FARFETCHD_LAB_OUT) : path.join(repoRoot, 'build', 'out');
+  const out = env.FARFETCHD_LAB_OUT
+    ? path.resolve(env.FARFETCHD_LAB_OUT)
+    : path.join(repoRoot, 'build', 'out');
   return path.join(out, 'image');
 }
 

@@ -20,7 +20,7 @@ export function moduleLoadScript(module: Exclude<ModuleName, 'none'>): string {
   const lines = ['set -e', `modprobe ${name}`];
   if (module === 'p3') {
     lines.push(
-      "major=$(awk '$2 == \"farfetch\" { print $1 }' /proc/devices)",
+      'major=$(awk \'$2 == "farfetch" { print $1 }\' /proc/devices)',
       '[ -n "$major" ] || { echo "farfetch is not in /proc/devices" >&2; exit 1; }',
       'rm -f /dev/farfetch',
       'mknod -m 0666 /dev/farfetch c "$major" 0',

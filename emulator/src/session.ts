@@ -339,16 +339,11 @@ export class LabSession extends EventEmitter<SessionEvents> {
   private async raceWithExit<T>(promise: Promise<T>): Promise<T> {
     const exited = this.exited;
     if (!exited) return promise;
-    let onExit: Promise<never> | undefined;
-    const guard = exited.then(() => {
+    const onExit = exited.then((): never => {
       throw new Error(this.error ?? 'QEMU exited');
     });
-    onExit = guard;
-    try {
-      return await Promise.race([promise, onExit]);
-    } finally {
-      guard.catch(() => undefined);
-    }
+    onExit.catch(() => undefined); // the race below handles it; never an unhandled rejection
+    return Promise.race([promise, onExit]);
   }
 
   private onCrash(crash: CrashInfo): void {

@@ -27,21 +27,35 @@ test('stdout and stderr are kept apart and the exit status passes through', asyn
 });
 
 test('a command runs as root in /root with the lab PATH, and la57 is active', async () => {
-  const r = await guestExec('none', ['sh', '-c', 'id -u; pwd; for c in farfetchd bvi gcc make; do command -v $c; done; grep -c la57 /proc/cpuinfo']);
-  assert.equal(r.stdout, '0\n/root\n/usr/local/bin/farfetchd\n/usr/bin/bvi\n/usr/bin/gcc\n/usr/bin/make\n2\n');
+  const r = await guestExec('none', [
+    'sh',
+    '-c',
+    'id -u; pwd; for c in farfetchd bvi gcc make; do command -v $c; done; grep -c la57 /proc/cpuinfo',
+  ]);
+  assert.equal(
+    r.stdout,
+    '0\n/root\n/usr/local/bin/farfetchd\n/usr/bin/bvi\n/usr/bin/gcc\n/usr/bin/make\n2\n',
+  );
   assert.equal(r.code, 0);
 });
 
 test('--put copies a static binary built on the host, keeps its mode, and runs it', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-put-'));
-  writeFileSync(path.join(dir, 'hello.c'), '#include <stdio.h>\nint main(int c, char **v) { printf("hello %s %d\\n", v[1], c); return 3; }\n');
+  writeFileSync(
+    path.join(dir, 'hello.c'),
+    '#include <stdio.h>\nint main(int c, char **v) { printf("hello %s %d\\n", v[1], c); return 3; }\n',
+  );
   execFileSync('gcc', ['-static', '-O2', '-o', path.join(dir, 'hello'), path.join(dir, 'hello.c')]);
   chmodSync(path.join(dir, 'hello'), 0o751);
   writeFileSync(path.join(dir, 'data.txt'), 'some data\n');
   chmodSync(path.join(dir, 'data.txt'), 0o640);
   const r = await guestExec(
     'p1',
-    ['sh', '-c', './hello world; echo "status $?"; stat -c "%a %n" hello /tmp/sub/data.txt; cat /tmp/sub/data.txt'],
+    [
+      'sh',
+      '-c',
+      './hello world; echo "status $?"; stat -c "%a %n" hello /tmp/sub/data.txt; cat /tmp/sub/data.txt',
+    ],
     ['--put', path.join(dir, 'hello'), '--put', `${path.join(dir, 'data.txt')}:/tmp/sub/`],
   );
   assert.equal(r.stderr, '');
@@ -60,11 +74,16 @@ test('a missing image is a lab failure: exit 125 and one line saying what to do'
   const r = await runCli(['exec', '--', 'true'], { env: { FARFETCHD_LAB_IMAGE: '/nonexistent/image' } });
   assert.equal(r.code, 125);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^farfetchd-lab: lab failure: the guest did not boot: no guest image at \/nonexistent\/image: build it with `npx farfetchd-lab image`.*\n$/);
+  assert.match(
+    r.stderr,
+    /^farfetchd-lab: lab failure: the guest did not boot: no guest image at \/nonexistent\/image: build it with `npx farfetchd-lab image`.*\n$/,
+  );
 });
 
 test('a missing QEMU is a lab failure that names what to install', async () => {
-  const r = await runCli(['exec', '--', 'true'], { env: { FARFETCHD_LAB_QEMU: '/nonexistent/qemu-system-x86_64' } });
+  const r = await runCli(['exec', '--', 'true'], {
+    env: { FARFETCHD_LAB_QEMU: '/nonexistent/qemu-system-x86_64' },
+  });
   assert.equal(r.code, 125);
   assert.match(r.stderr, /^farfetchd-lab: lab failure: .*qemu.*\n$/i);
 });

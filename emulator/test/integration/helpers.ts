@@ -11,9 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; npx?: boolean } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; npx?: boolean } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const [file, argv] = opts.npx ? ['npx', ['--no-install', 'farfetchd-lab', ...args]] : [process.execPath, [cliPath, ...args]];
+    const [file, argv] = opts.npx
+      ? ['npx', ['--no-install', 'farfetchd-lab', ...args]]
+      : [process.execPath, [cliPath, ...args]];
     const child = spawn(file, argv, {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, ...opts.env },

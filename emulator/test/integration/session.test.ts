@@ -86,10 +86,15 @@ test('loadModule swaps reference modules and reports the loaded one', async () =
     assert.equal(session.status().loadedModule, 'p1');
     await session.loadModule('p3');
     assert.equal(session.status().loadedModule, 'p3');
-    const mods = await session.sh("lsmod | awk '$1 ~ /^farfetch/ {print $1}'; test -c /dev/farfetch && echo dev");
+    const mods = await session.sh(
+      "lsmod | awk '$1 ~ /^farfetch/ {print $1}'; test -c /dev/farfetch && echo dev",
+    );
     assert.equal(mods, 'farfetch_p3\ndev\n');
     await session.loadModule('none');
-    assert.equal(await session.sh("lsmod | grep -c '^farfetch' || true; test -e /dev/farfetch || echo nodev"), '0\nnodev\n');
+    assert.equal(
+      await session.sh("lsmod | grep -c '^farfetch' || true; test -e /dev/farfetch || echo nodev"),
+      '0\nnodev\n',
+    );
   } finally {
     await session.stop();
   }
@@ -99,7 +104,11 @@ test('QEMU does not outlive a killed farfetchd-lab process', async () => {
   const child = spawn(process.execPath, [cliPath, 'exec', '--', 'sleep', '100'], { stdio: 'ignore' });
   const qemuPids = async (): Promise<string[]> => {
     try {
-      return execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n').filter(Boolean);
+      return execFileSync('pgrep', ['-P', String(child.pid)])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean);
     } catch {
       return [];
     }

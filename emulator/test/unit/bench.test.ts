@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { formatTable, summarize } from '../../src/bench.ts';
 
 test('summarize gives the median of odd and even sample counts', () => {
-  assert.deepEqual(summarize('x', 'ms', [5, 1, 3]), { name: 'x', unit: 'ms', samples: 3, median: 3, min: 1, max: 5 });
+  assert.deepEqual(summarize('x', 'ms', [5, 1, 3]), {
+    name: 'x',
+    unit: 'ms',
+    samples: 3,
+    median: 3,
+    min: 1,
+    max: 5,
+  });
   assert.equal(summarize('x', 'ms', [4, 1, 3, 2]).median, 2.5);
 });
 

@@ -31,8 +31,14 @@ test('--timeout takes positive seconds and defaults to 120', () => {
 
 test('bad arguments exit 2 and name the argument', async () => {
   const cases: [string[], RegExp][] = [
-    [['exec', '--module', 'p9', '--', 'true'], /farfetchd-lab exec: --module must be one of none, p1, p2, p3 \(got 'p9'\)/],
-    [['exec', '--timeout', 'soon', '--', 'true'], /--timeout must be a positive number of seconds \(got 'soon'\)/],
+    [
+      ['exec', '--module', 'p9', '--', 'true'],
+      /farfetchd-lab exec: --module must be one of none, p1, p2, p3 \(got 'p9'\)/,
+    ],
+    [
+      ['exec', '--timeout', 'soon', '--', 'true'],
+      /--timeout must be a positive number of seconds \(got 'soon'\)/,
+    ],
     [['exec', '--frobnicate', '--', 'true'], /Unknown option '--frobnicate'/],
     [['exec', '--module', 'p1'], /no command: farfetchd-lab exec \[options\] -- CMD/],
     [['exec', 'uname', '--', 'x'], /put the command after '--' \(got 'uname' before it\)/],
@@ -57,7 +63,10 @@ test('--help prints each command usage and exits 0', async () => {
   }
   const { io, text } = capture();
   assert.equal(await main(['--help'], io), 0);
-  assert.match(text().out, /exec \[--module M\] \[--put HOST\[:GUEST\]\]\.\.\. \[--timeout SEC\] -- CMD \[ARG\.\.\.\]/);
+  assert.match(
+    text().out,
+    /exec \[--module M\] \[--put HOST\[:GUEST\]\]\.\.\. \[--timeout SEC\] -- CMD \[ARG\.\.\.\]/,
+  );
 });
 
 test('exec with a missing image exits 125 with a one-line reason', async () => {

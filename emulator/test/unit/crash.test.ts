@@ -4,24 +4,32 @@ import type { CrashInfo } from '../../src/api.ts';
 import { CrashDetector, classifyConsoleLine } from '../../src/crash.ts';
 
 test('a kernel panic line is classified with its headline', () => {
-  assert.deepEqual(classifyConsoleLine('[   12.345678] Kernel panic - not syncing: sysrq triggered crash\r'), {
-    kind: 'panic',
-    headline: 'Kernel panic - not syncing: sysrq triggered crash',
-  });
+  assert.deepEqual(
+    classifyConsoleLine('[   12.345678] Kernel panic - not syncing: sysrq triggered crash\r'),
+    {
+      kind: 'panic',
+      headline: 'Kernel panic - not syncing: sysrq triggered crash',
+    },
+  );
 });
 
-test('the serial console\'s \\r\\r line ends and a shell\'s escape sequences before the text are ignored', () => {
+test("the serial console's \\r\\r line ends and a shell's escape sequences before the text are ignored", () => {
   assert.equal(
-    classifyConsoleLine('\x1b[?2004l\r[    2.339437] Kernel panic - not syncing: sysrq triggered crash\r\r')?.headline,
+    classifyConsoleLine('\x1b[?2004l\r[    2.339437] Kernel panic - not syncing: sysrq triggered crash\r\r')
+      ?.headline,
     'Kernel panic - not syncing: sysrq triggered crash',
   );
 });
 
 test('oops, general protection fault and BUG lines are classified', () => {
   assert.equal(classifyConsoleLine('[    3.100000] Oops: 0002 [#1] PREEMPT SMP NOPTI')?.kind, 'oops');
-  assert.equal(classifyConsoleLine('[    3.100000] Oops: general protection fault, probably for ...')?.kind, 'oops');
   assert.equal(
-    classifyConsoleLine('[    3.100000] BUG: kernel NULL pointer dereference, address: 0000000000000000')?.kind,
+    classifyConsoleLine('[    3.100000] Oops: general protection fault, probably for ...')?.kind,
+    'oops',
+  );
+  assert.equal(
+    classifyConsoleLine('[    3.100000] BUG: kernel NULL pointer dereference, address: 0000000000000000')
+      ?.kind,
     'bug',
   );
 });

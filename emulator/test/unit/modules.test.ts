@@ -4,7 +4,14 @@ import { isModuleName, moduleLoadScript, moduleUnloadScript } from '../../src/mo
 
 test('module names are exactly none, p1, p2, p3', () => {
   assert.deepEqual(['none', 'p1', 'p2', 'p3', 'p4', 'P1', '', 3].map(isModuleName), [
-    true, true, true, true, false, false, false, false,
+    true,
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+    false,
   ]);
 });
 
