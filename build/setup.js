@@ -27,7 +27,9 @@ function missingDebianPackages() {
     .filter((p) => p && !p.startsWith('#'));
   return wanted.filter((pkg) => {
     try {
-      const status = execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const status = execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       return !status.toString().includes('install ok installed');
     } catch {
       return true;
@@ -37,7 +39,9 @@ function missingDebianPackages() {
 
 function installDebianPackages() {
   if (!existsSync('/usr/bin/dpkg-query')) {
-    say('not a Debian machine: install QEMU (qemu-system-x86_64, qemu-img) yourself; the guest image must be built on Debian');
+    say(
+      'not a Debian machine: install QEMU (qemu-system-x86_64, qemu-img) yourself; the guest image must be built on Debian',
+    );
     return;
   }
   const missing = missingDebianPackages();
@@ -52,15 +56,19 @@ function installDebianPackages() {
   say(`installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(asRoot ? [] : ['apt-get']), 'update', '-q'], { env });
-  run(prefix[0] ?? 'apt-get', [
-    ...prefix.slice(1),
-    ...(asRoot ? [] : ['apt-get']),
-    'install',
-    '-y',
-    '-q',
-    '--no-install-recommends',
-    ...missing,
-  ], { env });
+  run(
+    prefix[0] ?? 'apt-get',
+    [
+      ...prefix.slice(1),
+      ...(asRoot ? [] : ['apt-get']),
+      'install',
+      '-y',
+      '-q',
+      '--no-install-recommends',
+      ...missing,
+    ],
+    { env },
+  );
 }
 
 function mtime(file) {
@@ -73,7 +81,11 @@ function mtime(file) {
 
 function installNpmPackages() {
   const marker = path.join(repo, 'node_modules', '.package-lock.json');
-  if (mtime(marker) >= mtime(path.join(repo, 'package-lock.json')) && existsSync(path.join(repo, 'node_modules', 'tsx'))) return;
+  if (
+    mtime(marker) >= mtime(path.join(repo, 'package-lock.json')) &&
+    existsSync(path.join(repo, 'node_modules', 'tsx'))
+  )
+    return;
   say('installing npm packages (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }

@@ -24,6 +24,8 @@ export class LabError extends Error implements ApiError {
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof LabError) return { code: err.code, message: err.message };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof Error && typeof code === 'string') return { code, message: err.message };
   if (err instanceof Error) return { code: err.name === 'Error' ? 'ELAB' : err.name, message: err.message };
   return { code: 'ELAB', message: String(err) };
 }

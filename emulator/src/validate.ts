@@ -1,0 +1,72 @@
+// Checks every message that crosses a process boundary (WebSocket in browser mode, IPC in
+// Electron) before it reaches the backend. Pure, shared by both transports.
+import type { LabApi, ModuleName } from './api.ts';
+import { isModuleName } from './modules.ts';
+
+export type ApiMethod = keyof LabApi;
+
+export interface ValidCall {
+  method: ApiMethod;
+  params: unknown[];
+}
+
+export class ValidationError extends Error {
+  readonly code = 'EINVAL';
+  override name = 'ValidationError';
+}
+
+const MAX_INPUT_CHARS = 64 * 1024;
+const MAX_ARGS = 64;
+
+function int(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function str(value: unknown, name: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) {
+    throw new ValidationError(`${name} must be a string of at most ${max} characters`);
+  }
+  return value;
+}
+
+/** What each method takes; a method that is not here does not exist. */
+const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
+  status: () => [],
+  start: () => [],
+  stop: () => [],
+  reset: () => [],
+  loadModule: ([module]) => {
+    if (!isModuleName(module)) throw new ValidationError('module must be one of none, p1, p2, p3');
+    return [module as ModuleName];
+  },
+  consoleInput: ([data]) => [str(data, 'data', MAX_INPUT_CHARS)],
+  consoleResize: ([cols, rows]) => [int(cols, 'cols', 1, 1000), int(rows, 'rows', 1, 1000)],
+  consoleAck: ([bytes]) => [int(bytes, 'bytes', 0, 2 ** 31)],
+  exec: ([command, args]) => {
+    const cmd = str(command, 'command', 4096);
+    if (cmd === '') throw new ValidationError('command must not be empty');
+    if (!Array.isArray(args) || args.length > MAX_ARGS) {
+      throw new ValidationError(`args must be an array of at most ${MAX_ARGS} strings`);
+    }
+    return [cmd, args.map((a, i) => str(a, `args[${i}]`, 4096))];
+  },
+};
+
+export function validateCall(method: unknown, params: unknown): ValidCall {
+  if (typeof method !== 'string' || !Object.hasOwn(validators, method)) {
+    throw new ValidationError(`unknown method ${JSON.stringify(method)}`);
+  }
+  const list = params === undefined ? [] : params;
+  if (!Array.isArray(list)) throw new ValidationError('params must be an array');
+  const validator = validators[method as ApiMethod];
+  return { method: method as ApiMethod, params: validator(list) };
+}
+
+/** Calls the validated method on the backend. */
+export function dispatch(api: LabApi, call: ValidCall): Promise<unknown> {
+  const fn = api[call.method] as (...args: unknown[]) => Promise<unknown>;
+  return fn.apply(api, call.params);
+}

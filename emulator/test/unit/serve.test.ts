@@ -1,0 +1,147 @@
+// Browser mode's transport: the message validator and the token-guarded server, with a
+// recording backend (a fake is right here: this tests the protocol layer, not the guest).
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import type { LabBackend, LabEvent, VmStatus } from '../../src/api.ts';
+import { CONTENT_SECURITY_POLICY, startServer, staticFile } from '../../src/serve.ts';
+import { validateCall } from '../../src/validate.ts';
+
+const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
+
+function recordingBackend() {
+  const calls: unknown[][] = [];
+  const listeners = new Set<(e: LabEvent) => void>();
+  const record =
+    (name: string) =>
+    async (...args: unknown[]) => {
+      calls.push([name, ...args]);
+      if (name === 'start') throw Object.assign(new Error('the guest did not boot: test'), { code: 'ELAB' });
+      return name === 'exec' ? { exitCode: 0, stdout: 'x', stderr: '' } : stopped;
+    };
+  const backend = {
+    status: record('status'),
+    start: record('start'),
+    stop: record('stop'),
+    reset: record('reset'),
+    loadModule: record('loadModule'),
+    consoleInput: record('consoleInput'),
+    consoleResize: record('consoleResize'),
+    consoleAck: record('consoleAck'),
+    exec: record('exec'),
+    onEvent: (l: (e: LabEvent) => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    dispose: async () => undefined,
+  } as unknown as LabBackend;
+  return { backend, calls, emit: (e: LabEvent) => listeners.forEach((l) => l(e)) };
+}
+
+test('validateCall accepts exactly the API and its parameter types', () => {
+  assert.deepEqual(validateCall('loadModule', ['p3']), { method: 'loadModule', params: ['p3'] });
+  assert.deepEqual(validateCall('consoleResize', [80, 24]), { method: 'consoleResize', params: [80, 24] });
+  assert.deepEqual(validateCall('status', undefined), { method: 'status', params: [] });
+  const bad: [unknown, unknown, RegExp][] = [
+    ['dispose', [], /unknown method "dispose"/],
+    ['__proto__', [], /unknown method/],
+    ['constructor', [], /unknown method/],
+    [42, [], /unknown method 42/],
+    ['loadModule', ['p4'], /module must be one of none, p1, p2, p3/],
+    ['consoleResize', [80.5, 24], /cols must be an integer from 1 to 1000/],
+    ['consoleResize', [80, 0], /rows must be an integer from 1 to 1000/],
+    ['consoleInput', [{}], /data must be a string/],
+    ['consoleInput', ['x'.repeat(70_000)], /at most 65536 characters/],
+    ['exec', ['', []], /command must not be empty/],
+    ['exec', ['ls', 'not-an-array'], /args must be an array/],
+    ['exec', ['ls', ['-l', 3]], /args\[1\] must be a string/],
+    ['status', 'x', /params must be an array/],
+  ];
+  for (const [method, params, message] of bad) {
+    assert.throws(
+      () => validateCall(method, params),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'EINVAL');
+        assert.match(err.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test('staticFile never leaves the static folder', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'static-'));
+  writeFileSync(path.join(dir, 'index.html'), '<p>hi</p>');
+  assert.equal(staticFile(dir, '/'), path.join(dir, 'index.html'));
+  assert.equal(staticFile(dir, '/../../etc/passwd'), null);
+  assert.equal(staticFile(dir, '/%2e%2e/%2e%2e/etc/passwd'), null);
+  assert.equal(staticFile(dir, '/missing.js'), null);
+});
+
+test('the server listens on 127.0.0.1 only and wants the token for the page and the socket', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'static-'));
+  writeFileSync(path.join(dir, 'index.html'), '<p>lab</p>');
+  const { backend, calls, emit } = recordingBackend();
+  const server = await startServer({ backend, staticDir: dir });
+  try {
+    const url = new URL(server.url);
+    assert.equal(url.hostname, '127.0.0.1');
+    const page = await fetch(server.url);
+    assert.equal(page.status, 200);
+    assert.equal(await page.text(), '<p>lab</p>');
+    assert.equal(page.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+    assert.equal((await fetch(`http://127.0.0.1:${url.port}/`)).status, 403);
+    assert.equal((await fetch(`http://127.0.0.1:${url.port}/?token=wrong`)).status, 403);
+
+    const refused = new WebSocket(`ws://127.0.0.1:${url.port}/api?token=wrong`);
+    const refusal = await new Promise<string>((resolve) => {
+      refused.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      refused.on('error', (e) => resolve(e.message));
+    });
+    assert.match(refusal, /403/);
+
+    const ws = new WebSocket(`ws://127.0.0.1:${url.port}/api?token=${server.token}`);
+    const messages: unknown[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const reply = async (id: number) => {
+      for (let i = 0; i < 100; i++) {
+        const found = messages.find((m) => (m as { id?: number }).id === id);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`no reply ${id}`);
+    };
+    ws.send(JSON.stringify({ id: 1, method: 'consoleResize', params: [120, 40] }));
+    assert.deepEqual(await reply(1), { id: 1, result: stopped });
+    ws.send(JSON.stringify({ id: 2, method: 'loadModule', params: ['p9'] }));
+    assert.deepEqual(await reply(2), {
+      id: 2,
+      error: { code: 'EINVAL', message: 'module must be one of none, p1, p2, p3' },
+    });
+    ws.send(JSON.stringify({ id: 3, method: 'start' }));
+    assert.deepEqual(await reply(3), {
+      id: 3,
+      error: { code: 'ELAB', message: 'the guest did not boot: test' },
+    });
+    ws.send('{not json');
+    assert.deepEqual(await reply(null as unknown as number), {
+      id: null,
+      error: { code: 'EINVAL', message: 'not JSON' },
+    });
+    emit({ type: 'console', data: 'hello' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      messages.some(
+        (m) => JSON.stringify(m) === JSON.stringify({ event: { type: 'console', data: 'hello' } }),
+      ),
+    );
+    assert.deepEqual(calls, [['status'], ['consoleResize', 120, 40], ['start']]);
+    ws.close();
+  } finally {
+    await server.close();
+  }
+});
