@@ -47,7 +47,11 @@ test('without a module the system call is -ENOSYS (errno 38) as seen from C', as
 #include <linux/farfetch.h>
 int main(void) { char b[8]; long r = syscall(__NR_farfetch, FAR_READ, b, getpid(), (unsigned long)b, 8UL);
 printf("%d %ld %d\\n", __NR_farfetch, r, errno); return 0; }`;
-  const r = await guestExec('none', ['sh', '-c', `cat > t.c <<'EOF'\n${prog}\nEOF\ngcc -Wall -Wextra -Werror -o t t.c && ./t`]);
+  const r = await guestExec('none', [
+    'sh',
+    '-c',
+    `cat > t.c <<'EOF'\n${prog}\nEOF\ngcc -Wall -Wextra -Werror -o t t.c && ./t`,
+  ]);
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, '505 -1 38\n');
 });
@@ -79,7 +83,12 @@ kill $pid`;
   let absent = 0;
   for (const line of r.stdout.trim().split('\n')) {
     const [addrHex, pagemapHex, ...json] = line.split(' ');
-    const walk = JSON.parse(json.join(' ')) as { present: boolean; phys: string | null; levels: number; walk: unknown[] };
+    const walk = JSON.parse(json.join(' ')) as {
+      present: boolean;
+      phys: string | null;
+      levels: number;
+      walk: unknown[];
+    };
     const pagemap = BigInt('0x' + pagemapHex);
     const pagemapPresent = (pagemap >> 63n) & 1n;
     assert.equal(walk.levels, 5, 'the guest must use 5-level paging');

@@ -18,6 +18,11 @@ test('TypeScript type-checks in strict mode', () => {
   assert.equal(r.status, 0, r.output);
 });
 
+test('the renderer type-checks (vue-tsc, strict)', () => {
+  const r = run(bin('vue-tsc'), ['-p', 'renderer/tsconfig.json']);
+  assert.equal(r.status, 0, r.output);
+});
+
 test('eslint reports nothing', () => {
   const r = run(bin('eslint'), ['--max-warnings=0', '.']);
   assert.equal(r.status, 0, r.output);
