@@ -55,6 +55,9 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   },
 };
 
+/** Every method of the API, in one list (the Electron preload and main register one each). */
+export const apiMethods = Object.keys(validators) as ApiMethod[];
+
 export function validateCall(method: unknown, params: unknown): ValidCall {
   if (typeof method !== 'string' || !Object.hasOwn(validators, method)) {
     throw new ValidationError(`unknown method ${JSON.stringify(method)}`);

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Bundles Electron's main process and preload (TypeScript) into electron/dist/*.cjs with esbuild,
+// which tsx already brings. Electron itself and the native node-pty stay external.
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The library finds the repository from import.meta.url; in a CommonJS bundle that is the bundle's
+// own file (electron/dist/main.cjs, two levels below the root, as emulator/src/image.ts is).
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+await build({
+  ...common,
+  entryPoints: [path.join(repo, 'electron', 'main.ts')],
+  outfile: path.join(repo, 'electron', 'dist', 'main.cjs'),
+  external: ['electron', 'node-pty'],
+});
+// The sandboxed preload may require only 'electron': everything else is bundled in.
+await build({
+  ...common,
+  entryPoints: [path.join(repo, 'electron', 'preload.ts')],
+  outfile: path.join(repo, 'electron', 'dist', 'preload.cjs'),
+  external: ['electron'],
+});
