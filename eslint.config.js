@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/out/', 'dist/', 'out/', 'test-results/', 'renderer/dist/'] },
+  { ignores: ['**/node_modules/', 'build/out/', '**/dist/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
