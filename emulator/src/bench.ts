@@ -151,10 +151,11 @@ export async function runBenchmarks(opts: {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     accelerator: accel,
   };
-  if (opts.json) opts.out.stdout.write(JSON.stringify({ machine, results }, null, 2) + '\n');
+  const json = JSON.stringify({ machine, results }, null, 2) + '\n';
+  if (opts.json) opts.out.stdout.write(json);
   else
     opts.out.stdout.write(
-      `machine: ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB; accelerator: ${accel}\n${formatTable(results)}\n`,
+      `machine: ${machine.cpus} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB; accelerator: ${accel}\n${formatTable(results)}\n\n${json}`,
     );
   return 0;
 }
