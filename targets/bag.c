@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bag: asks for a password (getpass) and keeps it, with a counter, in the
- * data segment. Change the counter or the password from outside and see it
- * when the bag is opened.
+ * bag: asks for a password (getpass) and keeps it, with a counter and a
+ * note, in the data segment. Change them from outside and see it when the
+ * bag is opened. Without a terminal, getpass() reads the password from
+ * stdin: `printf 'pw\n' | bag` (then only SIGUSR1 continues it).
  */
-#define _DEFAULT_SOURCE
-#include <stdlib.h>
 #include "target_common.h"
+#include <stdlib.h>
 
 static struct {
 	char password[32];
@@ -16,8 +16,15 @@ static struct {
 
 int main(void)
 {
-	char *typed = getpass("bag password: ");
+	char *typed;
 
+	/*
+	 * Unbuffered, so that getpass() reading stdin (no terminal) takes only
+	 * the password line and leaves the Enter that continues for later.
+	 */
+	setvbuf(stdin, NULL, _IONBF, 0);
+	catch_sigusr1();
+	typed = getpass("bag password: ");
 	if (!typed)
 		return 1;
 	snprintf(bag.password, sizeof(bag.password), "%s", typed);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,20 +17,26 @@ static int usage(const char *name)
 {
 	fprintf(stderr,
 		"usage: %s <pid> <addr> <len>\n"
-		"  Reads <len> bytes at <addr> in process <pid> into a temporary file, opens it in bvi,\n"
-		"  and writes the bytes back if you changed them. Numbers may be decimal, 0x hex or 0 octal;\n"
-		"  <len> is 1 to %lu.\n"
-		"  FARFETCHD_EDITOR=CMD runs CMD FILE instead of bvi (for scripted tests).\n",
+		"  Reads <len> bytes at <addr> in process <pid> into a temporary file\n"
+		"  (/tmp/farfetchd.XXXXXX), opens it in bvi, and writes the bytes back if you\n"
+		"  changed them. Numbers may be decimal, 0x hex or 0 octal; <len> is 1 to %lu.\n"
+		"environment:\n"
+		"  FARFETCHD_EDITOR=CMD  run CMD instead of bvi, for scripted tests: /bin/sh -c runs\n"
+		"                        CMD with the temporary file's path appended as its last\n"
+		"                        argument, e.g. FARFETCHD_EDITOR='sed -i s/private/fetched/'\n",
 		name, MAX_LEN);
 	return 2;
 }
 
-/* strtoul with base 0 that accepts only a whole, in-range number. */
+/*
+ * strtoul with base 0 that accepts only a whole, in-range number: no sign,
+ * no leading space (strtoul would take " -1" as ULONG_MAX), nothing after it.
+ */
 static int parse_number(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
 
-	if (!*s || *s == '-')
+	if (!isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	*out = strtoul(s, &end, 0);

@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fork: parent and child share the page that holds the string until one of
- * them writes it (copy-on-write). Writing into the child must not change the
- * parent. Both print their pid; the address is the same in both.
+ * them writes it (copy-on-write). Write into the child: the child sees the
+ * change, the parent keeps its copy. The address is the same in both.
+ *
+ * The parent prints everything and owns stdin. Enter (or SIGUSR1 to the
+ * parent) lets both go on: the parent passes SIGUSR1 to the child, waits for
+ * it to print "child now: ...", then prints "parent now: ...". SIGUSR1 sent
+ * to the child alone lets only the child go on.
  */
-#include <stdlib.h>
-#include <sys/wait.h>
 #include "target_common.h"
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
-static char shared[64] = SECRET;
+/* Page-aligned and written before fork(): an anonymous page both then share. */
+static char shared[4096] __attribute__((aligned(4096)));
 
 int main(void)
 {
-	pid_t child;
+	pid_t parent = getpid(), child;
 
-	printf("parent: %d\n", (int)getpid());
+	catch_sigusr1();	/* inherited by the child */
+	strcpy(shared, SECRET);
 	fflush(stdout);
 	child = fork();
 	if (child < 0) {
@@ -22,13 +30,20 @@ int main(void)
 		return 1;
 	}
 	if (child == 0) {
-		printf("child: %d\n", (int)getpid());
-		announce("a string the child shares with its parent (copy-on-write)", shared,
-			 sizeof(SECRET) - 1);
-		wait_to_continue();
+		/* Don't outlive a parent that was killed. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			return 1;
+		wait_to_continue_on(0);
 		print_now("child now", shared, sizeof(shared));
 		return 0;
 	}
+	printf("parent-pid: %d\nparent-addr: %p\nchild-pid: %d\nchild-addr: %p\n", (int)parent,
+	       (void *)shared, (int)child, (void *)shared);
+	announce_pid(child, "the child's copy-on-write copy of a string it shares with its parent",
+		     shared, sizeof(SECRET) - 1);
+	wait_to_continue();
+	kill(child, SIGUSR1);
 	waitpid(child, NULL, 0);
 	print_now("parent now", shared, sizeof(shared));
 	return 0;

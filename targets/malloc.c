@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* malloc: a secret string on the heap. */
-#include <stdlib.h>
 #include "target_common.h"
+#include <stdlib.h>
 
 int main(void)
 {

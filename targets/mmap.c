@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mmap: a secret string in an anonymous mapping. */
-#include <sys/mman.h>
 #include "target_common.h"
+#include <sys/mman.h>
 
 int main(void)
 {

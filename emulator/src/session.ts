@@ -8,10 +8,10 @@
 // question about the guest's state goes through the guest agent, never the console text.
 // The only things read from the console are boot progress and crash messages, because
 // those are exactly what the kernel prints there when nothing else can answer.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,36 @@ import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 
 const execFileAsync = promisify(execFile);
 
+const WARM_SNAPSHOT = 'lab-ready';
+
+/** Where the snapshot of a freshly booted guest is kept for this image and machine. */
+export function warmStatePath(
+  image: GuestImage,
+  shape: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const cache =
+    env.FARFETCHD_LAB_CACHE ??
+    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'farfetchd-lab');
+  return path.join(cache, `warm-${image.manifest.key}-${shape}.qcow2`);
+}
+
+/**
+ * If this process dies without stopping the guest, QEMU must not live on: on Linux the kernel
+ * kills it (PR_SET_PDEATHSIG through setpriv); everywhere, the pty's hang-up (SIGHUP when our
+ * end closes) ends a console QEMU too.
+ */
+function withDeathSignal(qemuBinary: string, args: string[]): [string, string[]] {
+  if (process.platform === 'linux' && existsSync('/usr/bin/setpriv')) {
+    return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args]];
+  }
+  return [qemuBinary, args];
+}
+
+function createOverlay(qemuImg: string, base: string, overlay: string): Promise<unknown> {
+  return execFileAsync(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, overlay]);
+}
+
 export interface LabSessionOptions {
   image?: GuestImage;
   /** Skips the accelerator probe (tests, or a value the caller probed once). */
@@ -40,6 +70,11 @@ export interface LabSessionOptions {
   cols?: number;
   rows?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Boot from a saved snapshot of a freshly booted guest (default on). The first start on a new
+   * image boots cold once more to make it; `false` always boots cold.
+   */
+  warmBoot?: boolean;
 }
 
 export interface RunResult {
@@ -142,50 +177,30 @@ export class LabSession extends EventEmitter<SessionEvents> {
       this.image = this.opts.image ?? loadImage();
       const qemuBinary = findQemu({ env });
       this.accelerator ??= this.opts.accelerator ?? (await detectAccelerator({ qemuBinary, env }));
-      this.runDir = await mkdtemp(path.join(os.tmpdir(), 'farfetchd-lab-'));
-      const overlay = path.join(this.runDir, 'overlay.qcow2');
-      // The base image is never written: every session runs on its own overlay, so a reset
-      // is deleting the overlay.
-      await execFileAsync(findQemuImg({ env }), [
-        'create',
-        '-q',
-        '-f',
-        'qcow2',
-        '-F',
-        'qcow2',
-        '-b',
-        this.image.diskPath,
-        overlay,
-      ]);
-      const qmpPath = path.join(this.runDir, 'qmp.sock');
-      const agentPath = path.join(this.runDir, 'agent.sock');
-      const args = buildQemuArgs({
-        accel: this.accelerator.accel,
-        hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
-        kernelPath: this.image.kernelPath,
-        diskPath: overlay,
-        memoryMiB: this.opts.memoryMiB ?? 512,
-        cpus: this.opts.cpus ?? 2,
-        qmp: { kind: 'unix', path: qmpPath },
-        agent: { kind: 'unix', path: agentPath },
-        workspace: this.opts.workspace ? { hostPath: this.opts.workspace, tag: 'workspace' } : undefined,
-      });
-      this.spawnQemu(qemuBinary, args);
-      this.qmp = await QmpClient.connect(qmpPath, { timeoutMs: 10_000 });
-      this.qmp.onEvent((event) => {
-        if (event.event === 'GUEST_PANICKED') {
-          this.detector.pvpanic();
-        }
-      });
-      this.addStep('qemu-started');
-      this.agent = await GuestAgent.connect(agentPath, { timeoutMs: 10_000 });
-      await this.raceWithExit(this.agent.sync(this.opts.bootTimeoutMs ?? 90_000));
-      if (!this.bootSteps.some((s) => s.step === 'init')) {
-        // With `quiet`, the kernel may have printed nothing; an answering agent proves both.
-        this.addStep('kernel-up');
-        this.addStep('init');
+      let warm = this.opts.warmBoot === false ? null : warmStatePath(this.image, this.machineShape(), env);
+      if (warm && !existsSync(warm)) {
+        await this.prepareWarmState(qemuBinary, warm, env).catch((err: Error) => {
+          if (env.FARFETCHD_LAB_DEBUG) process.stderr.write(`warm state: ${err.message}\n`);
+          warm = null; // a cold boot still works; the next start tries again
+        });
       }
-      this.addStep('agent-ready');
+      try {
+        await this.boot(qemuBinary, env, warm);
+      } catch (err) {
+        if (!warm) throw err;
+        // A snapshot QEMU cannot load (QEMU upgraded, file damaged): forget it and boot cold.
+        await this.teardown();
+        await rm(warm, { force: true });
+        this.bootSteps = [];
+        this.detector.reset();
+        await this.boot(qemuBinary, env, null);
+      }
+      if (this.opts.workspace) {
+        // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
+        await this.sh(
+          'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 workspace /root/work',
+        );
+      }
       this.readyAt = Date.now();
       this.setState('ready');
     } catch (err) {
@@ -195,6 +210,97 @@ export class LabSession extends EventEmitter<SessionEvents> {
       this.error = message;
       this.setState('stopped');
       throw new LabBootError(`the guest did not boot: ${message}`, consoleTail);
+    }
+  }
+
+  /** What a snapshot depends on besides the image: the machine QEMU builds. */
+  private machineShape(): string {
+    return [
+      this.accelerator?.accel,
+      this.opts.memoryMiB ?? 512,
+      this.opts.cpus ?? 2,
+      this.opts.workspace ? 'ws' : 'nows',
+    ].join('-');
+  }
+
+  private qemuArgs(overlay: string, loadvm?: string, workspace = this.opts.workspace): string[] {
+    return buildQemuArgs({
+      accel: this.accelerator!.accel,
+      hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
+      kernelPath: this.image!.kernelPath,
+      diskPath: overlay,
+      memoryMiB: this.opts.memoryMiB ?? 512,
+      cpus: this.opts.cpus ?? 2,
+      qmp: { kind: 'unix', path: path.join(path.dirname(overlay), 'qmp.sock') },
+      agent: { kind: 'unix', path: path.join(path.dirname(overlay), 'agent.sock') },
+      workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
+      loadvm,
+    });
+  }
+
+  /** Starts QEMU on a new overlay (a copy of the warm state, or empty over the base image). */
+  private async boot(qemuBinary: string, env: NodeJS.ProcessEnv, warm: string | null): Promise<void> {
+    this.runDir = await mkdtemp(path.join(os.tmpdir(), 'farfetchd-lab-'));
+    const overlay = path.join(this.runDir, 'overlay.qcow2');
+    // The base image is never written: every session runs on its own overlay, so a reset
+    // is deleting the overlay.
+    if (warm) await copyFile(warm, overlay);
+    else await createOverlay(findQemuImg({ env }), this.image!.diskPath, overlay);
+    this.spawnQemu(qemuBinary, this.qemuArgs(overlay, warm ? WARM_SNAPSHOT : undefined));
+    this.qmp = await QmpClient.connect(path.join(this.runDir, 'qmp.sock'), { timeoutMs: 10_000 });
+    this.qmp.onEvent((event) => {
+      if (event.event === 'GUEST_PANICKED') {
+        this.detector.pvpanic();
+      }
+    });
+    this.addStep('qemu-started');
+    this.agent = await GuestAgent.connect(path.join(this.runDir, 'agent.sock'), { timeoutMs: 10_000 });
+    await this.raceWithExit(this.agent.sync(this.opts.bootTimeoutMs ?? 90_000));
+    if (!this.bootSteps.some((s) => s.step === 'init')) {
+      // With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both.
+      this.addStep('kernel-up');
+      this.addStep('init');
+    }
+    this.addStep('agent-ready');
+    if (warm) {
+      // The snapshot's clock is from when it was taken, and its shell printed its prompt then.
+      await this.sh(`date -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`);
+      this.qemu?.write('\n');
+    }
+  }
+
+  /**
+   * Boots a guest once, cold, on the warm-state file itself, and saves it (`savevm`) right after
+   * the agent answers, before anything is mounted. Later sessions copy the file and `-loadvm` it.
+   */
+  private async prepareWarmState(qemuBinary: string, warm: string, env: NodeJS.ProcessEnv): Promise<void> {
+    await mkdir(path.dirname(warm), { recursive: true });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'farfetchd-lab-warm-'));
+    const file = path.join(dir, 'overlay.qcow2');
+    await createOverlay(findQemuImg({ env }), this.image!.diskPath, file);
+    const [command, argv] = withDeathSignal(
+      qemuBinary,
+      this.qemuArgs(file, undefined, this.opts.workspace ? dir : undefined),
+    );
+    const qemu = spawn(command, argv, { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exited = new Promise<void>((resolve) => qemu.once('exit', () => resolve()));
+    try {
+      const qmp = await QmpClient.connect(path.join(dir, 'qmp.sock'), { timeoutMs: 10_000 });
+      const agent = await GuestAgent.connect(path.join(dir, 'agent.sock'), { timeoutMs: 10_000 });
+      await agent.sync(this.opts.bootTimeoutMs ?? 90_000);
+      await agent.close();
+      // HMP reports savevm's errors only in its text (e.g. a mounted 9p share blocks it).
+      const text = await qmp.humanMonitorCommand(`savevm ${WARM_SNAPSHOT}`);
+      if (text.trim() !== '') throw new Error(`savevm: ${text.trim()}`);
+      await qmp.execute('quit').catch(() => undefined);
+      await exited;
+      // Sessions starting at the same time may each make one: the last rename wins, whole.
+      const tmp = `${warm}.${process.pid}-${path.basename(dir)}.tmp`;
+      await copyFile(file, tmp);
+      await rename(tmp, warm);
+    } finally {
+      qemu.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
     }
   }
 
@@ -285,22 +391,15 @@ export class LabSession extends EventEmitter<SessionEvents> {
   }
 
   private requireReady(): GuestAgent {
-    if (this.state !== 'ready' || !this.agent) {
+    // While booting, start() itself uses the agent (clock, workspace) once it answers.
+    if ((this.state !== 'ready' && this.state !== 'booting') || !this.agent) {
       throw new Error(`the guest is not ready (it is ${this.state})`);
     }
     return this.agent;
   }
 
   private spawnQemu(qemuBinary: string, args: string[]): void {
-    // If this process dies without stopping the guest, QEMU must not live on: on Linux the
-    // kernel kills it (PR_SET_PDEATHSIG through setpriv); everywhere, the pty's hang-up
-    // (SIGHUP when our end closes) ends it too.
-    let file = qemuBinary;
-    let argv = args;
-    if (process.platform === 'linux' && existsSync('/usr/bin/setpriv')) {
-      file = '/usr/bin/setpriv';
-      argv = ['--pdeathsig', 'KILL', '--', qemuBinary, ...args];
-    }
+    const [file, argv] = withDeathSignal(qemuBinary, args);
     const child = pty.spawn(file, argv, {
       name: 'xterm-256color',
       cols: this.cols,

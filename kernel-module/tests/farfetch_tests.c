@@ -3,15 +3,21 @@
  * farfetch_tests: the in-guest test suite of Farfetch'd, one named case per
  * behaviour of the spec, each with its exact expected result or errno.
  *
- *   farfetch_tests --module none|p1|p2|p3 [--unloaded]
+ *   farfetch_tests --module none|p1|p2|p3 [--unloaded] [--case NAME]
  *
  * none, p1 and p2 go through farfetch(2) (system call 505); p3 through
- * /dev/farfetch, which the caller has created (mknod -m 0666). --unloaded
- * checks that a leftover /dev/farfetch fails with ENXIO after rmmod.
- * Targets are child processes forked by the suite itself; their memory is
- * checked independently with process_vm_readv(2). Output is TAP, then one
- * line "N passed, N failed"; the exit status is 0 only if nothing failed.
- * Run as root.
+ * /dev/farfetch, which the caller has made (mknod -m 0666). --unloaded runs
+ * only the check that a leftover /dev/farfetch fails with ENXIO after
+ * rmmod. --case runs the one case of that name. Run as root.
+ *
+ * Each case runs in a child process of its own (a crash or a hang fails
+ * that case only, after TIMEOUT seconds). Its targets are processes it forks
+ * itself; their memory is checked independently with process_vm_readv(2).
+ *
+ * Output is TAP: "1..N", then per case "ok N - name" or
+ * "not ok N - name # expected X, got Y ...", then one line
+ * "N passed, N failed". The exit status is 0 only if nothing failed
+ * (2: bad arguments, or not root).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,19 +46,23 @@ enum farfetch_cmd { FAR_READ = 0, FAR_WRITE = 1 };
 #define PAGE 4096UL
 #define SECRET "Hey this is private!"
 #define DEVICE "/dev/farfetch"
+#define TIMEOUT 120	/* seconds per case; TCG is slow, but not that slow */
+#define STUDENT 1000	/* uid and gid of the unprivileged caller */
 
-enum module { M_NONE = 1, M_P1 = 2, M_P2 = 4, M_P3 = 8 };
+enum module { M_NONE = 1, M_P1 = 2, M_P2 = 4, M_P3 = 8, M_P3_UNLOADED = 16 };
 #define M_SYSCALL (M_P1 | M_P2)
 #define M_GUP (M_P2 | M_P3)
 #define M_ANY (M_P1 | M_P2 | M_P3)
 
 static enum module module;
-static char failure[512];
+static char failure[768];
 static const char *const literal = SECRET;	/* in .rodata: read-only */
 static char data_page[PAGE] __attribute__((aligned(4096))) = SECRET;
 
-/* Records the first failed expectation of the running case. */
-static int fail(const char *fmt, ...)
+/* ---- the harness: expectations ---- */
+
+/* Records the first failed expectation of the running case; returns -1. */
+static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,25 +74,73 @@ static int fail(const char *fmt, ...)
 	return -1;
 }
 
+/* A result as it reads best: "-EFAULT" for a negative errno, else the number. */
+static const char *show(long long v, char *buf, size_t size)
+{
+	const char *name = v < 0 && v > -4096 ? strerrorname_np((int)-v) : NULL;
+
+	if (name)
+		snprintf(buf, size, "-%s", name);
+	else
+		snprintf(buf, size, "%lld", v);
+	return buf;
+}
+
+static int expect_eq(long long got, long long want, const char *expr, int line)
+{
+	char g[32], w[32];
+
+	if (got == want)
+		return 0;
+	return fail("expected %s, got %s from %s (line %d)", show(want, w, sizeof(w)),
+		    show(got, g, sizeof(g)), expr, line);
+}
+
+/* Up to 24 bytes from @p, escaped, in quotes. */
+static const char *quote(const unsigned char *p, size_t n, char *buf)
+{
+	char *o = buf;
+	size_t i;
+
+	*o++ = '"';
+	for (i = 0; i < n && i < 24; i++)
+		o += p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\' ?
+			     sprintf(o, "%c", p[i]) : sprintf(o, "\\x%02x", p[i]);
+	strcpy(o, n > 24 ? "\"..." : "\"");
+	return buf;
+}
+
+static int expect_mem(const void *got, const void *want, size_t n, const char *expr, int line)
+{
+	const unsigned char *g = got, *w = want;
+	char gs[128], ws[128];
+	size_t i;
+
+	for (i = 0; i < n && g[i] == w[i]; i++)
+		;
+	if (i == n)
+		return 0;
+	return fail("expected %s, got %s at byte %zu of %s (line %d)", quote(w + i, n - i, ws),
+		    quote(g + i, n - i, gs), i, expr, line);
+}
+
 #define EXPECT_EQ(got, want) do {					\
-	long long g_ = (long long)(got), w_ = (long long)(want);	\
-	if (g_ != w_)							\
-		return fail("%s: expected %lld, got %lld (line %d)",	\
-			    #got, w_, g_, __LINE__);			\
+	if (expect_eq((long long)(got), (long long)(want), #got, __LINE__)) \
+		return -1;						\
 } while (0)
 
-#define EXPECT_ERR(got, err) do {					\
-	long long g_ = (long long)(got);				\
-	if (g_ != -(err))						\
-		return fail("%s: expected -%s, got %lld%s%s (line %d)",	\
-			    #got, #err, g_, g_ < 0 ? " = -" : "",	\
-			    g_ < 0 ? strerrorname_np((int)-g_) : "",	\
-			    __LINE__);					\
-} while (0)
+#define EXPECT_ERR(got, err) EXPECT_EQ(got, -(err))
 
 #define EXPECT_MEM(got, want, n) do {					\
-	if (memcmp((got), (want), (n)))					\
-		return fail("%s differs from %s (line %d)", #got, #want, __LINE__); \
+	if (expect_mem((got), (want), (n), #got, __LINE__))		\
+		return -1;						\
+} while (0)
+
+/* A precondition of the case itself (not the module) that did not hold. */
+#define REQUIRE(cond) do {						\
+	if (!(cond))							\
+		return fail("setup failed: %s (line %d): %s", #cond, __LINE__, \
+			    strerror(errno));				\
 } while (0)
 
 /* ---- the interface under test: farfetch(2), or /dev/farfetch for p3 ---- */
@@ -94,6 +152,7 @@ static long sys_far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, 
 	return n < 0 ? -errno : n;
 }
 
+/* The same call through the device: open, ioctl(pid), lseek(addr), read/write. */
 static long dev_far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len)
 {
 	int fd = open(DEVICE, O_RDWR);
@@ -119,14 +178,23 @@ static long far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size
 				sys_far(cmd, buf, pid, addr, len);
 }
 
-/* ---- targets ---- */
+/* -errno of a libc call that returns -1 on error, else its result. */
+static long res(long ret)
+{
+	return ret < 0 ? -errno : ret;
+}
+
+/* ---- targets and helpers ---- */
 
 struct target {
 	pid_t pid;
 	int hold;	/* the child lives until this pipe closes */
 };
 
-/* Forks a target that runs @setup(@arg) and then waits. */
+/*
+ * Forks a target that runs @setup(@arg) and then waits until reap(). It
+ * shares every mapping of the case as fork() leaves it (copy-on-write).
+ */
 static struct target spawn(void (*setup)(void *), void *arg)
 {
 	struct target t = { -1, -1 };
@@ -139,7 +207,7 @@ static struct target spawn(void (*setup)(void *), void *arg)
 	if (t.pid == 0) {
 		int fd;
 
-		/* Other targets' hold pipes must not be kept open by this one. */
+		/* Keep no other pipe open (the runner's, other targets'). */
 		for (fd = 3; fd < 1024; fd++)
 			if (fd != ready[1] && fd != hold[0])
 				close(fd);
@@ -165,6 +233,7 @@ static void reap(struct target *t)
 	if (t->pid > 0) {
 		close(t->hold);
 		waitpid(t->pid, NULL, 0);
+		t->pid = -1;
 	}
 }
 
@@ -172,9 +241,16 @@ static void reap(struct target *t)
 static long peek(pid_t pid, unsigned long addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)addr, len };
-	long n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 
-	return n < 0 ? -errno : n;
+	return res(process_vm_readv(pid, &local, 1, &remote, 1, 0));
+}
+
+static char *map_pages(size_t pages)
+{
+	char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
 }
 
 static void write_secret(void *p)
@@ -187,19 +263,35 @@ static void touch_pages(void *p)
 	memset(p, 'x', 3 * PAGE);
 }
 
-/* Runs @fn in a child as uid 1000 and returns what it returned (as an errno-style long). */
+/*
+ * Runs @fn(@arg) in a child whose real, effective and saved uids and gids
+ * are STUDENT; returns what it returned (through a pipe).
+ */
 static long as_student(long (*fn)(void *), void *arg)
 {
-	int status;
-	pid_t child = fork();
+	long ret = -255;
+	int p[2];
+	pid_t child;
 
+	if (pipe(p))
+		return -255;
+	child = fork();
 	if (child == 0) {
-		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
-			_exit(255);
-		_exit((int)-fn(arg));
+		close(p[0]);
+		ret = setresgid(STUDENT, STUDENT, STUDENT) || setresuid(STUDENT, STUDENT, STUDENT) ?
+			      -255 : fn(arg);
+		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
+			_exit(1);
+		_exit(0);
 	}
-	waitpid(child, &status, 0);
-	return WIFEXITED(status) ? -(long)WEXITSTATUS(status) : -255;
+	close(p[1]);
+	if (read(p[0], &ret, sizeof(ret)) != sizeof(ret))
+		ret = -255;
+	close(p[0]);
+	waitpid(child, NULL, 0);
+	if (ret == -255)
+		fail("could not run as uid %d", STUDENT);
+	return ret;
 }
 
 /* A pid with no process: a child that has exited and been reaped. */
@@ -213,18 +305,59 @@ static pid_t dead_pid(void)
 	return child;
 }
 
-/* The first address above user space: 2^56 - 4096 with 5-level paging, else 2^47 - 4096. */
-static unsigned long task_size(void)
+/* A child that has exited but is not reaped: a task without an mm. */
+static pid_t zombie_pid(void)
 {
-	void *high = mmap((void *)(1UL << 52), PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int la57 = high != MAP_FAILED && (unsigned long)high >= (1UL << 47);
+	siginfo_t info;
+	pid_t child = fork();
 
-	if (high != MAP_FAILED)
-		munmap(high, PAGE);
-	return la57 ? (1UL << 56) - PAGE : (1UL << 47) - PAGE;
+	if (child == 0)
+		_exit(0);
+	/* Returns once it is a zombie, and leaves it one. */
+	if (waitid(P_PID, child, &info, WEXITED | WNOWAIT))
+		return -1;
+	return child;
 }
 
-/* ---- cases: no module ---- */
+/*
+ * TASK_SIZE_OF(task) for a 64-bit process, found out rather than assumed.
+ *
+ * On x86-64 it is TASK_SIZE_MAX = (1 << __VIRTUAL_MASK_SHIFT) - PAGE_SIZE,
+ * and __VIRTUAL_MASK_SHIFT is 56 when the kernel runs with 5-level paging
+ * (la57), else 47 (arch/x86/include/asm/page_64_types.h). It does not
+ * depend on the process: mmap() only *defaults* to addresses below
+ * DEFAULT_MAP_WINDOW (2^47 - PAGE_SIZE) unless given a hint above it, but
+ * the address space, and TASK_SIZE_OF(), are the full 56 bits for every
+ * process. The last page of user space is therefore [TASK_SIZE - PAGE,
+ * TASK_SIZE): mmap(MAP_FIXED_NOREPLACE) takes it there (EEXIST if something
+ * is already there, e.g. a stack), and refuses TASK_SIZE itself with ENOMEM
+ * (mm/mmap.c: addr > TASK_SIZE - len).
+ */
+static unsigned long task_size(void)
+{
+	static const int shifts[] = { 56, 47 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(shifts) / sizeof(shifts[0]); i++) {
+		unsigned long top = (1UL << shifts[i]) - PAGE;
+		void *below = mmap((void *)(top - PAGE), PAGE, PROT_READ,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		void *at;
+
+		if (below == MAP_FAILED && errno != EEXIST)
+			continue;
+		if (below != MAP_FAILED)
+			munmap(below, PAGE);
+		at = mmap((void *)top, PAGE, PROT_READ,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (at == MAP_FAILED)
+			return top;
+		munmap(at, PAGE);
+	}
+	return 0;
+}
+
+/* ---- cases: no module (every call is -ENOSYS) ---- */
 
 static int none_read_is_enosys(void)
 {
@@ -237,6 +370,7 @@ static int none_read_is_enosys(void)
 static int none_write_is_enosys(void)
 {
 	EXPECT_ERR(sys_far(FAR_WRITE, data_page, getpid(), (unsigned long)data_page, 8), ENOSYS);
+	EXPECT_MEM(data_page, SECRET, sizeof(SECRET));
 	return 0;
 }
 
@@ -246,7 +380,35 @@ static int none_bad_cmd_is_enosys(void)
 	return 0;
 }
 
-/* ---- cases: argument checks, in the spec's order ---- */
+static int none_zero_len_is_enosys(void)
+{
+	EXPECT_ERR(sys_far(FAR_READ, NULL, getpid(), 0, 0), ENOSYS);
+	return 0;
+}
+
+static int none_no_such_pid_is_enosys(void)
+{
+	char buf[8];
+
+	EXPECT_ERR(sys_far(FAR_READ, buf, dead_pid(), (unsigned long)data_page, 8), ENOSYS);
+	return 0;
+}
+
+static long student_read_self(void *arg)
+{
+	char buf[8];
+
+	(void)arg;
+	return sys_far(FAR_READ, buf, getpid(), (unsigned long)data_page, 8);
+}
+
+static int none_non_root_is_enosys(void)
+{
+	EXPECT_ERR(as_student(student_read_self, NULL), ENOSYS);
+	return 0;
+}
+
+/* ---- cases: argument checks, in the spec's order (system call) ---- */
 
 static int bad_cmd_is_einval(void)
 {
@@ -265,7 +427,9 @@ static int bad_cmd_checked_before_len(void)
 
 static int zero_len_returns_zero_before_other_checks(void)
 {
+	/* No such pid, an address above user space, no buffer: still 0. */
 	EXPECT_EQ(sys_far(FAR_READ, NULL, dead_pid(), ~0UL, 0), 0);
+	EXPECT_EQ(sys_far(FAR_WRITE, NULL, dead_pid(), ~0UL, 0), 0);
 	return 0;
 }
 
@@ -276,11 +440,59 @@ static long student_read(void *arg)
 	return sys_far(FAR_READ, buf, *(pid_t *)arg, (unsigned long)data_page, 8);
 }
 
+static long student_write(void *arg)
+{
+	return sys_far(FAR_WRITE, "12345678", *(pid_t *)arg, (unsigned long)data_page, 8);
+}
+
+static long student_bad_cmd(void *arg)
+{
+	char buf[8];
+
+	return sys_far(2, buf, *(pid_t *)arg, (unsigned long)data_page, 8);
+}
+
+static long student_zero_len(void *arg)
+{
+	return sys_far(FAR_READ, NULL, *(pid_t *)arg, (unsigned long)data_page, 0);
+}
+
 static int non_root_is_eperm(void)
 {
 	pid_t self = getpid();
 
 	EXPECT_ERR(as_student(student_read, &self), EPERM);
+	EXPECT_ERR(as_student(student_write, &self), EPERM);
+	EXPECT_MEM(data_page, SECRET, sizeof(SECRET));
+	return 0;
+}
+
+static int non_root_target_is_still_eperm(void)
+{
+	/* The check is on the caller: a student may not even read a student. */
+	struct target t = spawn(NULL, NULL);
+	long ret;
+
+	REQUIRE(t.pid > 0);
+	ret = as_student(student_read, &t.pid);
+	reap(&t);
+	EXPECT_ERR(ret, EPERM);
+	return 0;
+}
+
+static int bad_cmd_checked_before_eperm(void)
+{
+	pid_t self = getpid();
+
+	EXPECT_ERR(as_student(student_bad_cmd, &self), EINVAL);
+	return 0;
+}
+
+static int zero_len_checked_before_eperm(void)
+{
+	pid_t self = getpid();
+
+	EXPECT_EQ(as_student(student_zero_len, &self), 0);
 	return 0;
 }
 
@@ -296,7 +508,10 @@ static int no_such_pid_is_esrch(void)
 {
 	char buf[8];
 
-	EXPECT_ERR(far(FAR_READ, buf, dead_pid(), (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_READ, buf, dead_pid(), (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_WRITE, buf, dead_pid(), (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_READ, buf, -1, (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_READ, buf, 0x7fffffff, (unsigned long)data_page, 8), ESRCH);
 	return 0;
 }
 
@@ -305,15 +520,45 @@ static int kernel_thread_is_esrch(void)
 	char buf[8];
 
 	/* pid 2 is kthreadd: a task with no mm. */
-	EXPECT_ERR(far(FAR_READ, buf, 2, (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_READ, buf, 2, (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_WRITE, buf, 2, (unsigned long)data_page, 8), ESRCH);
+	return 0;
+}
+
+static int esrch_checked_before_efault(void)
+{
+	char buf[8];
+
+	EXPECT_ERR(sys_far(FAR_READ, buf, dead_pid(), ~0UL - 7, 8), ESRCH);
+	EXPECT_ERR(sys_far(FAR_READ, NULL, dead_pid(), (unsigned long)data_page, 8), ESRCH);
+	return 0;
+}
+
+/* ---- cases: every module ---- */
+
+static int exited_process_is_esrch(void)
+{
+	pid_t zombie = zombie_pid();
+	char buf[8];
+
+	REQUIRE(zombie > 0);
+	/* p3: ioctl() finds the task, read() finds it has no mm. */
+	EXPECT_ERR(far(FAR_READ, buf, zombie, (unsigned long)data_page, 8), ESRCH);
+	EXPECT_ERR(far(FAR_WRITE, buf, zombie, (unsigned long)data_page, 8), ESRCH);
 	return 0;
 }
 
 static int address_at_task_size_is_efault(void)
 {
+	unsigned long top = task_size();
 	char buf[8];
 
-	EXPECT_ERR(far(FAR_READ, buf, getpid(), task_size(), 8), EFAULT);
+	REQUIRE(top);
+	EXPECT_ERR(far(FAR_READ, buf, getpid(), top, 8), EFAULT);
+	EXPECT_ERR(far(FAR_WRITE, buf, getpid(), top, 8), EFAULT);
+	EXPECT_ERR(far(FAR_READ, buf, getpid(), top + PAGE, 8), EFAULT);
+	/* The vsyscall page: mapped (for reading) in every process, but not user space. */
+	EXPECT_ERR(far(FAR_READ, buf, getpid(), 0xffffffffff600000UL, 8), EFAULT);
 	/*
 	 * Far above: lseek() to within 4095 of 2^64 returns a value glibc takes
 	 * for an error, so the device is asked at 2^63.
@@ -322,33 +567,73 @@ static int address_at_task_size_is_efault(void)
 	return 0;
 }
 
+static int last_page_below_task_size_is_user_space(void)
+{
+	unsigned long top = task_size();
+	char *last, buf[100];
+	struct target t;
+
+	REQUIRE(top);
+	last = mmap((void *)(top - PAGE), PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	REQUIRE(last != MAP_FAILED);
+	memset(last, 'T', PAGE);
+	memcpy(last + PAGE - sizeof(SECRET), SECRET, sizeof(SECRET));
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, top - PAGE, 8), 8);
+	EXPECT_MEM(buf, "TTTTTTTT", 8);
+	/* p1: to the end of the page; p2, p3: up to TASK_SIZE, where user space ends. */
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, top - sizeof(SECRET), sizeof(buf)), sizeof(SECRET));
+	EXPECT_MEM(buf, SECRET, sizeof(SECRET));
+	EXPECT_EQ(far(FAR_WRITE, "BYE", t.pid, top - 4, 4), 4);
+	EXPECT_EQ(peek(t.pid, top - 4, buf, 4), 4);
+	reap(&t);
+	EXPECT_MEM(buf, "BYE", 4);
+	return 0;
+}
+
 static int unmapped_address_is_efault(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_pages(1);
 	char buf[8];
 
+	REQUIRE(p);
 	munmap(p, PAGE);
 	EXPECT_ERR(far(FAR_READ, buf, getpid(), (unsigned long)p, 8), EFAULT);
+	EXPECT_ERR(far(FAR_WRITE, buf, getpid(), (unsigned long)p, 8), EFAULT);
+	EXPECT_ERR(far(FAR_READ, buf, getpid(), 0, 8), EFAULT);
 	return 0;
 }
 
 static int bad_caller_buffer_is_efault(void)
 {
+	char *gone = map_pages(1);
+
+	REQUIRE(gone);
+	munmap(gone, PAGE);
 	EXPECT_ERR(far(FAR_READ, (void *)8, getpid(), (unsigned long)data_page, 8), EFAULT);
 	EXPECT_ERR(far(FAR_WRITE, (void *)8, getpid(), (unsigned long)data_page, 8), EFAULT);
+	EXPECT_ERR(far(FAR_READ, gone, getpid(), (unsigned long)data_page, 8), EFAULT);
+	EXPECT_ERR(far(FAR_WRITE, gone, getpid(), (unsigned long)data_page, 8), EFAULT);
+	/* A buffer the caller may only read can't be FAR_READ into. */
+	EXPECT_ERR(far(FAR_READ, (void *)literal, getpid(), (unsigned long)data_page, 8), EFAULT);
 	EXPECT_MEM(data_page, SECRET, sizeof(SECRET));
+	EXPECT_MEM(literal, SECRET, sizeof(SECRET));
 	return 0;
 }
 
-/* ---- cases: reading and writing ---- */
-
 static int read_from_another_process(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct target t = spawn(write_secret, p + 100);
+	char *p = map_pages(1);
+	struct target t;
 	char buf[sizeof(SECRET)] = "";
 
-	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 100, sizeof(SECRET)), sizeof(SECRET));
+	REQUIRE(p);
+	t = spawn(write_secret, p + 100);	/* only the target has the secret */
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 100, sizeof(SECRET)),
+		  sizeof(SECRET));
 	reap(&t);
 	EXPECT_MEM(buf, SECRET, sizeof(SECRET));
 	return 0;
@@ -366,14 +651,25 @@ static int read_own_memory(void)
 
 static int write_into_another_process(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct target t = spawn(write_secret, p);
-	char seen[6] = "";
+	char *p = map_pages(1);
+	struct target t;
+	char seen[sizeof(SECRET)] = "";
 
+	REQUIRE(p);
+	t = spawn(write_secret, p);
+	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_WRITE, "Howdy", t.pid, (unsigned long)p, 5), 5);
-	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, 5), 5);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
-	EXPECT_MEM(seen, "Howdy", 5);
+	EXPECT_MEM(seen, "Howdy this is private!" + 2, 0);
+	EXPECT_MEM(seen, "Howdyhis is private!", sizeof(SECRET));
+	return 0;
+}
+
+static int write_own_memory(void)
+{
+	EXPECT_EQ(far(FAR_WRITE, "Yo!", getpid(), (unsigned long)data_page, 3), 3);
+	EXPECT_MEM(data_page, "Yo! this is private!", sizeof(SECRET));
 	return 0;
 }
 
@@ -382,13 +678,19 @@ static int high_address_above_47_bits(void)
 	char *p = mmap((void *)(1UL << 52), PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char buf[sizeof(SECRET)] = "";
+	struct target t;
 
 	if (p == MAP_FAILED || (unsigned long)p < (1UL << 47))
-		return fail("no mapping above 2^47: is 5-level paging active? (got %p)", p);
+		return fail("expected a mapping above 2^47 (5-level paging), got %p", p);
 	strcpy(p, SECRET);
-	EXPECT_EQ(far(FAR_READ, buf, getpid(), (unsigned long)p, sizeof(SECRET)), sizeof(SECRET));
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p, sizeof(SECRET)), sizeof(SECRET));
 	EXPECT_MEM(buf, SECRET, sizeof(SECRET));
-	munmap(p, PAGE);
+	EXPECT_EQ(far(FAR_WRITE, "5LVL", t.pid, (unsigned long)p, 4), 4);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p, buf, sizeof(SECRET)), sizeof(SECRET));
+	reap(&t);
+	EXPECT_MEM(buf, "5LVLthis is private!", sizeof(SECRET));
 	return 0;
 }
 
@@ -396,21 +698,48 @@ static int high_address_above_47_bits(void)
 
 static int p1_copies_only_to_the_end_of_the_page(void)
 {
-	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_pages(2);
 	char buf[100];
 
+	REQUIRE(p);
 	memset(p, 'a', 2 * PAGE);
 	EXPECT_EQ(sys_far(FAR_READ, buf, getpid(), (unsigned long)p + PAGE - 10, 100), 10);
 	EXPECT_MEM(buf, "aaaaaaaaaa", 10);
+	EXPECT_EQ(sys_far(FAR_READ, buf, getpid(), (unsigned long)p, 3 * PAGE), PAGE);
+	return 0;
+}
+
+static int p1_writes_only_to_the_end_of_the_page(void)
+{
+	char *p = map_pages(2);
+	char seen[20];
+	struct target t;
+
+	REQUIRE(p);
+	memset(p, 'a', 2 * PAGE);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(sys_far(FAR_WRITE, "0123456789abcdefghij", t.pid,
+			  (unsigned long)p + PAGE - 10, 20), 10);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p + PAGE - 10, seen, 20), 20);
+	reap(&t);
+	EXPECT_MEM(seen, "0123456789aaaaaaaaaa", 20);
 	return 0;
 }
 
 static int p1_untouched_page_is_efault(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_pages(1);
 	char buf[8];
+	struct target t;
 
+	REQUIRE(p);
 	EXPECT_ERR(sys_far(FAR_READ, buf, getpid(), (unsigned long)p, 8), EFAULT);
+	EXPECT_ERR(sys_far(FAR_WRITE, buf, getpid(), (unsigned long)p, 8), EFAULT);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_ERR(sys_far(FAR_READ, buf, t.pid, (unsigned long)p + 8, 8), EFAULT);
+	reap(&t);
 	return 0;
 }
 
@@ -419,6 +748,7 @@ static int p1_write_to_string_literal_is_efault(void)
 	struct target t = spawn(NULL, NULL);
 	char seen[sizeof(SECRET)];
 
+	REQUIRE(t.pid > 0);
 	EXPECT_ERR(sys_far(FAR_WRITE, "HEY", t.pid, (unsigned long)literal, 3), EFAULT);
 	EXPECT_EQ(peek(t.pid, (unsigned long)literal, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
@@ -426,25 +756,44 @@ static int p1_write_to_string_literal_is_efault(void)
 	return 0;
 }
 
+static int p1_write_to_read_only_mapping_is_efault(void)
+{
+	char *p = map_pages(1);
+
+	REQUIRE(p);
+	strcpy(p, SECRET);
+	REQUIRE(mprotect(p, PAGE, PROT_READ) == 0);
+	EXPECT_ERR(sys_far(FAR_WRITE, "HEY", getpid(), (unsigned long)p, 3), EFAULT);
+	EXPECT_MEM(p, SECRET, sizeof(SECRET));
+	/* Reading it is fine. */
+	EXPECT_EQ(sys_far(FAR_READ, (char[4]){ 0 }, getpid(), (unsigned long)p, 3), 3);
+	return 0;
+}
+
 /* An anonymous page written before fork(): parent and child then share it read-only. */
 static char *cow_page(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_pages(1);
 
-	strcpy(p, SECRET);
+	if (p)
+		strcpy(p, SECRET);
 	return p;
 }
 
 static int p1_does_not_break_copy_on_write(void)
 {
 	char *p = cow_page();
-	struct target t = spawn(NULL, NULL);
+	struct target t;
 	char seen[sizeof(SECRET)];
 
+	REQUIRE(p);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
 	EXPECT_ERR(sys_far(FAR_WRITE, "HEY", t.pid, (unsigned long)p, 3), EFAULT);
 	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
 	EXPECT_MEM(seen, SECRET, sizeof(SECRET));
+	EXPECT_MEM(p, SECRET, sizeof(SECRET));
 	return 0;
 }
 
@@ -452,15 +801,17 @@ static int p1_does_not_break_copy_on_write(void)
 
 static int gup_reads_across_pages(void)
 {
-	char *p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_pages(4);
 	char *want = malloc(3 * PAGE), *buf = malloc(3 * PAGE);
 	struct target t;
 	size_t i;
 
+	REQUIRE(p && want && buf);
 	for (i = 0; i < 3 * PAGE; i++)
 		want[i] = (char)(i * 7 + 1);
 	memcpy(p + 123, want, 3 * PAGE);
 	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 123, 3 * PAGE), 3 * PAGE);
 	reap(&t);
 	EXPECT_MEM(buf, want, 3 * PAGE);
@@ -469,30 +820,52 @@ static int gup_reads_across_pages(void)
 
 static int gup_writes_across_pages(void)
 {
-	char *p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *src = malloc(2 * PAGE), *seen = malloc(2 * PAGE);
-	struct target t = spawn(touch_pages, p);
+	char *p = map_pages(3);
+	char *src = malloc(2 * PAGE), *seen = malloc(2 * PAGE + 2);
+	struct target t;
 
+	REQUIRE(p && src && seen);
+	t = spawn(touch_pages, p);	/* 'x' in the target only */
+	REQUIRE(t.pid > 0);
 	memset(src, 'W', 2 * PAGE);
 	EXPECT_EQ(far(FAR_WRITE, src, t.pid, (unsigned long)p + 1000, 2 * PAGE), 2 * PAGE);
-	EXPECT_EQ(peek(t.pid, (unsigned long)p + 1000, seen, 2 * PAGE), 2 * PAGE);
-	EXPECT_EQ(peek(t.pid, (unsigned long)p + 999, src, 1), 1);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p + 999, seen, 2 * PAGE + 2), 2 * PAGE + 2);
 	reap(&t);
-	EXPECT_MEM(seen, memset(malloc(2 * PAGE), 'W', 2 * PAGE), 2 * PAGE);
-	EXPECT_EQ(src[0], 'x');
+	EXPECT_EQ(seen[0], 'x');
+	EXPECT_MEM(seen + 1, src, 2 * PAGE);
+	EXPECT_EQ(seen[2 * PAGE + 1], 'x');
 	return 0;
 }
 
 static int gup_faults_in_untouched_pages(void)
 {
-	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char buf[2 * PAGE], zeros[2 * PAGE] = { 0 };
-	struct target t = spawn(NULL, NULL);
+	char *p = map_pages(2);
+	static char buf[2 * PAGE], zeros[2 * PAGE];
+	struct target t;
 
+	REQUIRE(p);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
 	memset(buf, 0x55, sizeof(buf));
 	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p, sizeof(buf)), sizeof(buf));
 	reap(&t);
 	EXPECT_MEM(buf, zeros, sizeof(buf));
+	return 0;
+}
+
+static int gup_writes_untouched_pages(void)
+{
+	char *p = map_pages(2);
+	char seen[8];
+	struct target t;
+
+	REQUIRE(p);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(far(FAR_WRITE, "new page", t.pid, (unsigned long)p + PAGE - 4, 8), 8);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p + PAGE - 4, seen, 8), 8);
+	reap(&t);
+	EXPECT_MEM(seen, "new page", 8);
 	return 0;
 }
 
@@ -501,6 +874,7 @@ static int gup_writes_a_string_literal(void)
 	struct target t = spawn(NULL, NULL);
 	char seen[sizeof(SECRET)];
 
+	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_WRITE, "HEY", t.pid, (unsigned long)literal, 3), 3);
 	EXPECT_EQ(peek(t.pid, (unsigned long)literal, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
@@ -510,12 +884,50 @@ static int gup_writes_a_string_literal(void)
 	return 0;
 }
 
+static int gup_writes_a_read_only_private_mapping(void)
+{
+	char *p = map_pages(1);
+
+	REQUIRE(p);
+	strcpy(p, SECRET);
+	REQUIRE(mprotect(p, PAGE, PROT_READ) == 0);
+	EXPECT_EQ(far(FAR_WRITE, "HEY", getpid(), (unsigned long)p, 3), 3);
+	EXPECT_MEM(p, "HEY this is private!", sizeof(SECRET));
+	return 0;
+}
+
+static int gup_cannot_write_a_read_only_shared_file_mapping(void)
+{
+	char path[] = "/tmp/farfetch_tests.XXXXXX", seen[sizeof(SECRET)];
+	int fd = mkstemp(path);
+	char *p;
+
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, SECRET, sizeof(SECRET)) == sizeof(SECRET));
+	close(fd);
+	fd = open(path, O_RDONLY);
+	unlink(path);
+	REQUIRE(fd >= 0);
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	REQUIRE(p != MAP_FAILED);
+	/* Not copy-on-write and opened read-only: as ptrace, no write (GUP's check_vma_flags). */
+	EXPECT_ERR(far(FAR_WRITE, "HEY", getpid(), (unsigned long)p, 3), EFAULT);
+	EXPECT_MEM(p, SECRET, sizeof(SECRET));
+	REQUIRE(pread(fd, seen, sizeof(SECRET), 0) == sizeof(SECRET));
+	EXPECT_MEM(seen, SECRET, sizeof(SECRET));
+	EXPECT_EQ(far(FAR_READ, seen, getpid(), (unsigned long)p, 3), 3);
+	return 0;
+}
+
 static int gup_breaks_copy_on_write_after_fork(void)
 {
 	char *p = cow_page();
-	struct target t = spawn(NULL, NULL);
+	struct target t;
 	char seen[sizeof(SECRET)];
 
+	REQUIRE(p);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_WRITE, "COW", t.pid, (unsigned long)p, 3), 3);
 	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
@@ -526,16 +938,38 @@ static int gup_breaks_copy_on_write_after_fork(void)
 
 static int gup_partial_copy_stops_at_a_hole(void)
 {
-	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char buf[2 * PAGE];
+	char *p = map_pages(2);
+	static char buf[2 * PAGE], seen[PAGE];
 	struct target t;
 
+	REQUIRE(p);
+	memset(p, 'a', PAGE);
 	munmap(p + PAGE, PAGE);
 	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 96, 2 * PAGE), PAGE - 96);
+	EXPECT_MEM(buf, p + 96, PAGE - 96);
+	memset(buf, 'b', sizeof(buf));
 	EXPECT_EQ(far(FAR_WRITE, buf, t.pid, (unsigned long)p + 96, 2 * PAGE), PAGE - 96);
+	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, PAGE), PAGE);
+	/* The first page is the hole: its error. */
 	EXPECT_ERR(far(FAR_READ, buf, t.pid, (unsigned long)p + PAGE, 16), EFAULT);
+	EXPECT_ERR(far(FAR_WRITE, buf, t.pid, (unsigned long)p + PAGE, 16), EFAULT);
 	reap(&t);
+	EXPECT_MEM(seen, p, 96);
+	EXPECT_MEM(seen + 96, buf, PAGE - 96);
+	return 0;
+}
+
+static int gup_bad_caller_buffer_midway_returns_bytes_copied(void)
+{
+	char *buf = map_pages(2);
+
+	REQUIRE(buf);
+	munmap(buf + PAGE, PAGE);
+	/* The caller's second page is gone: one page copied. */
+	EXPECT_EQ(far(FAR_READ, buf, getpid(), (unsigned long)data_page, 2 * PAGE), PAGE);
+	EXPECT_MEM(buf, data_page, PAGE);
 	return 0;
 }
 
@@ -546,7 +980,7 @@ static int open_device(void)
 	int fd = open(DEVICE, O_RDWR);
 
 	if (fd < 0)
-		fail("open(%s): %s", DEVICE, strerror(errno));
+		fail("setup failed: open(%s): %s", DEVICE, strerror(errno));
 	return fd;
 }
 
@@ -557,8 +991,11 @@ static int p3_read_and_write_without_pid_are_esrch(void)
 
 	if (fd < 0)
 		return -1;
-	EXPECT_ERR(read(fd, buf, 8) < 0 ? -errno : 0, ESRCH);
-	EXPECT_ERR(write(fd, buf, 8) < 0 ? -errno : 0, ESRCH);
+	EXPECT_ERR(res(read(fd, buf, 8)), ESRCH);
+	EXPECT_ERR(res(write(fd, buf, 8)), ESRCH);
+	EXPECT_EQ(lseek(fd, (off_t)(unsigned long)data_page, SEEK_SET),
+		  (off_t)(unsigned long)data_page);
+	EXPECT_ERR(res(read(fd, buf, 8)), ESRCH);
 	close(fd);
 	return 0;
 }
@@ -566,10 +1003,15 @@ static int p3_read_and_write_without_pid_are_esrch(void)
 static int p3_ioctl_bad_pointer_is_efault(void)
 {
 	int fd = open_device();
+	char *gone = map_pages(1);
 
 	if (fd < 0)
 		return -1;
-	EXPECT_ERR(ioctl(fd, 0, (void *)8) < 0 ? -errno : 0, EFAULT);
+	REQUIRE(gone);
+	munmap(gone, PAGE);
+	EXPECT_ERR(res(ioctl(fd, 0, (void *)8)), EFAULT);
+	EXPECT_ERR(res(ioctl(fd, 0, gone)), EFAULT);
+	EXPECT_ERR(res(ioctl(fd, 0, ~0UL - 2)), EFAULT);
 	close(fd);
 	return 0;
 }
@@ -577,11 +1019,12 @@ static int p3_ioctl_bad_pointer_is_efault(void)
 static int p3_ioctl_no_such_pid_is_esrch(void)
 {
 	int fd = open_device();
-	pid_t nobody = dead_pid();
+	pid_t nobody = dead_pid(), minus_one = -1;
 
 	if (fd < 0)
 		return -1;
-	EXPECT_ERR(ioctl(fd, 0, &nobody) < 0 ? -errno : 0, ESRCH);
+	EXPECT_ERR(res(ioctl(fd, 0, &nobody)), ESRCH);
+	EXPECT_ERR(res(ioctl(fd, 0, &minus_one)), ESRCH);
 	close(fd);
 	return 0;
 }
@@ -593,22 +1036,26 @@ static int p3_ioctl_request_number_is_ignored(void)
 
 	if (fd < 0)
 		return -1;
-	EXPECT_EQ(ioctl(fd, 0xdeadbeef, &self), 0);
-	EXPECT_EQ(ioctl(fd, _IOW('f', 1, pid_t), &self), 0);
+	EXPECT_EQ(res(ioctl(fd, 0xdeadbeef, &self)), 0);
+	EXPECT_EQ(res(ioctl(fd, _IOW('f', 1, pid_t), &self)), 0);
+	EXPECT_EQ(res(ioctl(fd, _IOR('f', 2, pid_t), &self)), 0);
 	close(fd);
 	return 0;
 }
 
 static int p3_position_is_the_address_and_advances(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct target t = spawn(write_secret, p + 8);
+	char *p = map_pages(1);
+	struct target t;
 	int fd = open_device();
 	char buf[sizeof(SECRET)] = "", seen[8];
 
 	if (fd < 0)
 		return -1;
-	EXPECT_EQ(ioctl(fd, 0, &t.pid), 0);
+	REQUIRE(p);
+	t = spawn(write_secret, p + 8);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(res(ioctl(fd, 0, &t.pid)), 0);
 	EXPECT_EQ(lseek(fd, (off_t)(unsigned long)p + 8, SEEK_SET), (off_t)(unsigned long)p + 8);
 	EXPECT_EQ(read(fd, buf, 4), 4);
 	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), (off_t)(unsigned long)p + 12);
@@ -617,9 +1064,41 @@ static int p3_position_is_the_address_and_advances(void)
 	EXPECT_EQ(lseek(fd, (off_t)(unsigned long)p, SEEK_SET), (off_t)(unsigned long)p);
 	EXPECT_EQ(write(fd, "ABCD", 4), 4);
 	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), (off_t)(unsigned long)p + 4);
+	EXPECT_EQ(write(fd, "EFGH", 4), 4);
+	EXPECT_EQ(lseek(fd, -8, SEEK_CUR), (off_t)(unsigned long)p);
 	EXPECT_EQ(peek(t.pid, (unsigned long)p, seen, 8), 8);
-	EXPECT_MEM(seen, "ABCD\0\0\0\0", 8);
+	EXPECT_MEM(seen, "ABCDEFGH", 8);
 	EXPECT_EQ(read(fd, buf, 0), 0);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), (off_t)(unsigned long)p);
+	/* pread/pwrite: the same, at an explicit position. */
+	EXPECT_EQ(pread(fd, buf, 4, (off_t)(unsigned long)p + 8), 4);
+	EXPECT_MEM(buf, "Hey ", 4);
+	close(fd);
+	reap(&t);
+	return 0;
+}
+
+static int p3_position_advances_by_partial_count_only(void)
+{
+	char *p = map_pages(2);
+	static char buf[2 * PAGE];
+	struct target t;
+	int fd = open_device();
+
+	if (fd < 0)
+		return -1;
+	REQUIRE(p);
+	munmap(p + PAGE, PAGE);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(res(ioctl(fd, 0, &t.pid)), 0);
+	EXPECT_EQ(lseek(fd, (off_t)(unsigned long)p + 96, SEEK_SET), (off_t)(unsigned long)p + 96);
+	EXPECT_EQ(res(read(fd, buf, sizeof(buf))), PAGE - 96);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), (off_t)(unsigned long)p + PAGE);
+	/* At the hole: an error, and the position stays. */
+	EXPECT_ERR(res(read(fd, buf, sizeof(buf))), EFAULT);
+	EXPECT_ERR(res(write(fd, buf, sizeof(buf))), EFAULT);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), (off_t)(unsigned long)p + PAGE);
 	close(fd);
 	reap(&t);
 	return 0;
@@ -627,21 +1106,30 @@ static int p3_position_is_the_address_and_advances(void)
 
 static int p3_two_open_files_keep_their_own_pid(void)
 {
-	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct target a = spawn(write_secret, p), b;
+	char *p = map_pages(1);
+	struct target a, b;
 	int fa = open_device(), fb = open_device();
 	char ba[8] = "", bb[8] = "";
 
-	strcpy(p, "bbbbbbb");
-	b = spawn(NULL, NULL);
 	if (fa < 0 || fb < 0)
 		return -1;
-	EXPECT_EQ(ioctl(fa, 0, &a.pid), 0);
-	EXPECT_EQ(ioctl(fb, 0, &b.pid), 0);
+	REQUIRE(p);
+	a = spawn(write_secret, p);
+	strcpy(p, "bbbbbbb");
+	b = spawn(NULL, NULL);
+	REQUIRE(a.pid > 0 && b.pid > 0);
+	EXPECT_EQ(res(ioctl(fa, 0, &a.pid)), 0);
+	EXPECT_EQ(res(ioctl(fb, 0, &b.pid)), 0);
 	EXPECT_EQ(pread(fa, ba, 7, (off_t)(unsigned long)p), 7);
 	EXPECT_EQ(pread(fb, bb, 7, (off_t)(unsigned long)p), 7);
 	EXPECT_MEM(ba, "Hey thi", 7);
 	EXPECT_MEM(bb, "bbbbbbb", 7);
+	/* A write through one file lands in its own target only. */
+	EXPECT_EQ(pwrite(fa, "AAA", 3, (off_t)(unsigned long)p), 3);
+	EXPECT_EQ(pread(fb, bb, 7, (off_t)(unsigned long)p), 7);
+	EXPECT_MEM(bb, "bbbbbbb", 7);
+	EXPECT_EQ(peek(a.pid, (unsigned long)p, ba, 7), 7);
+	EXPECT_MEM(ba, "AAA thi", 7);
 	close(fa);
 	close(fb);
 	reap(&a);
@@ -649,7 +1137,7 @@ static int p3_two_open_files_keep_their_own_pid(void)
 	return 0;
 }
 
-static long student_device_read(void *arg)
+static long student_device_rw(void *arg)
 {
 	struct target *t = arg;
 	char buf[sizeof(SECRET)];
@@ -661,18 +1149,27 @@ static long student_device_read(void *arg)
 	if (ioctl(fd, 0, &t->pid) < 0)
 		return -errno;
 	n = pread(fd, buf, sizeof(SECRET), (off_t)(unsigned long)data_page);
-	if (n < 0)
-		return -errno;
-	return memcmp(buf, SECRET, sizeof(SECRET)) ? -EBADMSG : 0;
+	if (n != sizeof(SECRET))
+		return n < 0 ? -errno : -EBADMSG;
+	if (memcmp(buf, SECRET, sizeof(SECRET)))
+		return -EBADMSG;
+	n = pwrite(fd, "Student", 7, (off_t)(unsigned long)data_page);
+	return n < 0 ? -errno : n;
 }
 
 static int p3_has_no_root_check(void)
 {
+	/* A root-owned target, read and written by uid 1000 through the 0666 node. */
 	struct target t = spawn(NULL, NULL);
-	long ret = as_student(student_device_read, &t);
+	char seen[sizeof(SECRET)];
+	long ret;
 
+	REQUIRE(t.pid > 0);
+	ret = as_student(student_device_rw, &t);
+	EXPECT_EQ(peek(t.pid, (unsigned long)data_page, seen, sizeof(SECRET)), sizeof(SECRET));
 	reap(&t);
-	EXPECT_EQ(ret, 0);
+	EXPECT_EQ(ret, 7);
+	EXPECT_MEM(seen, "Studentis is private!" + 0, 7);
 	return 0;
 }
 
@@ -684,17 +1181,35 @@ static int p3_kernel_thread_read_is_esrch(void)
 
 	if (fd < 0)
 		return -1;
-	EXPECT_EQ(ioctl(fd, 0, &kthreadd), 0);
-	EXPECT_ERR(read(fd, buf, 8) < 0 ? -errno : 0, ESRCH);
+	/* kthreadd exists, so ioctl() takes it; it has no mm, so read() fails. */
+	EXPECT_EQ(res(ioctl(fd, 0, &kthreadd)), 0);
+	EXPECT_ERR(res(pread(fd, buf, 8, (off_t)(unsigned long)data_page)), ESRCH);
+	EXPECT_ERR(res(pwrite(fd, buf, 8, (off_t)(unsigned long)data_page)), ESRCH);
+	close(fd);
+	return 0;
+}
+
+static int p3_target_gone_after_ioctl_is_esrch(void)
+{
+	struct target t = spawn(NULL, NULL);
+	int fd = open_device();
+	char buf[8];
+
+	if (fd < 0)
+		return -1;
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(res(ioctl(fd, 0, &t.pid)), 0);
+	EXPECT_EQ(res(pread(fd, buf, 8, (off_t)(unsigned long)data_page)), 8);
+	reap(&t);
+	EXPECT_ERR(res(pread(fd, buf, 8, (off_t)(unsigned long)data_page)), ESRCH);
 	close(fd);
 	return 0;
 }
 
 static int p3_leftover_node_after_rmmod_is_enxio(void)
 {
-	int fd = open(DEVICE, O_RDWR);
-
-	EXPECT_ERR(fd < 0 ? -errno : 0, ENXIO);
+	EXPECT_ERR(res(open(DEVICE, O_RDWR)), ENXIO);
+	EXPECT_ERR(res(open(DEVICE, O_RDONLY)), ENXIO);
 	return 0;
 }
 
@@ -712,54 +1227,143 @@ static const struct test_case cases[] = {
 	CASE(none_read_is_enosys, M_NONE),
 	CASE(none_write_is_enosys, M_NONE),
 	CASE(none_bad_cmd_is_enosys, M_NONE),
+	CASE(none_zero_len_is_enosys, M_NONE),
+	CASE(none_no_such_pid_is_enosys, M_NONE),
+	CASE(none_non_root_is_enosys, M_NONE),
 	CASE(bad_cmd_is_einval, M_SYSCALL),
 	CASE(bad_cmd_checked_before_len, M_SYSCALL),
 	CASE(zero_len_returns_zero_before_other_checks, M_SYSCALL),
 	CASE(non_root_is_eperm, M_SYSCALL),
+	CASE(non_root_target_is_still_eperm, M_SYSCALL),
+	CASE(bad_cmd_checked_before_eperm, M_SYSCALL),
+	CASE(zero_len_checked_before_eperm, M_SYSCALL),
 	CASE(eperm_checked_before_esrch, M_SYSCALL),
 	CASE(no_such_pid_is_esrch, M_SYSCALL),
 	CASE(kernel_thread_is_esrch, M_SYSCALL),
+	CASE(esrch_checked_before_efault, M_SYSCALL),
+	CASE(exited_process_is_esrch, M_ANY),
 	CASE(address_at_task_size_is_efault, M_ANY),
+	CASE(last_page_below_task_size_is_user_space, M_ANY),
 	CASE(unmapped_address_is_efault, M_ANY),
 	CASE(bad_caller_buffer_is_efault, M_ANY),
 	CASE(read_from_another_process, M_ANY),
 	CASE(read_own_memory, M_ANY),
 	CASE(write_into_another_process, M_ANY),
+	CASE(write_own_memory, M_ANY),
 	CASE(high_address_above_47_bits, M_ANY),
 	CASE(p1_copies_only_to_the_end_of_the_page, M_P1),
+	CASE(p1_writes_only_to_the_end_of_the_page, M_P1),
 	CASE(p1_untouched_page_is_efault, M_P1),
 	CASE(p1_write_to_string_literal_is_efault, M_P1),
+	CASE(p1_write_to_read_only_mapping_is_efault, M_P1),
 	CASE(p1_does_not_break_copy_on_write, M_P1),
 	CASE(gup_reads_across_pages, M_GUP),
 	CASE(gup_writes_across_pages, M_GUP),
 	CASE(gup_faults_in_untouched_pages, M_GUP),
+	CASE(gup_writes_untouched_pages, M_GUP),
 	CASE(gup_writes_a_string_literal, M_GUP),
+	CASE(gup_writes_a_read_only_private_mapping, M_GUP),
+	CASE(gup_cannot_write_a_read_only_shared_file_mapping, M_GUP),
 	CASE(gup_breaks_copy_on_write_after_fork, M_GUP),
 	CASE(gup_partial_copy_stops_at_a_hole, M_GUP),
+	CASE(gup_bad_caller_buffer_midway_returns_bytes_copied, M_GUP),
 	CASE(p3_read_and_write_without_pid_are_esrch, M_P3),
 	CASE(p3_ioctl_bad_pointer_is_efault, M_P3),
 	CASE(p3_ioctl_no_such_pid_is_esrch, M_P3),
 	CASE(p3_ioctl_request_number_is_ignored, M_P3),
 	CASE(p3_position_is_the_address_and_advances, M_P3),
+	CASE(p3_position_advances_by_partial_count_only, M_P3),
 	CASE(p3_two_open_files_keep_their_own_pid, M_P3),
 	CASE(p3_has_no_root_check, M_P3),
 	CASE(p3_kernel_thread_read_is_esrch, M_P3),
+	CASE(p3_target_gone_after_ioctl_is_esrch, M_P3),
+	CASE(p3_leftover_node_after_rmmod_is_enxio, M_P3_UNLOADED),
 };
+
+#define NR_CASES (sizeof(cases) / sizeof(cases[0]))
+
+/*
+ * Runs one case in a child of its own and fills @why if it failed. The
+ * child sends its failure message (empty: passed) through a pipe.
+ */
+static int run_case(const struct test_case *c, char *why, size_t size)
+{
+	int p[2], status;
+	ssize_t got = 0, n;
+	pid_t child;
+
+	why[0] = '\0';
+	if (pipe(p))
+		return snprintf(why, size, "setup failed: pipe: %s", strerror(errno)), -1;
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return snprintf(why, size, "setup failed: fork: %s", strerror(errno)), -1;
+	if (child == 0) {
+		int ret;
+
+		close(p[0]);
+		alarm(TIMEOUT);
+		failure[0] = '\0';
+		ret = c->fn();
+		if (ret && !failure[0])
+			fail("the case failed without saying why");
+		if (write(p[1], failure, strlen(failure)) < 0)
+			_exit(3);
+		_exit(failure[0] ? 1 : 0);
+	}
+	close(p[1]);
+	while (got < (ssize_t)size - 1 && (n = read(p[0], why + got, size - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += n;
+	}
+	why[got] = '\0';
+	close(p[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		size_t len = strlen(why);
+
+		snprintf(why + len, size - len, "%sexpected the case to finish, got %s%s",
+			 len ? "; " : "", sig == SIGALRM ? "no end within the time limit, " : "",
+			 sigdescr_np(sig) ? sigdescr_np(sig) : "a signal");
+		return -1;
+	}
+	if (WEXITSTATUS(status) != 0 && !why[0])
+		snprintf(why, size, "expected the case to exit 0, got %d", WEXITSTATUS(status));
+	return why[0] ? -1 : 0;
+}
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: farfetch_tests --module none|p1|p2|p3 [--unloaded]\n");
+	fprintf(stderr,
+		"usage: farfetch_tests --module none|p1|p2|p3 [--unloaded] [--case NAME]\n"
+		"  none      no module loaded: every call is -ENOSYS\n"
+		"  p1, p2    farfetch_p1 / farfetch_p2 loaded: system call 505\n"
+		"  p3        farfetch_p3 loaded, /dev/farfetch made (mknod -m 0666)\n"
+		"  --unloaded  with p3: only the ENXIO check, after rmmod farfetch_p3\n"
+		"  --case NAME run only that case\n"
+		"Output: TAP, then \"N passed, N failed\". Run as root.\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0, unloaded = 0, i, n = 0;
-	const char *name = NULL;
+	const char *name = NULL, *only = NULL;
+	int passed = 0, failed = 0, unloaded = 0, n = 0, planned = 0;
+	unsigned long top;
+	unsigned int i;
+	char why[sizeof(failure) + 128];
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--module") && i + 1 < argc)
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (!strcmp(argv[i], "--module") && i + 1 < (unsigned int)argc)
 			name = argv[++i];
+		else if (!strcmp(argv[i], "--case") && i + 1 < (unsigned int)argc)
+			only = argv[++i];
 		else if (!strcmp(argv[i], "--unloaded"))
 			unloaded = 1;
 		else
@@ -771,27 +1375,39 @@ int main(int argc, char **argv)
 		 !strcmp(name, "p2") ? M_P2 : !strcmp(name, "p3") ? M_P3 : 0;
 	if (!module || (unloaded && module != M_P3))
 		return usage();
+	if (unloaded)
+		module = M_P3_UNLOADED;
 	if (geteuid() != 0) {
 		fprintf(stderr, "farfetch_tests: run as root\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])) + 1; i++) {
-		const struct test_case *c = i < (int)(sizeof(cases) / sizeof(cases[0])) ? &cases[i] :
-			&(const struct test_case)CASE(p3_leftover_node_after_rmmod_is_enxio, M_P3);
-		int is_unload_case = c->fn == p3_leftover_node_after_rmmod_is_enxio;
+	for (i = 0; i < NR_CASES; i++)
+		planned += (cases[i].modules & module) && (!only || !strcmp(only, cases[i].name));
+	if (!planned) {
+		fprintf(stderr, "farfetch_tests: no case %s for --module %s\n", only ? only : "",
+			name);
+		return 2;
+	}
+	printf("1..%d\n", planned);
+	top = task_size();
+	printf("# farfetch_tests --module %s%s: pid %d, TASK_SIZE_OF 0x%lx (%s paging)\n", name,
+	       unloaded ? " --unloaded" : "", (int)getpid(), top,
+	       top == (1UL << 56) - PAGE ? "5-level" : top == (1UL << 47) - PAGE ? "4-level" :
+									       "unknown");
+	for (i = 0; i < NR_CASES; i++) {
+		const struct test_case *c = &cases[i];
 
-		if (!(c->modules & module) || is_unload_case != unloaded)
+		if (!(c->modules & module) || (only && strcmp(only, c->name)))
 			continue;
-		failure[0] = '\0';
-		if (c->fn() == 0 && !failure[0]) {
+		if (run_case(c, why, sizeof(why)) == 0) {
 			printf("ok %d - %s\n", ++n, c->name);
 			passed++;
 		} else {
-			printf("not ok %d - %s # %s\n", ++n, c->name, failure);
+			printf("not ok %d - %s # %s\n", ++n, c->name, why);
 			failed++;
 		}
 	}
-	printf("1..%d\n%d passed, %d failed\n", n, passed, failed);
+	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { GuestImage } from '../../src/image.ts';
+import { warmStatePath } from '../../src/session.ts';
+
+const image = { manifest: { key: 'abc123' } } as GuestImage;
+
+test('the warm snapshot is named by image and machine, in the cache folder', () => {
+  assert.equal(
+    warmStatePath(image, 'tcg-512-2-ws', { FARFETCHD_LAB_CACHE: '/var/cache/lab' }),
+    '/var/cache/lab/warm-abc123-tcg-512-2-ws.qcow2',
+  );
+  assert.equal(
+    warmStatePath(image, 'kvm-512-2-nows', { XDG_CACHE_HOME: '/home/s/.cache' }),
+    '/home/s/.cache/farfetchd-lab/warm-abc123-kvm-512-2-nows.qcow2',
+  );
+  assert.equal(
+    warmStatePath(image, 'tcg-512-2-nows', {}),
+    path.join(os.homedir(), '.cache', 'farfetchd-lab', 'warm-abc123-tcg-512-2-nows.qcow2'),
+  );
+});
