@@ -129,7 +129,10 @@ static int expect_mem(const void *got, const void *want, size_t n, const char *e
 		return -1;						\
 } while (0)
 
-#define EXPECT_ERR(got, err) EXPECT_EQ(got, -(err))
+#define EXPECT_ERR(got, err) do {					\
+	if (expect_eq((long long)(got), -(long long)(err), #got, __LINE__)) \
+		return -1;						\
+} while (0)
 
 #define EXPECT_MEM(got, want, n) do {					\
 	if (expect_mem((got), (want), (n), #got, __LINE__))		\

@@ -1,7 +1,7 @@
 // The in-guest C suite (farfetch_tests, built from this folder and installed in the image) run
 // in the real guest against each reference module, and the lab's page walk against pagemap.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -126,7 +126,10 @@ function studentFolder(module: string): string {
 
 test('a module built inside the guest from farfetch_p3 loads and passes the p3 checks', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
-  const r = await runCli(['check', '--part', '3', '--src', studentFolder('farfetch_p3')]);
+  const src = studentFolder('farfetch_p3');
+  const r = await runCli(['check', '--part', '3', '--src', src]).finally(() =>
+    rmSync(src, { recursive: true }),
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const { failed } = parseSuite(r.stdout);
   assert.deepEqual(failed, []);
@@ -135,7 +138,10 @@ test('a module built inside the guest from farfetch_p3 loads and passes the p3 c
 
 test('check fails a module that does not meet the part: p2 (GUP) is not a Part 1 answer', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
-  const r = await runCli(['check', '--part', '1', '--src', studentFolder('farfetch_p2')]);
+  const src = studentFolder('farfetch_p2');
+  const r = await runCli(['check', '--part', '1', '--src', src]).finally(() =>
+    rmSync(src, { recursive: true }),
+  );
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const { failed } = parseSuite(r.stdout);
   assert.ok(failed.length >= 1, 'p2 passed every Part 1 check');

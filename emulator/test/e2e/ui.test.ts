@@ -2,7 +2,7 @@
 // real guest. Screenshots go to test-results/ to be looked at.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -81,6 +81,7 @@ after(async () => {
   await browser?.close();
   await server?.close();
   await backend?.dispose();
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
 
 test('without the token the page is refused (403)', async () => {
