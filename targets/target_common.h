@@ -77,9 +77,10 @@ static inline int in_background(void)
 }
 
 /*
- * Returns once SIGUSR1 has arrived or, if @use_stdin, a newline has been
- * read from stdin. SIGUSR1 stays blocked except inside ppoll() and read(),
- * so a signal can't slip in between the check of go_on and the sleep.
+ * Returns once SIGUSR1 (or another signal whose handler sets go_on, such as
+ * fork's SIGCHLD) has arrived or, if @use_stdin, a newline has been read
+ * from stdin. Those signals stay blocked except inside ppoll() and read(),
+ * so none can slip in between the check of go_on and the sleep.
  */
 static inline void wait_to_continue_on(int use_stdin)
 {
@@ -91,6 +92,7 @@ static inline void wait_to_continue_on(int use_stdin)
 	catch_sigusr1();
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
+	sigaddset(&usr1, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &usr1, &orig);
 	while (!go_on) {
 		/* In the background: look again every tick, for `fg`. */

@@ -701,7 +701,7 @@ static int high_address_above_47_bits(void)
 static int p1_copies_only_to_the_end_of_the_page(void)
 {
 	char *p = map_pages(2);
-	char buf[100];
+	static char buf[3 * PAGE];
 
 	REQUIRE(p);
 	memset(p, 'a', 2 * PAGE);

@@ -141,7 +141,7 @@ edit_case() {
 	start "$input" "$@" || { not_ok "$name" "$why"; return; }
 	run_tool "$edit" "$tpid" "$taddr" "$tlen"
 	pid=$tpid
-	parent=$(field parent-pid "$out")
+	parent=$(field parent "$out")
 	finish "$parent"
 	if [ $rc -ne 0 ]; then
 		not_ok "$name" "$tool exited $rc: $(tool_says)"
