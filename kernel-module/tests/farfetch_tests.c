@@ -266,6 +266,21 @@ static void touch_pages(void *p)
 	memset(p, 'x', 3 * PAGE);
 }
 
+static void fill_two_pages(void *p)
+{
+	memset(p, 'a', 2 * PAGE);
+}
+
+/*
+ * The last page of user space, written by the target itself: after fork()
+ * it would otherwise be copy-on-write, which Part 1 can't write.
+ */
+static void fill_last_page(void *last)
+{
+	memset(last, 'T', PAGE);
+	memcpy((char *)last + PAGE - sizeof(SECRET), SECRET, sizeof(SECRET));
+}
+
 /*
  * Runs @fn(@arg) in a child whose real, effective and saved uids and gids
  * are STUDENT; returns what it returned (through a pipe).
@@ -580,9 +595,7 @@ static int last_page_below_task_size_is_user_space(void)
 	last = mmap((void *)(top - PAGE), PAGE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	REQUIRE(last != MAP_FAILED);
-	memset(last, 'T', PAGE);
-	memcpy(last + PAGE - sizeof(SECRET), SECRET, sizeof(SECRET));
-	t = spawn(NULL, NULL);
+	t = spawn(fill_last_page, last);
 	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_READ, buf, t.pid, top - PAGE, 8), 8);
 	EXPECT_MEM(buf, "TTTTTTTT", 8);
@@ -670,6 +683,8 @@ static int write_into_another_process(void)
 
 static int write_own_memory(void)
 {
+	/* Written once by the process itself: a private, writable copy (for Part 1). */
+	strcpy(data_page, SECRET);
 	EXPECT_EQ(far(FAR_WRITE, "Yo!", getpid(), (unsigned long)data_page, 3), 3);
 	EXPECT_MEM(data_page, "Yo! this is private!", sizeof(SECRET));
 	return 0;
@@ -684,8 +699,7 @@ static int high_address_above_47_bits(void)
 
 	if (p == MAP_FAILED || (unsigned long)p < (1UL << 47))
 		return fail("expected a mapping above 2^47 (5-level paging), got %p", p);
-	strcpy(p, SECRET);
-	t = spawn(NULL, NULL);
+	t = spawn(write_secret, p);	/* the target's own, writable page */
 	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p, sizeof(SECRET)), sizeof(SECRET));
 	EXPECT_MEM(buf, SECRET, sizeof(SECRET));
@@ -718,8 +732,7 @@ static int p1_writes_only_to_the_end_of_the_page(void)
 	struct target t;
 
 	REQUIRE(p);
-	memset(p, 'a', 2 * PAGE);
-	t = spawn(NULL, NULL);
+	t = spawn(fill_two_pages, p);	/* writable in the target: no copy-on-write */
 	REQUIRE(t.pid > 0);
 	EXPECT_EQ(sys_far(FAR_WRITE, "0123456789abcdefghij", t.pid,
 			  (unsigned long)p + PAGE - 10, 20), 10);
