@@ -12,6 +12,7 @@
 #include <linux/pgtable.h>
 
 #include "farfetch_common.h"
+#include "farfetch_hook.h"
 
 /*
  * Each walk_*() takes an entry of its level and returns a pointer to the
@@ -211,19 +212,13 @@ static farfetch_fn saved_farfetch;
 
 static int __init farfetch_p1_init(void)
 {
-	down_write(&farfetch_hook_lock);
-	saved_farfetch = farfetch_ptr;
-	farfetch_ptr = p1_farfetch;
-	up_write(&farfetch_hook_lock);
+	saved_farfetch = farfetch_hook_install(p1_farfetch);
 	return 0;
 }
 
 static void __exit farfetch_p1_exit(void)
 {
-	/* Waits for calls in flight: the system call holds the lock for reading. */
-	down_write(&farfetch_hook_lock);
-	farfetch_ptr = saved_farfetch;
-	up_write(&farfetch_hook_lock);
+	farfetch_hook_restore(saved_farfetch);
 }
 
 module_init(farfetch_p1_init);

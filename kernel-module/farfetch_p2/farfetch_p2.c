@@ -11,6 +11,7 @@
 #include <linux/module.h>
 
 #include "farfetch_common.h"
+#include "farfetch_hook.h"
 
 /**
  * p2_farfetch - the farfetch(2) hook of Part 2
@@ -55,19 +56,13 @@ static farfetch_fn saved_farfetch;
 
 static int __init farfetch_p2_init(void)
 {
-	down_write(&farfetch_hook_lock);
-	saved_farfetch = farfetch_ptr;
-	farfetch_ptr = p2_farfetch;
-	up_write(&farfetch_hook_lock);
+	saved_farfetch = farfetch_hook_install(p2_farfetch);
 	return 0;
 }
 
 static void __exit farfetch_p2_exit(void)
 {
-	/* Waits for calls in flight: the system call holds the lock for reading. */
-	down_write(&farfetch_hook_lock);
-	farfetch_ptr = saved_farfetch;
-	up_write(&farfetch_hook_lock);
+	farfetch_hook_restore(saved_farfetch);
 }
 
 module_init(farfetch_p2_init);

@@ -1,7 +1,7 @@
 // The in-guest C suite (farfetch_tests, built from this folder and installed in the image) run
 // in the real guest against each reference module, and the lab's page walk against pagemap.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -108,8 +108,8 @@ kill $pid`;
 });
 
 /**
- * A module folder as a student hands it in: the reference module's files plus the shared header
- * it includes (which lives in kernel-module/common here).
+ * A module folder as a student hands it in: the reference module's files plus the shared headers
+ * it includes (which live in kernel-module/common here).
  */
 function studentFolder(module: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `farfetch-${module}-`));
@@ -117,7 +117,9 @@ function studentFolder(module: string): string {
   for (const [from, name] of [
     [path.join(here, '..', module, `${module}.c`), `${module}.c`],
     [path.join(here, '..', module, 'Makefile'), 'Makefile'],
-    [path.join(here, '..', 'common', 'farfetch_common.h'), 'farfetch_common.h'],
+    ...readdirSync(path.join(here, '..', 'common')).map(
+      (h) => [path.join(here, '..', 'common', h), h] as const,
+    ),
   ] as const) {
     copyFileSync(from, path.join(dir, name));
   }
