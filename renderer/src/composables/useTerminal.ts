@@ -8,6 +8,7 @@ import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import type { LabApi, LabEvent } from '../../../emulator/src/api.ts';
 import type { LabConnection } from '../api/transport.ts';
+import { OutputBatcher } from './batcher.ts';
 
 export const THEMES: Record<'dark' | 'light', ITheme> = {
   dark: { background: '#1e1e1e', foreground: '#d4d4d4', cursor: '#d4d4d4', selectionBackground: '#264f78' },
@@ -20,29 +21,6 @@ export const THEMES: Record<'dark' | 'light', ITheme> = {
     brightYellow: '#7d4e00',
   },
 };
-
-/** Collects chunks and hands them over once per animation frame (≈ 16 ms). */
-export class OutputBatcher {
-  private chunks: string[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly flush: (data: string) => void,
-    private readonly schedule: (fn: () => void) => void = (fn) => requestAnimationFrame(() => fn()),
-  ) {}
-
-  push(data: string): void {
-    this.chunks.push(data);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    this.schedule(() => {
-      this.scheduled = false;
-      const data = this.chunks.join('');
-      this.chunks = [];
-      if (data) this.flush(data);
-    });
-  }
-}
 
 export function useTerminal(connection: LabConnection) {
   const api: LabApi = connection.api;
