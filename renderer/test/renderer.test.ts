@@ -1,11 +1,27 @@
 // The renderer's logic without a browser: the WebSocket API client (against a fake socket), the
-// output batcher, and the store's formatting and event handling.
+// choice of transport, the output batcher, the store, preferences and shortcuts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LabEvent, VmStatus } from '../../emulator/src/api.ts';
-import { connectWebSocket, LabApiError, type LabConnection } from '../src/api/transport.ts';
+import {
+  connectWebSocket,
+  createApi,
+  LabApiError,
+  parseServerMessage,
+  webSocketUrl,
+  type LabConnection,
+  type PreloadBridge,
+} from '../src/api/transport.ts';
 import { OutputBatcher } from '../src/composables/batcher.ts';
-import { formatUptime, stepLabel, useVm } from '../src/composables/useVm.ts';
+import { plainText } from '../src/composables/plainText.ts';
+import {
+  DEFAULT_PREFERENCES,
+  parsePreferences,
+  STORAGE_KEY,
+  usePreferences,
+} from '../src/composables/usePreferences.ts';
+import { commandFor } from '../src/composables/useShortcuts.ts';
+import { currentUptime, formatUptime, stepLabel, useVm } from '../src/composables/useVm.ts';
 
 class FakeSocket extends EventTarget {
   static last: FakeSocket;
@@ -44,16 +60,71 @@ test('the WebSocket client sends {id, method, params} and matches replies by id'
   );
 });
 
-test('pushed events reach listeners; a closed socket rejects what is pending', async () => {
+test('pushed events reach listeners; a closed socket rejects what is pending, and later calls', async () => {
   const conn = connectWebSocket('ws://x/api', FakeSocket as unknown as typeof WebSocket);
   const events: LabEvent[] = [];
+  const closed: string[] = [];
   conn.onEvent((e) => events.push(e));
+  conn.onClose?.((reason) => closed.push(reason));
   const pending = conn.api.status();
   await new Promise((r) => setTimeout(r, 0));
   FakeSocket.last.reply({ event: { type: 'console', data: 'hi' } });
+  FakeSocket.last.reply('not json at all');
+  FakeSocket.last.dispatchEvent(new MessageEvent('message', { data: '{broken' }));
   FakeSocket.last.dispatchEvent(new Event('close'));
   assert.deepEqual(events, [{ type: 'console', data: 'hi' }]);
   await assert.rejects(pending, (err: LabApiError) => err.code === 'ECONN');
+  await assert.rejects(conn.api.start(), (err: LabApiError) => err.code === 'ECONN');
+  assert.deepEqual(closed, ['the connection to the lab backend was lost']);
+});
+
+test('a socket that never opens fails the calls with ECONN', async () => {
+  class Refused extends EventTarget {
+    constructor() {
+      super();
+      queueMicrotask(() => this.dispatchEvent(new Event('error')));
+    }
+  }
+  const conn = connectWebSocket('ws://x/api', Refused as unknown as typeof WebSocket);
+  await assert.rejects(conn.api.status(), (err: LabApiError) => err.code === 'ECONN');
+});
+
+test('server messages are checked before use', () => {
+  assert.deepEqual(parseServerMessage('{"id":3,"result":null}'), { id: 3, result: null });
+  assert.deepEqual(parseServerMessage('{"id":4,"error":{"code":"EINVAL","message":"m"}}'), {
+    id: 4,
+    error: { code: 'EINVAL', message: 'm' },
+  });
+  assert.deepEqual(parseServerMessage('{"id":5,"error":{}}'), {
+    id: 5,
+    error: { code: 'ELAB', message: 'the lab backend failed' },
+  });
+  assert.deepEqual(parseServerMessage('{"event":{"type":"console","data":"x"}}'), {
+    event: { type: 'console', data: 'x' },
+  });
+  for (const bad of ['', 'null', '42', '"s"', '{"id":"1"}', '{"event":{}}', '{']) {
+    assert.equal(parseServerMessage(bad), null, bad);
+  }
+});
+
+test('createApi uses the preload bridge when Electron gives one, else a WebSocket with the page token', () => {
+  const calls: string[] = [];
+  const bridge = {
+    status: async () => {
+      calls.push('status');
+      return ready;
+    },
+    onEvent: () => () => calls.push('off'),
+  } as unknown as PreloadBridge;
+  const viaBridge = createApi({ farfetchdLab: bridge, location: {} as Location });
+  void viaBridge.api.status();
+  viaBridge.onEvent(() => undefined)();
+  assert.deepEqual(calls, ['status', 'off']);
+  assert.equal('onEvent' in viaBridge.api, false);
+
+  const loc = { protocol: 'http:', host: '127.0.0.1:4000', search: '?token=a%2Bb&x=1' };
+  assert.equal(webSocketUrl(loc), 'ws://127.0.0.1:4000/api?token=a%2Bb');
+  assert.equal(webSocketUrl({ ...loc, protocol: 'https:', search: '' }), 'wss://127.0.0.1:4000/api?token=');
 });
 
 test('the batcher writes once per frame, in order, and nothing when empty', () => {
@@ -73,7 +144,10 @@ test('the batcher writes once per frame, in order, and nothing when empty', () =
   assert.deepEqual(written, ['abc', 'd']);
 });
 
-test('uptime and boot steps are shown as people read them', () => {
+test('uptime and boot steps are shown as people read them; uptime ticks between updates', () => {
+  assert.equal(currentUptime(ready, 1000, 3500), 7500);
+  assert.equal(currentUptime({ ...ready, state: 'crashed' }, 1000, 3500), 5000);
+  assert.equal(currentUptime({ ...ready, uptimeMs: null }, 1000, 3500), null);
   assert.equal(formatUptime(null), '—');
   assert.equal(formatUptime(59_999), '0:00:59');
   assert.equal(formatUptime(3_725_000), '1:02:05');
@@ -100,4 +174,117 @@ test('the store follows status and crash events, and keeps an action error to sh
   await vm.start();
   assert.equal(vm.store.error, 'QEMU was not found');
   assert.equal(vm.store.busy, null);
+});
+
+test('the store keeps the crash until the machine is back, and notices a lost backend', async () => {
+  let listener: (e: LabEvent) => void = () => undefined;
+  let onClose: (reason: string) => void = () => undefined;
+  let time = 100;
+  const connection: LabConnection = {
+    api: { reset: async () => ready } as unknown as LabConnection['api'],
+    onEvent: (l) => {
+      listener = l;
+      return () => undefined;
+    },
+    onClose: (l) => {
+      onClose = l;
+      return () => undefined;
+    },
+  };
+  const vm = useVm(connection, () => time);
+  const crash = { kind: 'oops', headline: 'Oops: 0002', log: '', at: 'now' };
+  listener({ type: 'crash', crash });
+  listener({ type: 'status', status: { ...ready, state: 'crashed' } });
+  assert.deepEqual(vm.store.crash, crash, 'a crashed status without details keeps the crash event');
+  time = 200;
+  const resetting = vm.reset();
+  assert.equal(vm.store.busy, 'Resetting');
+  await resetting;
+  assert.equal(vm.store.crash, null);
+  assert.equal(vm.store.statusAt, 200);
+  onClose('the connection to the lab backend was lost');
+  assert.equal(vm.store.disconnected, 'the connection to the lab backend was lost');
+});
+
+test('preferences: stored values are checked and clamped, and changes are written back', () => {
+  assert.deepEqual(parsePreferences(null), DEFAULT_PREFERENCES);
+  assert.deepEqual(parsePreferences('{oops'), DEFAULT_PREFERENCES);
+  assert.deepEqual(parsePreferences('[1]').theme, 'dark');
+  assert.deepEqual(
+    parsePreferences('{"theme":"light","fontSize":99,"screenReader":true,"panelOpen":false,"panelWidth":10}'),
+    { theme: 'light', fontSize: 32, screenReader: true, panelOpen: false, panelWidth: 200 },
+  );
+  assert.deepEqual(
+    parsePreferences('{"theme":"blue","fontSize":"big","screenReader":1}'),
+    DEFAULT_PREFERENCES,
+  );
+
+  const store = new Map<string, string>([[STORAGE_KEY, '{"fontSize":31}']]);
+  const storage = {
+    getItem: (k: string) => store.get(k) ?? null,
+    setItem: (k: string, v: string) => store.set(k, v),
+  };
+  const { prefs, zoom, toggleTheme } = usePreferences(storage);
+  zoom(1);
+  zoom(1);
+  assert.equal(prefs.fontSize, 32);
+  toggleTheme();
+  assert.deepEqual(JSON.parse(store.get(STORAGE_KEY)!), {
+    ...DEFAULT_PREFERENCES,
+    theme: 'light',
+    fontSize: 32,
+  });
+  zoom(0);
+  assert.equal(JSON.parse(store.get(STORAGE_KEY)!).fontSize, DEFAULT_PREFERENCES.fontSize);
+  const broken = {
+    getItem: () => {
+      throw new Error('denied');
+    },
+    setItem: () => {
+      throw new Error('denied');
+    },
+  };
+  const fallback = usePreferences(broken);
+  fallback.toggleTheme();
+  assert.equal(fallback.prefs.theme, 'light');
+});
+
+test('shortcuts: Ctrl+Shift+letter (Cmd+letter on macOS), F3, zoom; everything else goes to the guest', () => {
+  const key = (k: Partial<KeyboardEvent>) =>
+    commandFor({
+      type: 'keydown',
+      key: '',
+      code: '',
+      ctrlKey: false,
+      shiftKey: false,
+      altKey: false,
+      metaKey: false,
+      ...k,
+    });
+  assert.equal(key({ code: 'KeyF', key: 'F', ctrlKey: true, shiftKey: true }), 'find');
+  assert.equal(key({ code: 'KeyF', key: 'f', metaKey: true }), 'find');
+  assert.equal(key({ code: 'KeyC', key: 'C', ctrlKey: true, shiftKey: true }), 'copy');
+  assert.equal(key({ code: 'KeyV', key: 'V', ctrlKey: true, shiftKey: true }), 'paste');
+  assert.equal(key({ code: 'KeyB', key: 'B', ctrlKey: true, shiftKey: true }), 'togglePanel');
+  assert.equal(key({ code: 'KeyL', key: 'L', ctrlKey: true, shiftKey: true }), 'toggleTheme');
+  assert.equal(key({ key: 'F3' }), 'findNext');
+  assert.equal(key({ key: 'F3', shiftKey: true }), 'findPrevious');
+  assert.equal(key({ key: '=', ctrlKey: true }), 'zoomIn');
+  assert.equal(key({ key: '+', ctrlKey: true, shiftKey: true }), 'zoomIn');
+  assert.equal(key({ key: '-', ctrlKey: true }), 'zoomOut');
+  assert.equal(key({ key: '0', ctrlKey: true }), 'zoomReset');
+  // The guest keeps Ctrl+C, Ctrl+F, Ctrl+V, Alt+..., plain keys, and key releases.
+  assert.equal(key({ code: 'KeyC', key: 'c', ctrlKey: true }), null);
+  assert.equal(key({ code: 'KeyF', key: 'f', ctrlKey: true }), null);
+  assert.equal(key({ code: 'KeyV', key: 'v', ctrlKey: true }), null);
+  assert.equal(key({ code: 'KeyF', key: 'F', ctrlKey: true, shiftKey: true, altKey: true }), null);
+  assert.equal(key({ code: 'KeyA', key: 'a' }), null);
+  assert.equal(key({ type: 'keyup', code: 'KeyF', key: 'F', ctrlKey: true, shiftKey: true }), null);
+});
+
+test('console text for the crash log loses escapes and control characters, keeps lines', () => {
+  const raw =
+    '\x1b]0;title\x07\x1b[?2004h\x1b[1;33m[guest]\x1b[0m root:~# echo c\r\n\x1b[?2004l\r' +
+    '[    6.17] Kernel panic\r\r\n\tCall Trace:\x1bM\x08\r\n';
+  assert.equal(plainText(raw), '[guest] root:~# echo c\n[    6.17] Kernel panic\n\tCall Trace:\n');
 });

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import WebSocket from 'ws';
 import type { LabBackend } from '../../src/api.ts';
 import { createBackend } from '../../src/backend.ts';
 import { repoRoot } from '../../src/image.ts';
@@ -16,21 +17,20 @@ const results = path.join(repoRoot, 'test-results');
 const staticDir = path.join(repoRoot, 'renderer', 'dist');
 let backend: LabBackend;
 let server: RunningServer;
-let browser: Browser;
+let context: BrowserContext;
 let page: Page;
 let workspace: string;
+let profile: string;
+const pageErrors: string[] = [];
 
+/** What the terminal shows, through the page's test hook (xterm's buffer as text). */
 async function terminalText(): Promise<string> {
   return page.evaluate(() =>
     (window as unknown as { farfetchdLabDebug: { terminalText(): string } }).farfetchdLabDebug.terminalText(),
   );
 }
 
-/** Types a command into the terminal and waits until the screen matches `expect`. */
-async function typeAndWait(command: string, expect: RegExp, timeoutMs = 30_000): Promise<string> {
-  await page.getByTestId('terminal').click();
-  await page.keyboard.type(command);
-  await page.keyboard.press('Enter');
+async function waitForText(expect: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
@@ -38,17 +38,25 @@ async function typeAndWait(command: string, expect: RegExp, timeoutMs = 30_000):
     if (expect.test(text)) return text;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(
-    `terminal never showed ${expect} after '${command}'; it shows:\n${text.trimEnd().slice(-1500)}`,
-  );
+  assert.fail(`terminal never showed ${expect} after ${what}; it shows:\n${text.trimEnd().slice(-1500)}`);
+}
+
+/** Types a command into the terminal and waits until the screen matches `expect`. */
+async function typeAndWait(command: string, expect: RegExp, timeoutMs = 30_000): Promise<string> {
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+  return waitForText(expect, `'${command}'`, timeoutMs);
 }
 
 async function waitForState(state: string, timeoutMs = 120_000): Promise<void> {
   await page
     .getByTestId('vm-state')
-    .filter({ hasText: new RegExp(`^\\s*${state}\\s*$`) })
+    .filter({ hasText: new RegExp(`^\\s*${state}\\s*$`, 'i') })
     .waitFor({ timeout: timeoutMs });
 }
+
+const shot = (name: string) => page.screenshot({ path: path.join(results, name) });
 
 before(async () => {
   if (!existsSync(path.join(staticDir, 'index.html'))) {
@@ -60,7 +68,9 @@ before(async () => {
   writeFileSync(path.join(workspace, 'hello.txt'), 'kept on the host\n');
   backend = createBackend({ workspace });
   server = await startServer({ backend, staticDir });
-  browser = await chromium.launch({
+  // A fresh profile every run: no remembered theme or font size from an earlier run.
+  profile = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     args: [
       '--headless',
@@ -72,26 +82,40 @@ before(async () => {
       '--disable-component-update',
       '--disable-sync',
     ],
+    viewport: { width: 1280, height: 800 },
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page = context.pages()[0] ?? (await context.newPage());
   page.on('dialog', (dialog) => dialog.accept());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
 });
 
 after(async () => {
-  await browser?.close();
+  await context?.close();
   await server?.close();
   await backend?.dispose();
   if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-test('without the token the page is refused (403)', async () => {
+test('without the token the page and the API are refused (403)', async () => {
   const url = new URL(server.url);
-  const res = await fetch(`http://127.0.0.1:${url.port}/`);
-  assert.equal(res.status, 403);
+  assert.equal((await fetch(`http://127.0.0.1:${url.port}/`)).status, 403);
+  assert.equal((await fetch(`http://127.0.0.1:${url.port}/?token=0${server.token.slice(1)}`)).status, 403);
+  const status = await new Promise<string>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${url.port}/api`);
+    ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+    ws.on('open', () => resolve('open'));
+    ws.on('error', (e) => resolve(e.message));
+  });
+  assert.match(status, /403/);
 });
 
 test('the page boots the guest and the terminal runs uname -r on the patched kernel', async () => {
-  await page.goto(server.url);
+  const response = await page.goto(server.url);
+  assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
   await waitForState('ready');
   assert.match(
     (await page.getByTestId('accelerator').textContent()) ?? '',
@@ -100,14 +124,47 @@ test('the page boots the guest and the terminal runs uname -r on the patched ker
   const text = await typeAndWait('uname -r', /uname -r\s*\n6\.12\.\d+-farfetch\s*\n/);
   assert.match(text, /\[farfetchd-lab guest\]/);
   await typeAndWait('cat /root/work/hello.txt', /kept on the host/);
-  await page.screenshot({ path: path.join(results, 'main-window.png') });
+  // Uptime ticks on its own between status updates.
+  await page
+    .getByTestId('uptime')
+    .filter({ hasText: /up 0:0\d:(0[1-9]|[1-5]\d)/ })
+    .waitFor({ timeout: 5_000 });
+  await shot('main-window.png');
+});
+
+test('screen-reader mode puts the terminal text in the DOM; search finds it; the theme switches', async () => {
+  await page.getByTestId('screen-reader').check();
+  const tree = page.locator('.xterm-accessibility-tree');
+  await tree.filter({ hasText: /\d+\.\d+\.\d+-farfetch/ }).waitFor({ timeout: 10_000 });
+  await page.getByTestId('screen-reader').uncheck();
+
+  await page.getByTestId('terminal').click();
+  await page.keyboard.press('Control+Shift+F');
+  const search = page.getByTestId('search-input');
+  await search.waitFor();
+  await search.fill('farfetch');
+  await page
+    .getByTestId('search-count')
+    .filter({ hasText: /of \d+/ })
+    .waitFor({ timeout: 5_000 });
+
+  await page.getByTestId('toggle-theme').click();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  await shot('light-theme-search.png');
+  await search.press('Escape');
+  await page.keyboard.press('Control+Shift+L');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  // Remembered for the next visit (localStorage).
+  const saved = await page.evaluate(() => localStorage.getItem('farfetchd-lab.preferences'));
+  assert.match(saved ?? '', /"theme":"dark"/);
 });
 
 test('loading p3 from the UI registers the device: /proc/devices shows its major', async () => {
-  await page.getByTestId('module-select').selectOption('p3');
+  await page.getByTestId('load-p3').click();
   await page.getByTestId('loaded-module').filter({ hasText: 'module: p3' }).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId('load-p3').getAttribute('aria-pressed'), 'true');
   await typeAndWait('grep farfetch /proc/devices', /grep farfetch \/proc\/devices\s*\n\s*\d+ farfetch\s*\n/);
-  await page.screenshot({ path: path.join(results, 'p3-loaded.png') });
+  await shot('p3-loaded.png');
 });
 
 test('a kernel panic shows the crash banner, and its reset brings a prompt back', async () => {
@@ -119,16 +176,21 @@ test('a kernel panic shows the crash banner, and its reset brings a prompt back'
     (await page.getByTestId('crash-headline').textContent())?.trim(),
     'Kernel panic - not syncing: sysrq triggered crash',
   );
-  assert.match(
-    (await terminalText()) ?? '',
-    /sysrq: Trigger a crash/,
-    'terminal history before the crash is kept',
-  );
-  await page.screenshot({ path: path.join(results, 'crash-banner.png') });
+  assert.match((await page.getByTestId('crash-log').textContent()) ?? '', /sysrq triggered crash/);
+  await waitForState('crashed', 10_000);
+  const before = await terminalText();
+  assert.match(before, /sysrq: Trigger a crash/, 'the crash is in the terminal');
+  assert.match(before, /grep farfetch \/proc\/devices/, 'terminal history before the crash is kept');
+  await shot('crash-banner.png');
   await page.getByTestId('crash-reset').click();
   await waitForState('ready');
   assert.equal(await page.getByTestId('crash-banner').count(), 0);
+  assert.match(await terminalText(), /grep farfetch \/proc\/devices/, 'history is still there after reset');
   await typeAndWait('echo back-$((6*7))', /\nback-42\s*\n/);
   await typeAndWait('cat /root/work/hello.txt', /kept on the host[\s\S]*kept on the host/);
-  await page.screenshot({ path: path.join(results, 'after-reset.png') });
+  await shot('after-reset.png');
+});
+
+test('the page logged no errors', () => {
+  assert.deepEqual(pageErrors, []);
 });

@@ -5,6 +5,8 @@ import type { ApiError, LabApi, LabEvent } from '../../../emulator/src/api.ts';
 export interface LabConnection {
   api: LabApi;
   onEvent(listener: (event: LabEvent) => void): () => void;
+  /** Called once if the backend goes away for good (browser mode: the socket closed). */
+  onClose?(listener: (reason: string) => void): () => void;
 }
 
 /** What electron/preload exposes on window (one method per message, plus events). */
@@ -24,39 +26,80 @@ export class LabApiError extends Error implements ApiError {
     message: string,
   ) {
     super(message);
+    this.name = 'LabApiError';
   }
 }
 
-type Reply = { id: number; result?: unknown; error?: ApiError };
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
 
-/** A WebSocket client: requests with ids, replies matched by id, all rejected on disconnect. */
+/** A message from the server, or null when it is not one (it is then ignored). */
+export function parseServerMessage(
+  raw: unknown,
+): { event: LabEvent } | { id: number; result: unknown } | { id: number; error: ApiError } | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(String(raw));
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null) return null;
+  const m = data as Record<string, unknown>;
+  if (typeof m.event === 'object' && m.event !== null && typeof (m.event as LabEvent).type === 'string') {
+    return { event: m.event as LabEvent };
+  }
+  if (typeof m.id !== 'number') return null;
+  if (typeof m.error === 'object' && m.error !== null) {
+    const e = m.error as Partial<ApiError>;
+    return {
+      id: m.id,
+      error: { code: String(e.code ?? 'ELAB'), message: String(e.message ?? 'the lab backend failed') },
+    };
+  }
+  return { id: m.id, result: m.result };
+}
+
+/**
+ * The browser-mode client: requests `{id, method, params}`, replies `{id, result}` or
+ * `{id, error: {code, message}}` matched by id, events pushed as `{event}`. Everything still pending
+ * is rejected (code ECONN) when the socket closes.
+ */
 export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = WebSocket): LabConnection {
   const listeners = new Set<(event: LabEvent) => void>();
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const closeListeners = new Set<(reason: string) => void>();
+  const pending = new Map<number, Pending>();
   let nextId = 1;
+  let closed: LabApiError | null = null;
   const ws = new WebSocketImpl(url);
   const opened = new Promise<void>((resolve, reject) => {
     ws.addEventListener('open', () => resolve());
     ws.addEventListener('error', () => reject(new LabApiError('ECONN', 'cannot reach the lab backend')));
   });
+  opened.catch(() => undefined); // rejections are seen by the calls that wait for it
   ws.addEventListener('message', (msg: MessageEvent) => {
-    const data = JSON.parse(String(msg.data)) as Reply & { event?: LabEvent };
-    if (data.event) {
-      for (const l of listeners) l(data.event);
+    const message = parseServerMessage(msg.data);
+    if (!message) return;
+    if ('event' in message) {
+      for (const listener of listeners) listener(message.event);
       return;
     }
-    const p = pending.get(data.id);
+    const p = pending.get(message.id);
     if (!p) return;
-    pending.delete(data.id);
-    if (data.error) p.reject(new LabApiError(data.error.code, data.error.message));
-    else p.resolve(data.result);
+    pending.delete(message.id);
+    if ('error' in message) p.reject(new LabApiError(message.error.code, message.error.message));
+    else p.resolve(message.result);
   });
   ws.addEventListener('close', () => {
-    for (const p of pending.values()) p.reject(new LabApiError('ECONN', 'the lab backend went away'));
+    closed = new LabApiError('ECONN', 'the connection to the lab backend was lost');
+    for (const p of pending.values()) p.reject(closed);
     pending.clear();
+    for (const listener of closeListeners) listener(closed.message);
   });
   const call = async (method: keyof LabApi, ...params: unknown[]): Promise<never> => {
     await opened;
+    if (closed) throw closed;
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -68,25 +111,39 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     start: () => call('start'),
     stop: () => call('stop'),
     reset: () => call('reset'),
-    loadModule: (m) => call('loadModule', m),
-    consoleInput: (d) => call('consoleInput', d),
-    consoleResize: (c, r) => call('consoleResize', c, r),
-    consoleAck: (n) => call('consoleAck', n),
-    exec: (c, a) => call('exec', c, a),
+    loadModule: (module) => call('loadModule', module),
+    consoleInput: (data) => call('consoleInput', data),
+    consoleResize: (cols, rows) => call('consoleResize', cols, rows),
+    consoleAck: (bytes) => call('consoleAck', bytes),
+    exec: (command, args) => call('exec', command, args),
   };
   return {
     api,
-    onEvent: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
+    onEvent: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    onClose: (listener) => {
+      closeListeners.add(listener);
+      return () => closeListeners.delete(listener);
     },
   };
 }
 
-export function connect(): LabConnection {
-  const bridge = window.farfetchdLab;
-  if (bridge) return { api: bridge, onEvent: (l) => bridge.onEvent(l) };
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return connectWebSocket(`${scheme}://${location.host}/api?token=${encodeURIComponent(token)}`);
+/** The WebSocket URL for a page served by `farfetchd-lab serve` (it carries the page's token). */
+export function webSocketUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>): string {
+  const token = new URLSearchParams(loc.search).get('token') ?? '';
+  const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${loc.host}/api?token=${encodeURIComponent(token)}`;
+}
+
+/** The API for this page: Electron's preload bridge when there is one, else browser mode. */
+export function createApi(win: Pick<Window, 'farfetchdLab' | 'location'> = window): LabConnection {
+  const bridge = win.farfetchdLab;
+  if (bridge) {
+    // The bridge's functions are the API (contextBridge copies them); onEvent is not part of LabApi.
+    const { onEvent, ...api } = bridge;
+    return { api, onEvent: (listener) => onEvent(listener) };
+  }
+  return connectWebSocket(webSocketUrl(win.location));
 }

@@ -1,49 +1,83 @@
 // xterm.js wired to the guest console: keystrokes out, console output in, batched per frame and
-// acknowledged after xterm has rendered it (the backend pauses the guest console when too much
-// is unacknowledged, so `cat` of a large file neither freezes the UI nor drops bytes).
+// acknowledged after xterm has taken it (the backend pauses the guest console when too much is
+// unacknowledged, so `cat` of a large file neither freezes the UI nor drops bytes).
 import { FitAddon } from '@xterm/addon-fit';
-import { SearchAddon } from '@xterm/addon-search';
+import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
+import { ref } from 'vue';
 import type { LabApi, LabEvent } from '../../../emulator/src/api.ts';
 import type { LabConnection } from '../api/transport.ts';
 import { OutputBatcher } from './batcher.ts';
+import type { Theme } from './usePreferences.ts';
+import { commandFor } from './useShortcuts.ts';
 
-export const THEMES: Record<'dark' | 'light', ITheme> = {
-  dark: { background: '#1e1e1e', foreground: '#d4d4d4', cursor: '#d4d4d4', selectionBackground: '#264f78' },
+export const THEMES: Record<Theme, ITheme> = {
+  dark: {
+    background: '#1e1e1e',
+    foreground: '#d4d4d4',
+    cursor: '#d4d4d4',
+    selectionBackground: '#264f78',
+  },
   light: {
     background: '#ffffff',
     foreground: '#1e1e1e',
     cursor: '#1e1e1e',
     selectionBackground: '#add6ff',
+    // xterm's default yellows are unreadable on white (the guest's prompt is yellow).
     yellow: '#9a6700',
     brightYellow: '#7d4e00',
+    brightWhite: '#3b3b3b',
   },
 };
 
-export function useTerminal(connection: LabConnection) {
+const SEARCH_DECORATIONS: ISearchOptions['decorations'] = {
+  matchBackground: '#515c6a',
+  matchOverviewRuler: '#d18616',
+  activeMatchBackground: '#a8620a',
+  activeMatchColorOverviewRuler: '#ea5c00',
+};
+
+export interface TerminalOptions {
+  theme: Theme;
+  fontSize: number;
+  screenReader: boolean;
+}
+
+export interface SearchResults {
+  index: number;
+  count: number;
+}
+
+export function useTerminal(connection: LabConnection, options: TerminalOptions) {
   const api: LabApi = connection.api;
   const term = new Terminal({
-    fontSize: 15,
-    fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, monospace',
-    scrollback: 10000,
+    fontSize: options.fontSize,
+    fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, monospace',
+    scrollback: 10_000,
     cursorBlink: true,
-    allowProposedApi: true,
-    theme: THEMES.dark,
+    allowProposedApi: true, // the search addon's match decorations
+    screenReaderMode: options.screenReader,
+    theme: THEMES[options.theme],
   });
   const fit = new FitAddon();
   const search = new SearchAddon();
+  const results = ref<SearchResults | null>(null);
   term.loadAddon(fit);
   term.loadAddon(search);
-  term.loadAddon(new WebLinksAddon());
+  // Links open outside the app (Electron's main turns the new window into the system browser).
+  term.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener,noreferrer')));
+  search.onDidChangeResults(({ resultIndex, resultCount }) => {
+    results.value = { index: resultIndex, count: resultCount };
+  });
 
   const batcher = new OutputBatcher((data) => {
     term.write(data, () => {
       api.consoleAck(data.length).catch(() => undefined);
     });
   });
-  connection.onEvent((event: LabEvent) => {
+  const offEvent = connection.onEvent((event: LabEvent) => {
     if (event.type === 'console') batcher.push(event.data);
   });
   term.onData((data) => {
@@ -52,38 +86,49 @@ export function useTerminal(connection: LabConnection) {
   term.onResize(({ cols, rows }) => {
     api.consoleResize(cols, rows).catch(() => undefined);
   });
-  // Copy on Ctrl+Shift+C, paste on Ctrl+Shift+V, as terminals do (Ctrl+C goes to the guest).
-  term.attachCustomKeyEventHandler((e) => {
-    if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
-    if (e.code === 'KeyC') {
-      navigator.clipboard?.writeText(term.getSelection()).catch(() => undefined);
-      return false;
-    }
-    if (e.code === 'KeyV') {
-      navigator.clipboard
-        ?.readText()
-        .then((text) => term.paste(text))
-        .catch(() => undefined);
-      return false;
-    }
-    return true;
-  });
+  // The app's shortcuts are handled by the window; the terminal must not send them to the guest.
+  term.attachCustomKeyEventHandler((e) => commandFor(e) === null);
 
+  let opened = false;
   return {
     term,
+    /** What the search last found (null before any search). */
+    results,
     open(element: HTMLElement) {
       term.open(element);
-      fit.fit();
+      opened = true;
+      this.fit();
       api.consoleResize(term.cols, term.rows).catch(() => undefined);
     },
-    fit: () => fit.fit(),
-    setTheme: (name: 'dark' | 'light') => {
+    fit() {
+      // An element that is not laid out (hidden, zero size) has no size to fit to.
+      if (opened && term.element?.offsetParent !== null) fit.fit();
+    },
+    focus: () => term.focus(),
+    setTheme(name: Theme) {
       term.options.theme = THEMES[name];
     },
-    setScreenReaderMode: (on: boolean) => {
+    setFontSize(size: number) {
+      term.options.fontSize = size;
+      this.fit();
+    },
+    setScreenReaderMode(on: boolean) {
       term.options.screenReaderMode = on;
     },
-    find: (text: string) => search.findNext(text),
+    findNext: (text: string) => search.findNext(text, { decorations: SEARCH_DECORATIONS }),
+    findPrevious: (text: string) => search.findPrevious(text, { decorations: SEARCH_DECORATIONS }),
+    clearSearch() {
+      search.clearDecorations();
+      results.value = null;
+    },
+    async copy(): Promise<void> {
+      const selection = term.getSelection();
+      if (selection) await navigator.clipboard.writeText(selection);
+    },
+    async paste(): Promise<void> {
+      const text = await navigator.clipboard.readText();
+      if (text) term.paste(text);
+    },
     /** The whole buffer as text (what a screen reader, or a test, reads). */
     text(): string {
       const buffer = term.buffer.active;
@@ -91,5 +136,11 @@ export function useTerminal(connection: LabConnection) {
       for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
       return lines.join('\n');
     },
+    dispose() {
+      offEvent();
+      term.dispose();
+    },
   };
 }
+
+export type LabTerminal = ReturnType<typeof useTerminal>;

@@ -1,14 +1,30 @@
 // The one store: the machine's status as the backend reports it, and the actions on it.
-import { computed, reactive } from 'vue';
-import type { CrashInfo, LabApi, LabEvent, ModuleName, VmStatus } from '../../../emulator/src/api.ts';
+import { reactive } from 'vue';
+import type {
+  BootStep,
+  CrashInfo,
+  LabApi,
+  LabEvent,
+  ModuleName,
+  VmStatus,
+} from '../../../emulator/src/api.ts';
 import type { LabConnection } from '../api/transport.ts';
 
 export interface VmStore {
   status: VmStatus;
+  /** When `status` arrived (performance.now()), so uptime can tick without asking again. */
+  statusAt: number;
   crash: CrashInfo | null;
+  /** What is being done right now ("Starting", "Loading p3"), or null. */
   busy: string | null;
+  /** The last action's error, or null. */
   error: string | null;
+  /** Set when the backend went away (browser mode: the server stopped). */
+  disconnected: string | null;
 }
+
+/** The steps of a boot in the order they happen (module-loaded only when one is loaded at boot). */
+export const BOOT_STEPS: BootStep[] = ['qemu-started', 'kernel-up', 'init', 'agent-ready'];
 
 const STEP_LABELS: Record<string, string> = {
   'qemu-started': 'QEMU started',
@@ -29,30 +45,45 @@ export function formatUptime(ms: number | null): string {
   return `${Math.floor(s / 3600)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
 }
 
-export function useVm(connection: LabConnection) {
+/** Uptime now, from the last status and how long ago it came. */
+export function currentUptime(status: VmStatus, statusAt: number, now: number): number | null {
+  if (status.uptimeMs === null || status.state !== 'ready') return status.uptimeMs;
+  return status.uptimeMs + Math.max(0, now - statusAt);
+}
+
+export const STOPPED: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
+
+export function useVm(connection: LabConnection, clock: () => number = () => performance.now()) {
   const store = reactive<VmStore>({
-    status: { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' },
+    status: STOPPED,
+    statusAt: clock(),
     crash: null,
     busy: null,
     error: null,
+    disconnected: null,
   });
   const api: LabApi = connection.api;
 
+  function setStatus(status: VmStatus) {
+    store.status = status;
+    store.statusAt = clock();
+    if (status.state === 'crashed') store.crash = status.crash ?? store.crash;
+    else store.crash = null;
+  }
+
   connection.onEvent((event: LabEvent) => {
-    if (event.type === 'status') {
-      store.status = event.status;
-      if (event.status.state !== 'crashed') store.crash = null;
-      else if (event.status.crash) store.crash = event.status.crash;
-    } else if (event.type === 'crash') {
-      store.crash = event.crash;
-    }
+    if (event.type === 'status') setStatus(event.status);
+    else if (event.type === 'crash') store.crash = event.crash;
+  });
+  connection.onClose?.((reason) => {
+    store.disconnected = reason;
   });
 
   async function run(label: string, action: () => Promise<VmStatus>): Promise<void> {
     store.busy = label;
     store.error = null;
     try {
-      store.status = await action();
+      setStatus(await action());
     } catch (err) {
       store.error = (err as Error).message;
     } finally {
@@ -62,13 +93,12 @@ export function useVm(connection: LabConnection) {
 
   return {
     store,
-    ready: computed(() => store.status.state === 'ready'),
-    refresh: async () => {
-      store.status = await api.status();
-    },
+    refresh: async () => setStatus(await api.status()),
     start: () => run('Starting', () => api.start()),
     stop: () => run('Stopping', () => api.stop()),
     reset: () => run('Resetting', () => api.reset()),
     loadModule: (m: ModuleName) => run(m === 'none' ? 'Unloading' : `Loading ${m}`, () => api.loadModule(m)),
   };
 }
+
+export type LabVm = ReturnType<typeof useVm>;
