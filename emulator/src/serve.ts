@@ -8,7 +8,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabBackend, LabEvent } from './api.ts';
 import { toApiError } from './backend.ts';
-import { dispatch, validateCall } from './validate.ts';
+import { dispatch, requestId, validateRequest } from './validate.ts';
 
 export interface ServerOptions {
   backend: LabBackend;
@@ -32,7 +32,23 @@ const CONTENT_TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.woff2': 'font/woff2',
   '.json': 'application/json',
+  '.map': 'application/json',
   '.ico': 'image/x-icon',
+};
+
+/** The Content-Type to send for a file, by its extension. */
+export function contentType(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Sent with every response. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
 };
 
 export const CONTENT_SECURITY_POLICY =
@@ -44,9 +60,26 @@ function tokenMatches(given: string | null, token: string): boolean {
   return timingSafeEqual(Buffer.from(given), Buffer.from(token));
 }
 
+/**
+ * Only this server's own names: a page on another site that makes a name resolve to 127.0.0.1
+ * (DNS rebinding) sends its own name as Host, and a foreign page's socket its own Origin.
+ */
+export function isLocalAuthority(value: string | undefined, port: number, withScheme: boolean): boolean {
+  // No Origin: not a page in a browser (tests, curl); no Host: not HTTP/1.1 as anyone speaks it.
+  if (value === undefined) return withScheme;
+  const prefix = withScheme ? 'http://' : '';
+  return value === `${prefix}127.0.0.1:${port}` || value === `${prefix}localhost:${port}`;
+}
+
 /** The file under staticDir for a URL path, or null (no escaping the folder). */
 export function staticFile(staticDir: string, urlPath: string): string | null {
-  const decoded = decodeURIComponent(urlPath);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
   const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
   const full = path.resolve(staticDir, relative);
   if (full !== path.resolve(staticDir) && !full.startsWith(path.resolve(staticDir) + path.sep)) return null;
@@ -55,43 +88,55 @@ export function staticFile(staticDir: string, urlPath: string): string | null {
 
 export function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString('hex');
+  let port = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const headers = {
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-store',
+    const headers = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, ...SECURITY_HEADERS };
+    const plain = (status: number, text: string) => {
+      res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : text);
     };
-    // The page needs the token; its assets (loaded by the page itself) do not carry it.
-    const isPage = url.pathname === '/' || url.pathname === '/index.html';
-    if (isPage && !tokenMatches(url.searchParams.get('token'), token)) {
-      res.writeHead(403, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('403: open the URL that `farfetchd-lab serve` printed (it carries the token)\n');
+    if (!isLocalAuthority(req.headers.host, port, false)) {
+      plain(403, '403: this server answers only to 127.0.0.1\n');
       return;
     }
-    const file = req.method === 'GET' ? staticFile(opts.staticDir, url.pathname) : null;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      plain(405, '405: only GET\n');
+      return;
+    }
+    // The page needs the token (however its path is spelt); its assets, loaded by the page
+    // itself, do not carry it.
+    const file = staticFile(opts.staticDir, url.pathname);
+    const isPage = url.pathname === '/' || file === path.resolve(opts.staticDir, 'index.html');
+    if (isPage && !tokenMatches(url.searchParams.get('token'), token)) {
+      plain(403, '403: open the URL that `farfetchd-lab serve` printed (it carries the token)\n');
+      return;
+    }
     if (!file) {
-      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(
+      plain(
+        404,
         existsSync(path.join(opts.staticDir, 'index.html'))
           ? '404\n'
           : '404: the renderer is not built: run `npm run build:renderer`\n',
       );
       return;
     }
-    res.writeHead(200, {
-      ...headers,
-      'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
-    });
-    createReadStream(file).pipe(res);
+    res.writeHead(200, { ...headers, 'Content-Type': contentType(file) });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/api' || !tokenMatches(url.searchParams.get('token'), token)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    if (
+      url.pathname !== '/api' ||
+      !tokenMatches(url.searchParams.get('token'), token) ||
+      !isLocalAuthority(req.headers.host, port, false) ||
+      !isLocalAuthority(req.headers.origin, port, true)
+    ) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => serveClient(ws, opts.backend));
@@ -101,7 +146,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
+      port = typeof address === 'object' && address ? address.port : 0;
       resolve({
         url: `http://127.0.0.1:${port}/?token=${token}`,
         token,
@@ -110,6 +155,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
             for (const client of wss.clients) client.terminate();
             wss.close();
             server.close(() => done());
+            server.closeAllConnections(); // keep-alive and half-open sockets too
           }),
       });
     });
@@ -123,18 +169,21 @@ function serveClient(ws: WebSocket, backend: LabBackend): void {
   };
   const off = backend.onEvent((event: LabEvent) => send({ event }));
   ws.on('close', off);
-  ws.on('message', async (raw) => {
-    let id: unknown = null;
+  ws.on('message', async (raw, isBinary) => {
+    let message: unknown;
     try {
-      const message = JSON.parse(raw.toString()) as { id?: unknown; method?: unknown; params?: unknown };
-      id = message.id ?? null;
-      const call = validateCall(message.method, message.params);
+      if (isBinary) throw new SyntaxError('binary');
+      message = JSON.parse(raw.toString());
+    } catch {
+      send({ id: null, error: { code: 'EINVAL', message: 'not JSON' } });
+      return;
+    }
+    const id = requestId(message);
+    try {
+      const call = validateRequest(message);
       send({ id, result: (await dispatch(backend, call)) ?? null });
     } catch (err) {
-      send({
-        id,
-        error: err instanceof SyntaxError ? { code: 'EINVAL', message: 'not JSON' } : toApiError(err),
-      });
+      send({ id, error: toApiError(err) });
     }
   });
   // A new tab sees the machine as it is now.

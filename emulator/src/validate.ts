@@ -68,6 +68,27 @@ export function validateCall(method: unknown, params: unknown): ValidCall {
   return { method: method as ApiMethod, params: validator(list) };
 }
 
+export type RequestId = number | string;
+
+/** The id a reply must carry: the request's own when it is usable, else null. */
+export function requestId(message: unknown): RequestId | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const id = (message as { id?: unknown }).id;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return id;
+  if (typeof id === 'string' && id.length <= 64) return id;
+  return null;
+}
+
+/** A WebSocket request `{id, method, params}`, checked whole. */
+export function validateRequest(message: unknown): ValidCall {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new ValidationError('a request must be an object {id, method, params}');
+  }
+  if (requestId(message) === null) throw new ValidationError('id must be an integer or a short string');
+  const { method, params } = message as Record<string, unknown>;
+  return validateCall(method, params);
+}
+
 /** Calls the validated method on the backend. */
 export function dispatch(api: LabApi, call: ValidCall): Promise<unknown> {
   const fn = api[call.method] as (...args: unknown[]) => Promise<unknown>;

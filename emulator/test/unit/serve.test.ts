@@ -2,13 +2,14 @@
 // recording backend (a fake is right here: this tests the protocol layer, not the guest).
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import type { LabBackend, LabEvent, VmStatus } from '../../src/api.ts';
-import { CONTENT_SECURITY_POLICY, startServer, staticFile } from '../../src/serve.ts';
-import { validateCall } from '../../src/validate.ts';
+import { CONTENT_SECURITY_POLICY, contentType, startServer, staticFile } from '../../src/serve.ts';
+import { requestId, validateCall, validateRequest } from '../../src/validate.ts';
 
 const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
 
@@ -72,6 +73,42 @@ test('validateCall accepts exactly the API and its parameter types', () => {
   }
 });
 
+test('validateRequest wants {id, method, params}; requestId says which id a reply carries', () => {
+  assert.deepEqual(validateRequest({ id: 7, method: 'consoleAck', params: [10] }), {
+    method: 'consoleAck',
+    params: [10],
+  });
+  assert.deepEqual(validateRequest({ id: 'a', method: 'status' }), { method: 'status', params: [] });
+  for (const [message, error] of [
+    [null, /must be an object/],
+    [[1, 2], /must be an object/],
+    ['status', /must be an object/],
+    [{ method: 'status' }, /id must be/],
+    [{ id: 1.5, method: 'status' }, /id must be/],
+    [{ id: 'x'.repeat(65), method: 'status' }, /id must be/],
+    [{ id: 1, method: 'exec', params: ['ls'] }, /args must be an array/],
+    [{ id: 1, method: 'consoleAck', params: [-1] }, /bytes must be an integer/],
+    [{ id: 1, method: 'consoleResize', params: [80, 1001] }, /rows must be an integer from 1 to 1000/],
+    [{ id: 1, method: 'consoleResize', params: ['80', 24] }, /cols must be an integer/],
+    [{ id: 1, method: 'hasOwnProperty', params: [] }, /unknown method/],
+  ] as [unknown, RegExp][]) {
+    assert.throws(() => validateRequest(message), error, JSON.stringify(message));
+  }
+  assert.equal(requestId({ id: 3 }), 3);
+  assert.equal(requestId({ id: '3' }), '3');
+  assert.equal(requestId({ id: {} }), null);
+  assert.equal(requestId(null), null);
+});
+
+test('contentType knows what the renderer build holds', () => {
+  assert.equal(contentType('/x/index.html'), 'text/html; charset=utf-8');
+  assert.equal(contentType('/x/assets/index-1.js'), 'text/javascript; charset=utf-8');
+  assert.equal(contentType('/x/assets/index-1.CSS'), 'text/css; charset=utf-8');
+  assert.equal(contentType('/x/favicon.svg'), 'image/svg+xml');
+  assert.equal(contentType('/x/assets/index-1.js.map'), 'application/json');
+  assert.equal(contentType('/x/blob'), 'application/octet-stream');
+});
+
 test('staticFile never leaves the static folder', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'static-'));
   writeFileSync(path.join(dir, 'index.html'), '<p>hi</p>');
@@ -79,6 +116,86 @@ test('staticFile never leaves the static folder', () => {
   assert.equal(staticFile(dir, '/../../etc/passwd'), null);
   assert.equal(staticFile(dir, '/%2e%2e/%2e%2e/etc/passwd'), null);
   assert.equal(staticFile(dir, '/missing.js'), null);
+  assert.equal(staticFile(dir, '/%E0%A4%A'), null, 'bad percent-encoding');
+  assert.equal(staticFile(dir, '/index.html%00.js'), null);
+});
+
+/** A raw request, so Host and Origin can be anything. */
+function request(
+  port: number,
+  opts: { path?: string; method?: string; headers?: Record<string, string> },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The status a WebSocket upgrade gets (101 when it opens). */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (req, res) => {
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('error', reject);
+  });
+}
+
+test('the server answers only to its own names and origins, and only to GET', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'static-'));
+  writeFileSync(path.join(dir, 'index.html'), '<p>lab</p>');
+  writeFileSync(path.join(dir, 'app.js'), 'x');
+  const server = await startServer({ backend: recordingBackend().backend, staticDir: dir });
+  try {
+    const port = Number(new URL(server.url).port);
+    const page = `/?token=${server.token}`;
+    assert.equal((await request(port, { path: page })).status, 200);
+    assert.equal((await request(port, { path: page, headers: { Host: `localhost:${port}` } })).status, 200);
+    const rebound = await request(port, { path: page, headers: { Host: `evil.example:${port}` } });
+    assert.equal(rebound.status, 403);
+    const post = await request(port, { path: page, method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+    const head = await request(port, { path: '/app.js', method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(head.headers['x-frame-options'], 'DENY');
+    assert.equal(head.body, '');
+    // The page without the token, however its path is spelt.
+    for (const p of ['/index.html', '/index.html/', '//index.html', '/%69ndex.html', '/./index.html']) {
+      assert.equal((await request(port, { path: p })).status, 403, p);
+    }
+    assert.equal((await request(port, { path: '/nothing.js' })).status, 404);
+
+    const api = `ws://127.0.0.1:${port}/api?token=${server.token}`;
+    assert.equal(await upgradeStatus(api), 101);
+    assert.equal(await upgradeStatus(api, { Origin: `http://127.0.0.1:${port}` }), 101);
+    assert.equal(await upgradeStatus(api, { Origin: 'http://evil.example' }), 403);
+    assert.equal(await upgradeStatus(api, { Origin: `http://127.0.0.1:${port + 1}` }), 403);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port}/elsewhere?token=${server.token}`), 403);
+  } finally {
+    await server.close();
+  }
 });
 
 test('the server listens on 127.0.0.1 only and wants the token for the page and the socket', async () => {
@@ -132,6 +249,13 @@ test('the server listens on 127.0.0.1 only and wants the token for the page and 
       id: null,
       error: { code: 'EINVAL', message: 'not JSON' },
     });
+    ws.send(JSON.stringify({ id: 4, method: 'exec', params: ['uname', ['-r']] }));
+    assert.deepEqual(await reply(4), { id: 4, result: { exitCode: 0, stdout: 'x', stderr: '' } });
+    ws.send(JSON.stringify({ id: 5, method: 'dispose', params: [] }));
+    assert.deepEqual(await reply(5), {
+      id: 5,
+      error: { code: 'EINVAL', message: 'unknown method "dispose"' },
+    });
     emit({ type: 'console', data: 'hello' });
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(
@@ -139,7 +263,7 @@ test('the server listens on 127.0.0.1 only and wants the token for the page and 
         (m) => JSON.stringify(m) === JSON.stringify({ event: { type: 'console', data: 'hello' } }),
       ),
     );
-    assert.deepEqual(calls, [['status'], ['consoleResize', 120, 40], ['start']]);
+    assert.deepEqual(calls, [['status'], ['consoleResize', 120, 40], ['start'], ['exec', 'uname', ['-r']]]);
     ws.close();
   } finally {
     await server.close();
