@@ -328,13 +328,14 @@ async function runCommand(argv: string[], out: Out): Promise<number> {
       `\r\nfarfetchd-lab: the guest kernel crashed: ${crash.headline}. Ctrl-] quits; run again for a clean guest.\r\n`,
     ),
   );
-  const resize = () => {
+  const resize = async () => {
     if (process.stdout.columns && process.stdout.rows) {
-      session.resizeConsole(process.stdout.columns, process.stdout.rows).catch(() => undefined);
+      await session.resizeConsole(process.stdout.columns, process.stdout.rows).catch(() => undefined);
     }
   };
   process.stdout.on('resize', resize);
-  resize();
+  // The guest's tty learns the size before anything is typed into it.
+  await resize();
   session.writeConsole('\n');
   await new Promise<void>((resolve) => {
     stdin.on('data', (chunk: Buffer) => {
