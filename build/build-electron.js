@@ -15,19 +15,27 @@ const common = {
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
-  define: { 'import.meta.url': '__bundleUrl' },
-  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 await build({
   ...common,
   entryPoints: [path.join(repo, 'electron', 'main.ts')],
   outfile: path.join(repo, 'electron', 'dist', 'main.cjs'),
   external: ['electron', 'node-pty'],
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-// The sandboxed preload may require only 'electron': everything else is bundled in.
-await build({
+// The sandboxed preload may require only 'electron' (no Node modules at all): everything else is
+// bundled in, and the build fails if anything else would be required.
+const preload = await build({
   ...common,
   entryPoints: [path.join(repo, 'electron', 'preload.ts')],
   outfile: path.join(repo, 'electron', 'dist', 'preload.cjs'),
   external: ['electron'],
+  metafile: true,
 });
+const imports = Object.values(preload.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+const foreign = imports.filter((name) => name !== 'electron');
+if (foreign.length) {
+  process.stderr.write(`build-electron: the sandboxed preload would require ${foreign.join(', ')}\n`);
+  process.exit(1);
+}

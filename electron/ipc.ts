@@ -1,21 +1,22 @@
 // Electron main's API handlers, kept free of Electron itself so they can be unit-tested: one
 // channel per API method, the sender checked, every argument validated, and errors serialized
 // as {code, message} (Electron would drop an Error's properties across IPC).
-import type { ApiError, LabBackend, LabEvent } from '../emulator/src/api.ts';
+import type { LabBackend, LabEvent } from '../emulator/src/api.ts';
 import { toApiError } from '../emulator/src/backend.ts';
 import { apiMethods, dispatch, validateCall } from '../emulator/src/validate.ts';
 
-export const CHANNEL_PREFIX = 'lab:';
-export const EVENT_CHANNEL = 'lab:event';
+import { CHANNEL_PREFIX, EVENT_CHANNEL, type IpcReply } from './channels.ts';
 
-export type IpcReply = { ok: true; result: unknown } | { ok: false; error: ApiError };
+export { CHANNEL_PREFIX, EVENT_CHANNEL, type IpcReply };
+
+/** The part of an IPC event the handlers look at (Electron's senderFrame is a WebFrameMain). */
+export interface IpcEventLike {
+  senderFrame: { url: string; parent?: unknown } | null;
+}
 
 /** The part of Electron's ipcMain the handlers need. */
 export interface IpcMainLike {
-  handle(
-    channel: string,
-    listener: (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown,
-  ): void;
+  handle(channel: string, listener: (event: IpcEventLike, ...args: unknown[]) => unknown): void;
   removeHandler(channel: string): void;
 }
 
@@ -34,7 +35,9 @@ export function isTrustedSender(frameUrl: string | undefined, appUrl: string): b
 export function registerLabHandlers(ipc: IpcMainLike, backend: LabBackend, appUrl: string): () => void {
   for (const method of apiMethods) {
     ipc.handle(CHANNEL_PREFIX + method, async (event, ...params): Promise<IpcReply> => {
-      if (!isTrustedSender(event.senderFrame?.url, appUrl)) {
+      // The app's own page, in the top frame: not a subframe, not a page navigated to.
+      const frame = event.senderFrame;
+      if (!frame || (frame.parent ?? null) !== null || !isTrustedSender(frame.url, appUrl)) {
         return { ok: false, error: { code: 'EPERM', message: 'this frame may not use the lab API' } };
       }
       try {

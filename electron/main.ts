@@ -1,21 +1,42 @@
 // Electron's main process: one window, one LabBackend, nothing else. Everything the lab does
-// lives in emulator/; this file only wires Electron to it (see ipc.ts for the handlers).
+// lives in emulator/; this file only wires Electron to it. The decisions are in ipc.ts (the API
+// handlers), policy.ts (what the window may load, ask for and open) and window-state.ts, all
+// unit-tested without Electron.
+import { readFile } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
 import { createBackend } from '../emulator/src/backend.ts';
-import { CONTENT_SECURITY_POLICY } from '../emulator/src/serve.ts';
 import { forwardEvents, registerLabHandlers } from './ipc.ts';
+import {
+  allowPermission,
+  APP_SCHEME,
+  APP_URL,
+  externalUrl,
+  rendererDir,
+  resolveAppRequest,
+} from './policy.ts';
 import { parseWindowState, type WindowState } from './window-state.ts';
 
 // Bundled to electron/dist/main.cjs (build/build-electron.js); the renderer is built to renderer/dist.
-const rendererIndex = path.join(__dirname, '..', '..', 'renderer', 'dist', 'index.html');
-const appUrl = new URL(`file://${rendererIndex}`).href;
+const staticDir = rendererDir(__dirname);
+
+// Must happen before 'ready': app:// is a secure, standard scheme (a real origin for the page).
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 app.on('web-contents-created', (_event, contents) => {
-  // No navigation away from the app and no new windows: the renderer shows only local content.
+  // No navigation away from the app, no webviews, and no new windows: http(s) links go to the
+  // system browser instead.
   contents.on('will-navigate', (event) => event.preventDefault());
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    const external = externalUrl(url);
+    if (external) void shell.openExternal(external);
+    return { action: 'deny' };
+  });
 });
 
 // An installed app carries its guest image in its resources (the release workflow puts it there).
@@ -23,48 +44,65 @@ if (app.isPackaged && !process.env.FARFETCHD_LAB_IMAGE) {
   process.env.FARFETCHD_LAB_IMAGE = path.join(process.resourcesPath, 'guest');
 }
 
+function loadWindowState(file: string): WindowState {
+  try {
+    return parseWindowState(readFileSync(file, 'utf8'));
+  } catch {
+    return parseWindowState(null); // first run
+  }
+}
+
 app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({
-      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
-    });
+  protocol.handle(APP_SCHEME, async (request) => {
+    const answer = resolveAppRequest(request.url, staticDir);
+    const body = answer.file ? await readFile(answer.file) : 'not found';
+    return new Response(body, { status: answer.status, headers: answer.headers });
   });
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) =>
+    callback(allowPermission(permission, details.requestingUrl)),
+  );
+  session.defaultSession.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    allowPermission(permission, requestingOrigin),
+  );
 
   const backend = createBackend();
   const stateFile = path.join(app.getPath('userData'), 'window-state.json');
-  let saved: string | null = null;
-  try {
-    saved = readFileSync(stateFile, 'utf8');
-  } catch {
-    // first run
-  }
-  const state = parseWindowState(saved);
+  const state = loadWindowState(stateFile);
   const win = new BrowserWindow({
     width: state.width,
     height: state.height,
     x: state.x,
     y: state.y,
+    minWidth: 640,
+    minHeight: 400,
     title: "Farfetch'd Lab",
+    backgroundColor: '#1e1e1e',
     webPreferences: {
       preload: path.join(__dirname, 'preload.cjs'),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
       webSecurity: true,
+      webviewTag: false,
+      spellcheck: false,
     },
   });
-  const unregister = registerLabHandlers(ipcMain, backend, appUrl);
+  // The toolbar has every command; macOS keeps the default menu, whose Edit items make Cmd+C/V work.
+  if (process.platform !== 'darwin') win.removeMenu();
+  const unregister = registerLabHandlers(ipcMain, backend, APP_URL);
   const stopForwarding = forwardEvents(backend, (channel, event) => {
     if (!win.isDestroyed()) win.webContents.send(channel, event);
   });
   if (state.maximized) win.maximize();
   win.on('close', () => {
-    const bounds = win.getNormalBounds();
-    const next: WindowState = { ...bounds, maximized: win.isMaximized() };
-    writeFileSync(stateFile, JSON.stringify(next));
+    const next: WindowState = { ...win.getNormalBounds(), maximized: win.isMaximized() };
+    try {
+      writeFileSync(stateFile, JSON.stringify(next));
+    } catch {
+      // not worth failing the quit for
+    }
   });
-  win.loadFile(rendererIndex);
+  void win.loadURL(APP_URL);
 
   let quitting = false;
   app.on('before-quit', (event) => {
@@ -79,3 +117,5 @@ app.whenReady().then(() => {
 });
 
 app.on('window-all-closed', () => app.quit());
+// Ctrl-C in the terminal that ran `npm start`: the same clean stop as closing the window.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());

@@ -7,23 +7,24 @@ import {
   forwardEvents,
   isTrustedSender,
   registerLabHandlers,
+  type IpcEventLike,
   type IpcMainLike,
 } from '../ipc.ts';
+import { APP_URL } from '../policy.ts';
 
-const APP = 'file:///opt/lab/resources/app.asar/renderer/dist/index.html';
+const APP = APP_URL;
 
 function fakeIpc() {
-  const handlers = new Map<
-    string,
-    (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown
-  >();
+  const handlers = new Map<string, (event: IpcEventLike, ...args: unknown[]) => unknown>();
   const ipc: IpcMainLike = {
     handle: (channel, listener) => void handlers.set(channel, listener),
     removeHandler: (channel) => void handlers.delete(channel),
   };
   const call = (channel: string, url: string | null, ...args: unknown[]) =>
-    handlers.get(channel)!({ senderFrame: url === null ? null : { url } }, ...args);
-  return { ipc, handlers, call };
+    handlers.get(channel)!({ senderFrame: url === null ? null : { url, parent: null } }, ...args);
+  const callFromSubframe = (channel: string, url: string, ...args: unknown[]) =>
+    handlers.get(channel)!({ senderFrame: { url, parent: { url } } }, ...args);
+  return { ipc, handlers, call, callFromSubframe };
 }
 
 function fakeBackend() {
@@ -63,7 +64,7 @@ test('one handler per API method, each removed again', () => {
 });
 
 test('valid calls reach the backend; bad arguments and foreign senders do not', async () => {
-  const { ipc, call } = fakeIpc();
+  const { ipc, call, callFromSubframe } = fakeIpc();
   const { backend, calls } = fakeBackend();
   registerLabHandlers(ipc, backend, APP);
   assert.deepEqual(await call('lab:loadModule', APP, 'p2'), { ok: true, result: { state: 'ready' } });
@@ -75,7 +76,14 @@ test('valid calls reach the backend; bad arguments and foreign senders do not', 
     ok: false,
     error: { code: 'EINVAL', message: 'rows must be an integer from 1 to 1000' },
   });
-  for (const url of ['https://evil.example/index.html', 'file:///tmp/other.html', null]) {
+  for (const url of [
+    'https://evil.example/index.html',
+    'file:///tmp/other.html',
+    'file:///opt/lab/resources/app.asar/renderer/dist/index.html',
+    'app://lab/other.html',
+    'app://evil/index.html',
+    null,
+  ]) {
     assert.deepEqual(await call('lab:start', url), {
       ok: false,
       error: { code: 'EPERM', message: 'this frame may not use the lab API' },
@@ -85,13 +93,22 @@ test('valid calls reach the backend; bad arguments and foreign senders do not', 
     ok: false,
     error: { code: 'ELAB', message: 'QEMU is missing' },
   });
+  assert.deepEqual(await callFromSubframe('lab:start', APP), {
+    ok: false,
+    error: { code: 'EPERM', message: 'this frame may not use the lab API' },
+  });
+  assert.deepEqual(await call('lab:exec', APP, 'uname', '-r'), {
+    ok: false,
+    error: { code: 'EINVAL', message: 'args must be an array of at most 64 strings' },
+  });
   assert.deepEqual(calls, [['loadModule', 'p2'], ['reset']]);
 });
 
 test('isTrustedSender compares protocol, host and path exactly', () => {
   assert.equal(isTrustedSender(APP, APP), true);
   assert.equal(isTrustedSender(`${APP}?q=1`, APP), true);
-  assert.equal(isTrustedSender('file:///opt/lab/resources/app.asar/renderer/dist/other.html', APP), false);
+  assert.equal(isTrustedSender('app://lab/other.html', APP), false);
+  assert.equal(isTrustedSender('app://lab.evil/index.html', APP), false);
   assert.equal(isTrustedSender('not a url', APP), false);
   assert.equal(isTrustedSender(undefined, APP), false);
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LabEvent, VmStatus } from '../../emulator/src/api.ts';
 import {
+  bridgeApi,
   connectWebSocket,
   createApi,
   LabApiError,
@@ -105,6 +106,21 @@ test('server messages are checked before use', () => {
   for (const bad of ['', 'null', '42', '"s"', '{"id":"1"}', '{"event":{}}', '{']) {
     assert.equal(parseServerMessage(bad), null, bad);
   }
+});
+
+test('the bridge API turns what the preload rejects with back into LabApiErrors', async () => {
+  const bridge = {
+    reset: async () => Promise.reject({ code: 'ELAB', message: 'QEMU is missing' }),
+    stop: async () => Promise.reject(new Error('plain')),
+    start: async () => Promise.reject('a string'),
+  } as unknown as PreloadBridge;
+  const api = bridgeApi(bridge);
+  await assert.rejects(
+    api.reset(),
+    (e: LabApiError) => e instanceof LabApiError && e.code === 'ELAB' && e.message === 'QEMU is missing',
+  );
+  await assert.rejects(api.stop(), (e: LabApiError) => e.code === 'ELAB' && e.message === 'plain');
+  await assert.rejects(api.start(), (e: LabApiError) => e.code === 'ELAB' && e.message === 'a string');
 });
 
 test('createApi uses the preload bridge when Electron gives one, else a WebSocket with the page token', () => {

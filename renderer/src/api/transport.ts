@@ -137,13 +137,41 @@ export function webSocketUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>
   return `${scheme}://${loc.host}/api?token=${encodeURIComponent(token)}`;
 }
 
+/** Whatever a call was rejected with, as a LabApiError (the preload rejects with {code, message}). */
+export function toLabApiError(err: unknown): LabApiError {
+  if (err instanceof LabApiError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<ApiError>;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  return new LabApiError(typeof e.code === 'string' ? e.code : 'ELAB', message);
+}
+
+/** The preload bridge's methods as a LabApi whose failures are LabApiErrors. */
+export function bridgeApi(bridge: PreloadBridge): LabApi {
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toLabApiError(err);
+      }
+    };
+  return {
+    status: wrap(bridge.status),
+    start: wrap(bridge.start),
+    stop: wrap(bridge.stop),
+    reset: wrap(bridge.reset),
+    loadModule: wrap(bridge.loadModule),
+    consoleInput: wrap(bridge.consoleInput),
+    consoleResize: wrap(bridge.consoleResize),
+    exec: wrap(bridge.exec),
+    consoleAck: wrap(bridge.consoleAck),
+  };
+}
+
 /** The API for this page: Electron's preload bridge when there is one, else browser mode. */
 export function createApi(win: Pick<Window, 'farfetchdLab' | 'location'> = window): LabConnection {
   const bridge = win.farfetchdLab;
-  if (bridge) {
-    // The bridge's functions are the API (contextBridge copies them); onEvent is not part of LabApi.
-    const { onEvent, ...api } = bridge;
-    return { api, onEvent: (listener) => onEvent(listener) };
-  }
+  if (bridge) return { api: bridgeApi(bridge), onEvent: (listener) => bridge.onEvent(listener) };
   return connectWebSocket(webSocketUrl(win.location));
 }
