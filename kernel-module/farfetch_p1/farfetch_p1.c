@@ -57,10 +57,13 @@ static pte_t *walk_pmd(pmd_t *pmd, unsigned long addr)
 	/*
 	 * pte_offset_map() would be the generic choice, but it calls
 	 * __pte_offset_map(), which is not exported to modules.  On x86-64 every
-	 * page table lives in the kernel's direct map, so the pte table is
-	 * already mapped and pte_offset_kernel() gives the same pointer.  The
-	 * table cannot go away under us: the caller holds the mmap lock, and
-	 * the pte is only read under its page-table lock (walk_pte()).
+	 * page table lives in the kernel's direct map (there is no highmem), so
+	 * the pte table is always mapped and pte_offset_kernel() gives the same
+	 * pointer, read with ptep_get() under the pte lock (walk_pte()).  The
+	 * table cannot be freed meanwhile: the caller holds the mmap lock and
+	 * the address is inside a VMA.  (With transparent huge pages, which this
+	 * kernel lacks, khugepaged may free a pte table without the mmap lock;
+	 * that is why __pte_offset_map() takes RCU and rechecks the pmd.)
 	 */
 	return pte_offset_kernel(pmd, addr);
 }
@@ -73,7 +76,8 @@ static pte_t *walk_pmd(pmd_t *pmd, unsigned long addr)
  * @write: the page will be written
  *
  * Return: the page (put_page() it), or NULL if the pte is not present, is
- * not writable when @write, or maps no struct page (a special mapping).
+ * not writable when @write, or maps no normal page (a special mapping such
+ * as [vvar]; the shared zero page of a page only ever read is fine).
  */
 static struct page *walk_pte(struct mm_struct *mm, pmd_t *pmd, pte_t *pte,
 			     bool write)
@@ -82,12 +86,17 @@ static struct page *walk_pte(struct mm_struct *mm, pmd_t *pmd, pte_t *pte,
 	struct page *page = NULL;
 	pte_t entry;
 
-	/* The lock keeps the page mapped, so get_page() is safe. */
+	/*
+	 * The lock keeps the page mapped, so get_page() is safe: without it,
+	 * a concurrent munmap() or MADV_DONTNEED could free the page first.
+	 */
 	spin_lock(ptl);
 	entry = ptep_get(pte);
-	if (!pte_present(entry) || pte_special(entry))
+	if (!pte_present(entry))
 		goto unlock;
 	if (write && !pte_write(entry))
+		goto unlock;
+	if (pte_special(entry) && !is_zero_pfn(pte_pfn(entry)))
 		goto unlock;
 	if (!pfn_valid(pte_pfn(entry)))
 		goto unlock;
@@ -104,8 +113,9 @@ unlock:
  * @addr: the target address
  * @write: the page will be written
  *
- * Return: the page that maps @addr with a reference taken, or NULL if any
- * level is missing, bad or huge, or walk_pte() refuses the pte.
+ * Return: the page that maps @addr with a reference taken, or NULL if @addr
+ * is in no VMA, any level is missing, bad or huge, or walk_pte() refuses
+ * the pte.
  */
 static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 				 bool write)
@@ -115,6 +125,13 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 	pmd_t *pmd;
 	pte_t *pte;
 
+	/*
+	 * munmap() frees page tables after removing the VMA and downgrading
+	 * the mmap lock to read, so holding the lock for reading is not enough:
+	 * only the tables under a VMA cannot be freed while we walk them.
+	 */
+	if (!vma_lookup(mm, addr))
+		return NULL;
 	p4d = walk_pgd(pgd_offset(mm, addr), addr);
 	if (!p4d)
 		return NULL;
@@ -138,6 +155,10 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
  * @target_addr: the address in the target
  * @len: bytes to copy
  *
+ * Only the page that holds @target_addr is copied, and only if it is
+ * present (and writable, for FAR_WRITE): Part 1 neither faults pages in nor
+ * breaks copy-on-write.
+ *
  * Return: the bytes copied, min(@len, bytes to the end of the page that holds
  * @target_addr); 0 if @len is 0; -EINVAL for an unknown @cmd; -EPERM if the
  * caller's effective uid is not 0; -ESRCH if there is no such process or it
@@ -149,6 +170,7 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 static long p1_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 			unsigned long target_addr, size_t len)
 {
+	unsigned int offset = offset_in_page(target_addr);
 	bool write = cmd == FAR_WRITE;
 	struct far_target target;
 	struct page *page;
@@ -168,39 +190,37 @@ static long p1_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 		ret = -EFAULT;
 		goto put_target;
 	}
-	len = min_t(size_t, len, PAGE_SIZE - offset_in_page(target_addr));
+	len = min_t(size_t, len, PAGE_SIZE - offset);
 	bounce = kmalloc(len, GFP_KERNEL);
 	if (!bounce) {
 		ret = -ENOMEM;
 		goto put_target;
+	}
+	/*
+	 * The caller's buffer is only touched while no mmap lock is held: a
+	 * fault on it takes the caller's own mmap lock, which is the target's
+	 * when a process reads itself.
+	 */
+	if (write && copy_from_user(bounce, addr, len)) {
+		ret = -EFAULT;
+		goto free_bounce;
 	}
 	if (mmap_read_lock_killable(target.mm)) {
 		ret = -EINTR;
 		goto free_bounce;
 	}
 	page = p1_find_page(target.mm, target_addr, write);
-	mmap_read_unlock(target.mm);
 	if (!page) {
 		ret = -EFAULT;
-		goto free_bounce;
+		goto unlock;
 	}
-	/*
-	 * The caller's buffer is touched only while no mmap lock is held: a
-	 * fault on it takes the caller's own mmap lock, which may be the
-	 * target's.
-	 */
-	if (write && copy_from_user(bounce, addr, len)) {
-		ret = -EFAULT;
-		goto put_page;
-	}
-	far_copy_page(page, offset_in_page(target_addr), bounce, len, write);
-	if (!write && copy_to_user(addr, bounce, len)) {
-		ret = -EFAULT;
-		goto put_page;
-	}
-	ret = len;
-put_page:
+	far_copy_page(page, offset, bounce, len, write);
 	put_page(page);
+	ret = len;
+unlock:
+	mmap_read_unlock(target.mm);
+	if (ret > 0 && !write && copy_to_user(addr, bounce, len))
+		ret = -EFAULT;
 free_bounce:
 	kfree(bounce);
 put_target:

@@ -10,7 +10,7 @@
 #include <linux/farfetch.h>
 #include <linux/module.h>
 
-#include "farfetch_common.h"
+#include "farfetch_gup.h"
 #include "farfetch_hook.h"
 
 /**

@@ -16,7 +16,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 
-#include "farfetch_common.h"
+#include "farfetch_gup.h"
 
 #define FARFETCH_DEVICE_NAME "farfetch"
 

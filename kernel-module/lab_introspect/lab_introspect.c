@@ -10,32 +10,50 @@
  *     {"level":"pgd","index":N,"entryPhys":"0x..","raw":"0x..",
  *      "flags":{"P":true,"RW":true,...,"NX":false},"nextPhys":"0x.."|null},
  *     ... p4d, pud, pmd, pte ...],
- *    "present":true|false,"phys":"0x.."|null,"stop":null|"not present at pmd"}
+ *    "present":true|false,"phys":"0x.."|null,"pageSize":4096|null,
+ *    "stop":null|"not present at pmd"}
  *
  * entryPhys is the physical address of the entry itself, nextPhys that of the
- * next level's table, phys the physical address of ADDR (frame + offset).  A
- * huge (leaf) entry at the pud or pmd level ends the walk there with its
- * physical address.  The user-space command `lab-ptwalk PID ADDR` wraps this.
+ * table the entry points to (null for a leaf or an entry that is not
+ * present), phys the physical address of ADDR (frame + offset).  A huge
+ * (leaf) entry at the pud or pmd level ends the walk there: phys is computed
+ * from it, pageSize says how big the page is and stop is null.  With 4-level
+ * paging ("levels":4) there is no p4d entry.  The user-space command
+ * `lab-ptwalk PID ADDR` wraps this.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/kstrtox.h>
+#include <linux/mmap_lock.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pgtable.h>
 #include <linux/seq_buf.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "farfetch_common.h"
 
-#define REPORT_SIZE 4096
+/* Five levels of about 240 bytes each, and the rest: well below this. */
+#define REPORT_SIZE 2048
 
 struct walk_report {
 	struct seq_buf sb;
 	bool first_level;
+	const char *stop;		/* why the walk stopped, or NULL */
+	unsigned long page_size;	/* of the leaf that maps the address */
 };
 
 static struct dentry *lab_dir;
 
+/*
+ * Appends one element of "walk".  @entry points to the entry in the page
+ * table, @next says whether it points to a next-level table (present and
+ * not a leaf).
+ */
 static void report_level(struct walk_report *r, const char *level,
-			 unsigned int index, void *entry, u64 raw, bool leaf)
+			 unsigned int index, void *entry, u64 raw, bool next)
 {
 	static const struct { const char *name; u64 bit; } bits[] = {
 		{ "P", _PAGE_PRESENT }, { "RW", _PAGE_RW }, { "US", _PAGE_USER },
@@ -43,7 +61,6 @@ static void report_level(struct walk_report *r, const char *level,
 		{ "A", _PAGE_ACCESSED }, { "D", _PAGE_DIRTY },
 		{ "PS", _PAGE_PSE }, { "G", _PAGE_GLOBAL }, { "NX", _PAGE_NX },
 	};
-	bool present = raw & _PAGE_PRESENT;
 	int i;
 
 	seq_buf_printf(&r->sb,
@@ -55,7 +72,7 @@ static void report_level(struct walk_report *r, const char *level,
 		seq_buf_printf(&r->sb, "%s\"%s\":%s", i ? "," : "",
 			       bits[i].name,
 			       raw & bits[i].bit ? "true" : "false");
-	if (present && !leaf)
+	if (next)
 		seq_buf_printf(&r->sb, "},\"nextPhys\":\"0x%llx\"}",
 			       (u64)(raw & PTE_PFN_MASK));
 	else
@@ -64,58 +81,68 @@ static void report_level(struct walk_report *r, const char *level,
 
 /*
  * One function per level, as in mm/pagewalk.c: each reports its entry and
- * returns the physical address of @addr (walking on), or 0 with *stop set.
+ * returns the physical address of @addr, walking on if it must, or 0 with
+ * r->stop set.  The entries are only read, through the direct map (on
+ * x86-64 every page table is in it), without the page-table locks: this is
+ * a snapshot, and the caller holds the mmap lock.
  */
 static phys_addr_t walk_pte_level(struct walk_report *r, pmd_t *pmd,
-				  unsigned long addr, const char **stop)
+				  unsigned long addr)
 {
 	pte_t *pte = pte_offset_kernel(pmd, addr);
 	pte_t entry = ptep_get(pte);
 
-	report_level(r, "pte", pte_index(addr), pte, pte_val(entry), true);
+	report_level(r, "pte", pte_index(addr), pte, pte_val(entry), false);
 	if (!pte_present(entry)) {
-		*stop = "not present at pte";
+		r->stop = "not present at pte";
 		return 0;
 	}
+	r->page_size = PAGE_SIZE;
 	return PFN_PHYS(pte_pfn(entry)) | offset_in_page(addr);
 }
 
 static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
-				  unsigned long addr, const char **stop)
+				  unsigned long addr)
 {
 	pmd_t *pmd = pmd_offset(pud, addr);
 	pmd_t entry = pmdp_get_lockless(pmd);
+	bool leaf = pmd_leaf(entry);
 
 	report_level(r, "pmd", pmd_index(addr), pmd, pmd_val(entry),
-		     pmd_leaf(entry));
+		     pmd_present(entry) && !leaf);
 	if (!pmd_present(entry)) {
-		*stop = "not present at pmd";
+		r->stop = "not present at pmd";
 		return 0;
 	}
-	if (pmd_leaf(entry))
+	if (leaf) {
+		r->page_size = PMD_SIZE;
 		return PFN_PHYS(pmd_pfn(entry)) | (addr & ~PMD_MASK);
-	return walk_pte_level(r, pmd, addr, stop);
+	}
+	return walk_pte_level(r, pmd, addr);
 }
 
 static phys_addr_t walk_pud_level(struct walk_report *r, p4d_t *p4d,
-				  unsigned long addr, const char **stop)
+				  unsigned long addr)
 {
 	pud_t *pud = pud_offset(p4d, addr);
 	pud_t entry = READ_ONCE(*pud);
+	bool leaf = pud_leaf(entry);
 
 	report_level(r, "pud", pud_index(addr), pud, pud_val(entry),
-		     pud_leaf(entry));
+		     pud_present(entry) && !leaf);
 	if (!pud_present(entry)) {
-		*stop = "not present at pud";
+		r->stop = "not present at pud";
 		return 0;
 	}
-	if (pud_leaf(entry))
+	if (leaf) {
+		r->page_size = PUD_SIZE;
 		return PFN_PHYS(pud_pfn(entry)) | (addr & ~PUD_MASK);
-	return walk_pmd_level(r, pud, addr, stop);
+	}
+	return walk_pmd_level(r, pud, addr);
 }
 
 static phys_addr_t walk_p4d_level(struct walk_report *r, pgd_t *pgd,
-				  unsigned long addr, const char **stop)
+				  unsigned long addr)
 {
 	p4d_t *p4d = p4d_offset(pgd, addr);
 	p4d_t entry = READ_ONCE(*p4d);
@@ -123,26 +150,27 @@ static phys_addr_t walk_p4d_level(struct walk_report *r, pgd_t *pgd,
 	/* With 4-level paging the p4d is folded into the pgd: no own entry. */
 	if (pgtable_l5_enabled())
 		report_level(r, "p4d", p4d_index(addr), p4d, p4d_val(entry),
-			     false);
+			     p4d_present(entry));
 	if (!p4d_present(entry)) {
-		*stop = "not present at p4d";
+		r->stop = "not present at p4d";
 		return 0;
 	}
-	return walk_pud_level(r, p4d, addr, stop);
+	return walk_pud_level(r, p4d, addr);
 }
 
 static phys_addr_t walk_pgd_level(struct walk_report *r, struct mm_struct *mm,
-				  unsigned long addr, const char **stop)
+				  unsigned long addr)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);
 	pgd_t entry = READ_ONCE(*pgd);
 
-	report_level(r, "pgd", pgd_index(addr), pgd, pgd_val(entry), false);
+	report_level(r, "pgd", pgd_index(addr), pgd, pgd_val(entry),
+		     pgd_present(entry));
 	if (!pgd_present(entry)) {
-		*stop = "not present at pgd";
+		r->stop = "not present at pgd";
 		return 0;
 	}
-	return walk_p4d_level(r, pgd, addr, stop);
+	return walk_p4d_level(r, pgd, addr);
 }
 
 /**
@@ -152,16 +180,15 @@ static phys_addr_t walk_pgd_level(struct walk_report *r, struct mm_struct *mm,
  * @buf: REPORT_SIZE bytes for the report
  *
  * Return: the report's length; -ESRCH if there is no such process or it has
- * no mm; -EFAULT if @addr is not a user address; -EINTR if killed while
- * waiting for the mmap lock; -ENOSPC if the report did not fit.
+ * no mm; -EFAULT if @addr is not a user address of the process; -EINTR if
+ * killed while waiting for the mmap lock; -ENOSPC if the report did not fit.
  */
 static ssize_t lab_ptwalk(pid_t nr, unsigned long addr, char *buf)
 {
 	struct walk_report r = { .first_level = true };
 	struct far_target target;
-	const char *stop = NULL;
 	phys_addr_t phys;
-	int ret;
+	ssize_t ret;
 
 	ret = far_target_get_nr(nr, &target);
 	if (ret)
@@ -179,26 +206,47 @@ static ssize_t lab_ptwalk(pid_t nr, unsigned long addr, char *buf)
 		       "{\"pid\":%d,\"addr\":\"0x%lx\",\"levels\":%d,\"pgdPhys\":\"0x%llx\",\"walk\":[",
 		       nr, addr, pgtable_l5_enabled() ? 5 : 4,
 		       (u64)__pa(target.mm->pgd));
-	phys = walk_pgd_level(&r, target.mm, addr, &stop);
+	phys = walk_pgd_level(&r, target.mm, addr);
 	mmap_read_unlock(target.mm);
-	if (stop)
+	if (r.stop)
 		seq_buf_printf(&r.sb,
-			       "],\"present\":false,\"phys\":null,\"stop\":\"%s\"}\n",
-			       stop);
+			       "],\"present\":false,\"phys\":null,\"pageSize\":null,\"stop\":\"%s\"}\n",
+			       r.stop);
 	else
 		seq_buf_printf(&r.sb,
-			       "],\"present\":true,\"phys\":\"0x%llx\",\"stop\":null}\n",
-			       (u64)phys);
+			       "],\"present\":true,\"phys\":\"0x%llx\",\"pageSize\":%lu,\"stop\":null}\n",
+			       (u64)phys, r.page_size);
 	ret = seq_buf_has_overflowed(&r.sb) ? -ENOSPC : seq_buf_used(&r.sb);
 put_target:
 	far_target_put(&target);
 	return ret;
 }
 
+/*
+ * "PID ADDR": PID in decimal, ADDR in hex with 0x or in decimal, separated
+ * by blanks; a trailing newline is fine, anything else is not.
+ */
+static int parse_request(char *line, pid_t *nr, unsigned long *addr)
+{
+	char *rest = strim(line);
+	char *pid_str = strsep(&rest, " \t");
+	unsigned int base = 10;
+
+	if (!rest)
+		return -EINVAL;
+	rest = skip_spaces(rest);
+	if (rest[0] == '0' && (rest[1] == 'x' || rest[1] == 'X'))
+		base = 16;
+	if (kstrtoint(pid_str, 10, nr) || *nr <= 0 ||
+	    kstrtoul(rest, base, addr))
+		return -EINVAL;
+	return 0;
+}
+
 /* Per open file: the last report, read back after a write. */
 struct ptwalk_file {
 	struct mutex lock;	/* protects len and buf */
-	ssize_t len;		/* -EINVAL until a walk has been written */
+	ssize_t len;		/* the report's length, or why there is none */
 	char buf[REPORT_SIZE];
 };
 
@@ -209,7 +257,7 @@ static int ptwalk_open(struct inode *inode, struct file *file)
 	if (!pf)
 		return -ENOMEM;
 	mutex_init(&pf->lock);
-	pf->len = -EINVAL;
+	pf->len = -EINVAL;	/* read before write */
 	file->private_data = pf;
 	return 0;
 }
@@ -223,12 +271,13 @@ static int ptwalk_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* A write asks for a walk; a failed one also fails the reads that follow. */
 static ssize_t ptwalk_write(struct file *file, const char __user *ubuf,
 			    size_t count, loff_t *ppos)
 {
 	struct ptwalk_file *pf = file->private_data;
-	char line[64], addr_str[32];
 	unsigned long addr;
+	char line[64];
 	ssize_t len;
 	pid_t nr;
 
@@ -237,13 +286,13 @@ static ssize_t ptwalk_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(line, ubuf, count))
 		return -EFAULT;
 	line[count] = '\0';
-	if (sscanf(line, "%d %31s", &nr, addr_str) != 2 ||
-	    kstrtoul(addr_str, 0, &addr))
-		return -EINVAL;
 	mutex_lock(&pf->lock);
-	len = lab_ptwalk(nr, addr, pf->buf);
+	len = parse_request(line, &nr, &addr);
+	if (!len)
+		len = lab_ptwalk(nr, addr, pf->buf);
 	pf->len = len;
 	mutex_unlock(&pf->lock);
+	/* The report is read from its start. */
 	*ppos = 0;
 	return len < 0 ? len : count;
 }
@@ -270,10 +319,12 @@ static const struct file_operations ptwalk_fops = {
 	.release = ptwalk_release,
 	.read = ptwalk_read,
 	.write = ptwalk_write,
+	.llseek = default_llseek,
 };
 
 static int __init lab_introspect_init(void)
 {
+	/* debugfs failures are not fatal: the file is then simply missing. */
 	lab_dir = debugfs_create_dir("farfetch_lab", NULL);
 	debugfs_create_file("ptwalk", 0600, lab_dir, NULL, &ptwalk_fops);
 	return 0;
