@@ -3,7 +3,7 @@
 // handlers), policy.ts (what the window may load, ask for and open) and window-state.ts, all
 // unit-tested without Electron.
 import { readFile } from 'node:fs/promises';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
 import { createBackend } from '../emulator/src/backend.ts';
@@ -13,6 +13,7 @@ import {
   APP_SCHEME,
   APP_URL,
   externalUrl,
+  packagedEnv,
   rendererDir,
   resolveAppRequest,
 } from './policy.ts';
@@ -39,9 +40,10 @@ app.on('web-contents-created', (_event, contents) => {
   });
 });
 
-// An installed app carries its guest image in its resources (the release workflow puts it there).
-if (app.isPackaged && !process.env.FARFETCHD_LAB_IMAGE) {
-  process.env.FARFETCHD_LAB_IMAGE = path.join(process.resourcesPath, 'guest');
+// An installed app carries its guest image, and on macOS and Windows its QEMU, in its resources
+// (build/electron-builder.yml and the release workflow put them there).
+if (app.isPackaged) {
+  Object.assign(process.env, packagedEnv(process.resourcesPath, process.env, process.platform, existsSync));
 }
 
 function loadWindowState(file: string): WindowState {

@@ -60,3 +60,28 @@ export function externalUrl(url: string): string | null {
     return null;
   }
 }
+
+/**
+ * What an installed app adds to the environment the lab reads: its guest image and, where the
+ * installer bundles one (macOS, Windows), its QEMU. Anything the user set already wins.
+ */
+export function packagedEnv(
+  resourcesPath: string,
+  env: Record<string, string | undefined>,
+  platform: NodeJS.Platform,
+  exists: (file: string) => boolean,
+): Record<string, string> {
+  const p = platform === 'win32' ? path.win32 : path.posix;
+  const exe = (name: string) =>
+    p.join(resourcesPath, 'qemu', 'bin', platform === 'win32' ? `${name}.exe` : name);
+  const wanted: Record<string, string> = {
+    FARFETCHD_LAB_IMAGE: p.join(resourcesPath, 'guest'),
+    FARFETCHD_LAB_QEMU: exe('qemu-system-x86_64'),
+    FARFETCHD_LAB_QEMU_IMG: exe('qemu-img'),
+  };
+  const added: Record<string, string> = {};
+  for (const [name, value] of Object.entries(wanted)) {
+    if (!env[name] && exists(value)) added[name] = value;
+  }
+  return added;
+}

@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from '../../emulator/src/serve.ts';
-import { allowPermission, APP_URL, externalUrl, rendererDir, resolveAppRequest } from '../policy.ts';
+import {
+  allowPermission,
+  APP_URL,
+  externalUrl,
+  packagedEnv,
+  rendererDir,
+  resolveAppRequest,
+} from '../policy.ts';
 
 test('app:// serves the built renderer with its CSP, and nothing outside it', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'renderer-'));
@@ -61,4 +68,22 @@ test('links open outside only when they are http(s)', () => {
   for (const url of ['file:///etc/passwd', 'javascript:alert(1)', 'smb://host/share', 'app://lab/', 'x']) {
     assert.equal(externalUrl(url), null, url);
   }
+});
+
+test('an installed app points the lab at its bundled guest and QEMU, unless the user chose others', () => {
+  const all = () => true;
+  assert.deepEqual(packagedEnv('/opt/Lab/resources', {}, 'linux', all), {
+    FARFETCHD_LAB_IMAGE: '/opt/Lab/resources/guest',
+    FARFETCHD_LAB_QEMU: '/opt/Lab/resources/qemu/bin/qemu-system-x86_64',
+    FARFETCHD_LAB_QEMU_IMG: '/opt/Lab/resources/qemu/bin/qemu-img',
+  });
+  assert.deepEqual(packagedEnv('C:\\Lab\\resources', { FARFETCHD_LAB_IMAGE: 'D:\\img' }, 'win32', all), {
+    FARFETCHD_LAB_QEMU: 'C:\\Lab\\resources\\qemu\\bin\\qemu-system-x86_64.exe',
+    FARFETCHD_LAB_QEMU_IMG: 'C:\\Lab\\resources\\qemu\\bin\\qemu-img.exe',
+  });
+  // Linux installers bundle no QEMU: the system's is found on PATH.
+  const onlyGuest = (file: string) => file.endsWith('guest');
+  assert.deepEqual(packagedEnv('/opt/Lab/resources', {}, 'linux', onlyGuest), {
+    FARFETCHD_LAB_IMAGE: '/opt/Lab/resources/guest',
+  });
 });
