@@ -218,6 +218,9 @@ describe('TerminalPane with useTerminal', () => {
     // Both chunks went to xterm in one write and were acknowledged together.
     expect(calls.filter((c) => c[0] === 'consoleAck')).toEqual([['consoleAck', chunks.join('').length]]);
     expect(terminal.text()).toMatch(/^root@guest:~# uname -r\n6\.12\.117-farfetch\n/);
+    terminal.note('the guest is booting');
+    await vi.waitFor(() => expect(terminal.text()).toMatch(/\n── the guest is booting ──\n/));
+    expect(calls.filter((c) => c[0] === 'consoleAck')).toHaveLength(1); // the note is not guest output
     terminal.term.input('ls\r');
     expect(calls.filter((c) => c[0] === 'consoleInput')).toEqual([['consoleInput', 'ls\r']]);
     terminal.setScreenReaderMode(true);

@@ -115,6 +115,11 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
     setScreenReaderMode(on: boolean) {
       term.options.screenReaderMode = on;
     },
+    /** A line of the lab's own (dimmed) between the guest's output, e.g. where a new boot begins. */
+    note(text: string) {
+      // Not guest output, so not acknowledged. Starts on a fresh line whatever the guest left.
+      term.write(`\r\n\x1b[2m── ${text} ──\x1b[0m\r\n`);
+    },
     findNext: (text: string) => search.findNext(text, { decorations: SEARCH_DECORATIONS }),
     findPrevious: (text: string) => search.findPrevious(text, { decorations: SEARCH_DECORATIONS }),
     clearSearch() {
