@@ -159,6 +159,44 @@ test('screen-reader mode puts the terminal text in the DOM; search finds it; the
   assert.match(saved ?? '', /"theme":"dark"/);
 });
 
+test("the guest's terminal has the size of the window, also after the text is made larger", async () => {
+  const size = () =>
+    page.evaluate(() =>
+      (
+        window as unknown as { farfetchdLabDebug: { terminalSize(): { cols: number; rows: number } } }
+      ).farfetchdLabDebug.terminalSize(),
+    );
+  const before = await size();
+  await typeAndWait('stty size', new RegExp(`stty size\\s*\\n${before.rows} ${before.cols}\\n`));
+  await page.keyboard.press('Control+=');
+  await page.keyboard.press('Control+=');
+  await page.getByTestId('font-size').filter({ hasText: '17px' }).waitFor({ timeout: 5_000 });
+  const after = await size();
+  assert.ok(after.cols < before.cols && after.rows < before.rows, JSON.stringify({ before, after }));
+  // The new size reaches the guest a moment later (the backend runs stty there): ask until it has.
+  const expected = new RegExp(`stty size\\s*\\n${after.rows} ${after.cols}\\n`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await typeAndWait('stty size', expected, 2_000);
+      break;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+  await page.keyboard.press('Control+0');
+  await page.getByTestId('font-size').filter({ hasText: '15px' }).waitFor({ timeout: 5_000 });
+});
+
+test('Paste types the clipboard into the guest', async () => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+    origin: new URL(server.url).origin,
+  });
+  await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((3*3))'));
+  await page.getByRole('button', { name: 'Paste' }).click();
+  await page.keyboard.press('Enter');
+  await waitForText(/\npasted-9\n/, 'Paste');
+});
+
 test('loading p3 from the UI registers the device: /proc/devices shows its major', async () => {
   await page.getByTestId('load-p3').click();
   await page.getByTestId('loaded-module').filter({ hasText: 'module: p3' }).waitFor({ timeout: 60_000 });
@@ -213,4 +251,17 @@ test('a kernel panic shows the crash banner, and its reset brings a prompt back'
 
 test('the page logged no errors', () => {
   assert.deepEqual(pageErrors, []);
+});
+
+test('when the lab stops, the page says so', async () => {
+  await server.close();
+  await page.getByTestId('disconnected').waitFor({ timeout: 10_000 });
+  assert.match(
+    (await page.getByTestId('disconnected').textContent()) ?? '',
+    /Disconnected: the connection to the lab backend was lost/,
+  );
+  await waitForState('disconnected', 5_000);
+  assert.equal(await page.getByTestId('reset').isDisabled(), true);
+  assert.equal(await page.getByTestId('uptime').textContent(), 'up —');
+  await shot('disconnected.png');
 });
