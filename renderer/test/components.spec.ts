@@ -9,7 +9,7 @@ import SidePanel from '../src/components/SidePanel.vue';
 import StatusBar from '../src/components/StatusBar.vue';
 import TerminalPane from '../src/components/TerminalPane.vue';
 import TerminalToolbar from '../src/components/TerminalToolbar.vue';
-import { useTerminal } from '../src/composables/useTerminal.ts';
+import { ACK_EVERYTHING, useTerminal } from '../src/composables/useTerminal.ts';
 
 const booting: VmStatus = {
   state: 'booting',
@@ -214,13 +214,18 @@ describe('TerminalPane with useTerminal', () => {
     expect(w.find('.xterm').exists()).toBe(true);
     const chunks = ['root@guest:~# ', 'uname -r\r\n6.12.117-farfetch\r\n'];
     for (const data of chunks) emit({ type: 'console', data });
-    await vi.waitFor(() => expect(calls.some((c) => c[0] === 'consoleAck')).toBe(true));
-    // Both chunks went to xterm in one write and were acknowledged together.
-    expect(calls.filter((c) => c[0] === 'consoleAck')).toEqual([['consoleAck', chunks.join('').length]]);
+    await vi.waitFor(() => expect(calls.filter((c) => c[0] === 'consoleAck')).toHaveLength(2));
+    // Opening acknowledged everything before it; both chunks went to xterm in one write and were
+    // acknowledged together.
+    expect(calls.filter((c) => c[0] === 'consoleAck')).toEqual([
+      ['consoleAck', ACK_EVERYTHING],
+      ['consoleAck', chunks.join('').length],
+    ]);
+    expect(calls[0]).toEqual(['consoleResize', terminal.term.cols, terminal.term.rows]);
     expect(terminal.text()).toMatch(/^root@guest:~# uname -r\n6\.12\.117-farfetch\n/);
     terminal.note('the guest is booting');
     await vi.waitFor(() => expect(terminal.text()).toMatch(/\n── the guest is booting ──\n/));
-    expect(calls.filter((c) => c[0] === 'consoleAck')).toHaveLength(1); // the note is not guest output
+    expect(calls.filter((c) => c[0] === 'consoleAck')).toHaveLength(2); // the note is not guest output
     terminal.term.input('ls\r');
     expect(calls.filter((c) => c[0] === 'consoleInput')).toEqual([['consoleInput', 'ls\r']]);
     terminal.setScreenReaderMode(true);

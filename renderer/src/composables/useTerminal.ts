@@ -39,6 +39,9 @@ const SEARCH_DECORATIONS: ISearchOptions['decorations'] = {
   activeMatchColorOverviewRuler: '#ea5c00',
 };
 
+/** The largest acknowledgement the API accepts: "everything so far". */
+export const ACK_EVERYTHING = 2 ** 31;
+
 export interface TerminalOptions {
   theme: Theme;
   fontSize: number;
@@ -99,6 +102,9 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       opened = true;
       this.fit();
       api.consoleResize(term.cols, term.rows).catch(() => undefined);
+      // A new page will never render what was sent before it existed: it acknowledges all of it,
+      // so a console paused for a page that went away (reload, closed tab) starts again.
+      api.consoleAck(ACK_EVERYTHING).catch(() => undefined);
     },
     fit() {
       // An element that is not laid out (hidden, zero size) has no size to fit to.
