@@ -150,6 +150,11 @@ test('screen-reader mode puts the terminal text in the DOM; search finds it; the
 
   await page.getByTestId('toggle-theme').click();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  await search.press('Enter'); // highlights in the light theme's colours
+  await page
+    .getByTestId('search-count')
+    .filter({ hasText: /^2 of \d+/ })
+    .waitFor({ timeout: 5_000 });
   await shot('light-theme-search.png');
   await search.press('Escape');
   await page.keyboard.press('Control+Shift+L');

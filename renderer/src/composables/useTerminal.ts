@@ -32,11 +32,20 @@ export const THEMES: Record<Theme, ITheme> = {
   },
 };
 
-const SEARCH_DECORATIONS: ISearchOptions['decorations'] = {
-  matchBackground: '#515c6a',
-  matchOverviewRuler: '#d18616',
-  activeMatchBackground: '#a8620a',
-  activeMatchColorOverviewRuler: '#ea5c00',
+/** Search highlights that keep the text readable on each theme's background (#RRGGBB only). */
+const SEARCH_DECORATIONS: Record<Theme, ISearchOptions['decorations']> = {
+  dark: {
+    matchBackground: '#515c6a',
+    matchOverviewRuler: '#d18616',
+    activeMatchBackground: '#a8620a',
+    activeMatchColorOverviewRuler: '#ea5c00',
+  },
+  light: {
+    matchBackground: '#fff0a8',
+    matchOverviewRuler: '#d18616',
+    activeMatchBackground: '#f9c74f',
+    activeMatchColorOverviewRuler: '#ea5c00',
+  },
 };
 
 /** The largest acknowledgement the API accepts: "everything so far". */
@@ -93,6 +102,8 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
   term.attachCustomKeyEventHandler((e) => commandFor(e) === null);
 
   let opened = false;
+  let theme: Theme = options.theme;
+  let lastSearch = '';
   return {
     term,
     /** What the search last found (null before any search). */
@@ -112,7 +123,14 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
     },
     focus: () => term.focus(),
     setTheme(name: Theme) {
+      theme = name;
       term.options.theme = THEMES[name];
+      if (lastSearch) {
+        // Highlights are drawn once per search: draw them again in the new theme's colours,
+        // staying on the current match (incremental).
+        search.clearDecorations();
+        search.findNext(lastSearch, { decorations: SEARCH_DECORATIONS[theme], incremental: true });
+      }
     },
     setFontSize(size: number) {
       term.options.fontSize = size;
@@ -126,9 +144,16 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       // Not guest output, so not acknowledged. Starts on a fresh line whatever the guest left.
       term.write(`\r\n\x1b[2m── ${text} ──\x1b[0m\r\n`);
     },
-    findNext: (text: string) => search.findNext(text, { decorations: SEARCH_DECORATIONS }),
-    findPrevious: (text: string) => search.findPrevious(text, { decorations: SEARCH_DECORATIONS }),
+    findNext(text: string) {
+      lastSearch = text;
+      return search.findNext(text, { decorations: SEARCH_DECORATIONS[theme] });
+    },
+    findPrevious(text: string) {
+      lastSearch = text;
+      return search.findPrevious(text, { decorations: SEARCH_DECORATIONS[theme] });
+    },
     clearSearch() {
+      lastSearch = '';
       search.clearDecorations();
       results.value = null;
     },
