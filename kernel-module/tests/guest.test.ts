@@ -60,7 +60,7 @@ test('lab-ptwalk agrees with /proc/PID/pagemap on every present page of a proces
   // For each mapped page of a running process: the frame from pagemap (bits 0-54, root only)
   // and the walk's final physical address from lab-ptwalk.
   const script = String.raw`
-sleep 100 & pid=$!
+sleep 100000 & pid=$!
 sleep 0.2
 cat /proc/$pid/maps > /tmp/maps
 n=0
