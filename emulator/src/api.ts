@@ -37,7 +37,43 @@ export interface VmStatus {
   loadedModule: ModuleName;
   kernelRelease?: string;
   crash?: CrashInfo;
+  /** Why the last boot failed. */
   error?: string;
+  /**
+   * Why the machine is `stopped` or `crashed` when nobody asked for it through the lab, in one
+   * line for the status bar and the CLI: "the guest powered off", "QEMU exited (code 1)",
+   * "QEMU was killed (SIGKILL)". Absent after a stop the user asked for.
+   */
+  stopReason?: string;
+}
+
+/** How the accelerator in use was chosen. */
+export type AcceleratorSource = 'forced' | 'probe' | 'remembered' | 'watchdog';
+
+/** One thing `farfetchd-lab doctor` and the System page report, with what to do when it is wrong. */
+export interface SystemCheck {
+  /** e.g. "QEMU", "guest image", "accelerator", "free disk", "cache" */
+  name: string;
+  ok: boolean;
+  /** What was found, one line: a path and version, a hash, a verdict and its reason, a size. */
+  detail: string;
+  /** When not ok: what to do about it, one line. */
+  fix?: string;
+}
+
+/** What the lab found on this host: the data behind `farfetchd-lab doctor` and the System page. */
+export interface SystemReport {
+  qemu: { path?: string; version?: string };
+  image: { dir: string; key?: string; kernelRelease?: string };
+  accelerator: AcceleratorInfo & {
+    source: AcceleratorSource;
+    /** When the verdict was reached (ISO time), and how long its probe took. */
+    decidedAt?: string;
+    probeMs?: number;
+  };
+  disk: { path: string; freeBytes: number };
+  caches: { name: string; path: string; bytes: number }[];
+  checks: SystemCheck[];
 }
 
 export interface ExecResult {
