@@ -7,7 +7,7 @@
 // The console is a pty (node-pty) so that the guest shell has a real terminal; every
 // question about the guest's state goes through the guest agent, never the console text.
 // The only thing read from the console is boot progress. Oopses and panics are read from the
-// kernel's own serial port (KernelLogListener), which no program writes, and from pvpanic.
+// kernel's own console (hvc0, KernelLogListener), which no program writes, and from pvpanic.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -94,7 +94,7 @@ export interface RunResult {
 export class LabBootError extends Error {
   constructor(
     message: string,
-    /** The end of the kernel's log (its own serial port) from the failed boot. */
+    /** The end of the kernel's log (its own console, hvc0) from the failed boot. */
     readonly kernelLogTail: string,
   ) {
     super(message);
@@ -139,7 +139,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
   private qemu?: pty.IPty;
   private qmp?: QmpClient;
   private agent?: GuestAgent;
-  /** The kernel's serial port for the current boot; the detector's only text. */
+  /** The kernel's own console for the current boot; the detector's only text. */
   private kernelLog?: KernelLogListener;
   private detector = new CrashDetector();
   private exited?: Promise<void>;
