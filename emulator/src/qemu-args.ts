@@ -140,8 +140,6 @@ function socketChardev(id: string, endpoint: SocketEndpoint): string {
 
 /**
  * The kernel log's chardev: QEMU connects, as a client, to a socket the host already listens on.
- * (A virtconsole port never holds the guest back: what the chardev cannot take at once is
- * dropped, so a host that stops reading can lose kernel text but never stalls the kernel.)
  * QEMU 7.2 connects while it creates its chardevs, before any vCPU runs, so the first byte of a
  * boot already has somewhere to go; with no listener it refuses to start ("Failed to connect
  * to …"), and if the host end goes away it runs on and drops what the port sends (checked on
@@ -149,7 +147,9 @@ function socketChardev(id: string, endpoint: SocketEndpoint): string {
  * everything printed before the host connects (the start of a boot), wait=on makes the host
  * poll for a socket file before it can even reach QMP, and a file would have to be polled.
  * Client mode also suits TCP (Windows): the host binds port 0 and tells QEMU the port the OS
- * chose, so no port is guessed.
+ * chose, so no port is guessed. A virtconsole port never holds the guest back: what the chardev
+ * cannot take at once is dropped (QEMU's hvc note: throttling would stall the whole guest
+ * kernel), so a host that stops reading can lose kernel text but never freezes the guest.
  */
 function clientSocketChardev(id: string, endpoint: SocketEndpoint): string {
   const where =
