@@ -137,7 +137,7 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
     qemu: { path: qemuPath, version },
     image: { dir, key: image?.manifest.key, kernelRelease: image?.manifest.kernelRelease },
     accelerator,
-    disk: disks[0] ?? { path: cacheDir, freeBytes: 0 },
+    disk: { path: disks[0]?.path ?? cacheDir, freeBytes: disks[0]?.freeBytes ?? 0 },
     caches,
     checks,
   };

@@ -226,6 +226,8 @@ test('collectSystemReport: what it finds, and reprobe forgets the remembered ver
     key: 'feedc0de',
     kernelRelease: '6.12.117-farfetch',
   });
+  assert.deepEqual(Object.keys(first.disk), ['path', 'freeBytes']);
+  assert.equal(first.disk.path, path.join(dir, 'cache'));
   assert.equal(first.accelerator?.accel, 'kvm');
   assert.equal(first.accelerator?.source, 'probe');
   assert.deepEqual(
