@@ -15,6 +15,7 @@ import type {
   VmStatus,
 } from './api.ts';
 import { ConsoleHub } from './console-hub.ts';
+import { collectSystemReport } from './doctor.ts';
 import { LabSession, type LabSessionOptions } from './session.ts';
 
 export class LabError extends Error implements ApiError {
@@ -48,10 +49,6 @@ export function defaultWorkspace(env: NodeJS.ProcessEnv = process.env): string {
   return env.FARFETCHD_LAB_WORKSPACE ?? path.join(os.homedir(), 'farfetchd-lab-workspace');
 }
 
-const noSystemReport = async (): Promise<SystemReport> => {
-  throw new LabError('ENOSYS', 'this build of the lab has no system report');
-};
-
 export function createBackend(opts: BackendOptions = {}): LabBackend {
   let workspace = opts.workspace;
   if (workspace === undefined) {
@@ -59,7 +56,8 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     mkdirSync(workspace, { recursive: true });
   }
   const session = opts.session ?? new LabSession({ ...opts, workspace });
-  const systemReport = opts.systemReport ?? noSystemReport;
+  const systemReport =
+    opts.systemReport ?? (({ reprobe }) => collectSystemReport({ env: opts.env, reprobe }));
   const listeners = new Set<(event: LabEvent) => void>();
   const emit = (event: LabEvent) => {
     for (const listener of listeners) listener(event);
@@ -93,6 +91,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
   };
 
+  let probing: Promise<SystemReport> | null = null;
   /** What every client shares; consoleAck is each client's own. */
   const shared: Omit<LabApi, 'consoleAck'> = {
     status: async () => session.status(),
@@ -109,7 +108,11 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
       await session.resizeConsole(cols, rows);
     },
     systemReport: () => systemReport({ reprobe: false }),
-    probeAccelerator: () => systemReport({ reprobe: true }),
+    probeAccelerator: () => {
+      // Two tabs pressing "Probe again" at once share one probe (and one verdict file write).
+      probing ??= systemReport({ reprobe: true }).finally(() => (probing = null));
+      return probing;
+    },
   };
 
   return {

@@ -244,11 +244,17 @@ describe('SystemPage', () => {
       { name: 'QEMU', ok: true, detail: '/usr/bin/qemu-system-x86_64 7.2.19' },
       {
         name: 'accelerator',
-        ok: false,
+        ok: true,
         detail: 'KVM did not boot the guest on this machine: no console output in 3 s',
-        fix: 'nothing to do: the lab runs under TCG (slower)',
+        fix: 'nothing to fix: the lab works under TCG, only slower',
       },
-      { name: 'free disk', ok: false, detail: '12 GB free' },
+      {
+        name: 'cache folder',
+        ok: false,
+        detail: '/var/cache/farfetchd-lab is not writable',
+        fix: 'make it writable, or set FARFETCHD_LAB_CACHE',
+      },
+      { name: 'free disk', ok: false, detail: '1.2 GB free on /tmp' },
     ],
   };
 
@@ -270,9 +276,11 @@ describe('SystemPage', () => {
       'accelerator verdicts: 412 B /var/cache/farfetchd-lab/accel',
     ]);
     expect(w.findAll('[data-testid=system-problems] li').map((li) => li.text())).toEqual([
-      'accelerator: KVM did not boot the guest on this machine: no console output in 3 s ' +
-        'Fix: nothing to do: the lab runs under TCG (slower)',
-      'free disk: 12 GB free',
+      'cache folder: /var/cache/farfetchd-lab is not writable Fix: make it writable, or set FARFETCHD_LAB_CACHE',
+      'free disk: 1.2 GB free on /tmp',
+    ]);
+    expect(w.findAll('[data-testid=system-advice] li').map((li) => li.text())).toEqual([
+      'accelerator: nothing to fix: the lab works under TCG, only slower',
     ]);
     const probe = w.get('[data-testid=probe-again]');
     expect(probe.attributes('aria-label')).toBe('Probe again');
@@ -288,12 +296,23 @@ describe('SystemPage', () => {
     const fine: SystemReport = {
       ...report,
       qemu: {},
+      accelerator: undefined,
       caches: [],
-      checks: report.checks.map((c) => ({ ...c, ok: true })),
+      checks: [{ name: 'accelerator', ok: false, detail: 'not probed: QEMU was not found' }],
     };
     const w = mount(SystemPage, { props: { report: fine, busy: null, error: 'the lab backend failed' } });
     expect(w.get('[data-testid=system-qemu]').text()).toBe('not found');
-    expect(w.get('[data-testid=system-problems]').text()).toBe('None found.');
+    expect(w.get('[data-testid=system-accelerator]').text()).toBe('not probed: QEMU was not found');
+    expect(w.find('[data-testid=system-advice]').exists()).toBe(false);
+    const none = mount(SystemPage, {
+      props: {
+        report: { ...fine, checks: [{ name: 'QEMU', ok: true, detail: 'x' }] },
+        busy: null,
+        error: null,
+      },
+    });
+    expect(none.get('[data-testid=system-problems]').text()).toBe('None found.');
+    expect(none.get('[data-testid=system-accelerator]').text()).toBe('not probed');
     expect(w.get('[data-testid=system-caches]').text()).toBe('none yet');
     expect(w.get('[data-testid=system-error]').text()).toBe('the lab backend failed');
     const loading = mount(SystemPage, { props: { report: null, busy: 'loading', error: null } });

@@ -426,7 +426,7 @@ test('the System page and status bar put sizes, verdicts and their source into w
   assert.equal(verdictSource(accelerator), 'probed');
   assert.equal(
     verdictSource({ ...accelerator, source: 'forced', decidedAt: 'garbage', probeMs: 50 }),
-    'set by FARFETCHD_LAB_ACCEL (the probe took 0.1 s)',
+    'set by FARFETCHD_LAB_ACCEL (the probe took 50 ms)',
   );
   assert.equal(
     verdictSource({ ...accelerator, source: 'watchdog', decidedAt: '2026-12-01T08:00:59.900Z' }),

@@ -13,6 +13,7 @@ import type { LabBackend } from '../../src/api.ts';
 import { createBackend } from '../../src/backend.ts';
 import { repoRoot } from '../../src/image.ts';
 import { startServer, type RunningServer } from '../../src/serve.ts';
+import { acceleratorText } from '../../../renderer/src/composables/system.ts';
 
 const results = path.join(repoRoot, 'test-results');
 const staticDir = path.join(repoRoot, 'renderer', 'dist');
@@ -146,6 +147,49 @@ test('the page boots the guest and the terminal runs uname -r on the patched ker
     .filter({ hasText: /up 0:0\d:(0[1-9]|[1-5]\d)/ })
     .waitFor({ timeout: 5_000 });
   await shot('main-window.png');
+});
+
+test('the System page shows the real report; Probe again probes and shows the new verdict', async () => {
+  const { api, close } = backend.connect(() => undefined);
+  try {
+    const before = await api.systemReport();
+    // The status bar's accelerator label opens it.
+    await page.getByTestId('accelerator').click();
+    assert.equal(await page.getByRole('tab', { name: 'System' }).getAttribute('aria-selected'), 'true');
+    const qemu = page.getByTestId('system-qemu');
+    await qemu.filter({ hasText: before.qemu.path! }).waitFor({ timeout: 30_000 });
+    assert.equal((await qemu.textContent())?.trim(), `${before.qemu.path} · ${before.qemu.version}`);
+    const image = (await page.getByTestId('system-image').textContent()) ?? '';
+    assert.ok(before.image.key && image.includes(before.image.key), image);
+    assert.ok(image.includes(`kernel ${before.image.kernelRelease}`), image);
+    const verdict = page.getByTestId('system-accelerator');
+    assert.ok(((await verdict.textContent()) ?? '').includes(before.accelerator!.accel.toUpperCase()));
+    assert.match((await page.getByTestId('system-disk').textContent()) ?? '', /^\s*[\d.]+ [KMGT]?B on \//);
+    assert.deepEqual(
+      await page
+        .getByTestId('system-caches')
+        .locator('li')
+        .evaluateAll((lis) => lis.map((li) => li.textContent?.split(':')[0].trim())),
+      before.caches.map((c) => c.name),
+    );
+    await shot('system-page.png');
+
+    await page.getByRole('button', { name: 'Probe again' }).click();
+    await verdict.filter({ hasText: /probed on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(the probe took/ }).waitFor({
+      timeout: 30_000,
+    });
+    const after = await api.systemReport();
+    assert.equal(after.accelerator?.source === 'remembered' || after.accelerator?.source === 'probe', true);
+    assert.ok(
+      Date.parse(after.accelerator!.decidedAt!) > Date.parse(before.accelerator!.decidedAt ?? '1970-01-01'),
+      'a new verdict was reached and remembered',
+    );
+    assert.ok(((await verdict.textContent()) ?? '').includes(acceleratorText(after.accelerator)));
+    assert.equal(await page.getByRole('button', { name: 'Probe again' }).isEnabled(), true);
+  } finally {
+    close();
+  }
+  await page.getByRole('tab', { name: 'Page tables' }).click();
 });
 
 test('screen-reader mode puts the terminal text in the DOM; search finds it; the theme switches', async () => {

@@ -104,9 +104,14 @@ test('the System page queries: a report, and a probe that forgets the remembered
     return report;
   });
   const { api } = backend.connect(() => undefined);
+  const other = backend.connect(() => undefined).api;
   assert.equal(await api.systemReport(), report);
-  assert.equal(await api.probeAccelerator(), report);
-  assert.deepEqual(asked, [false, true]);
+  const [a, b] = await Promise.all([api.probeAccelerator(), other.probeAccelerator()]);
+  assert.equal(a, report);
+  assert.equal(b, report);
+  assert.deepEqual(asked, [false, true], 'two tabs probing at once share one probe');
+  await api.probeAccelerator();
+  assert.deepEqual(asked, [false, true, true], 'a later probe probes again');
   assert.equal('exec' in api, false);
   await backend.dispose();
 });

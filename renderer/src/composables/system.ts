@@ -31,14 +31,18 @@ const SOURCES: Record<AcceleratorSource, string> = {
   watchdog: 'fallen back to after a boot printed nothing',
 };
 
-/** How the verdict was reached: "probed 2026-12-01 07:50 (took 1.2 s)". */
-export function verdictSource(accelerator: SystemReport['accelerator']): string {
+type Verdict = NonNullable<SystemReport['accelerator']>;
+
+/** How the verdict was reached: "probed on 2026-12-01 07:50 UTC (the probe took 1.2 s)". */
+export function verdictSource(accelerator: Verdict): string {
   const parts = [SOURCES[accelerator.source] ?? accelerator.source];
   if (accelerator.decidedAt) {
     const at = new Date(accelerator.decidedAt);
     if (!Number.isNaN(at.getTime())) parts.push(`on ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   }
-  if (accelerator.probeMs !== undefined)
-    parts.push(`(the probe took ${(accelerator.probeMs / 1000).toFixed(1)} s)`);
+  const ms = accelerator.probeMs;
+  if (ms !== undefined) {
+    parts.push(`(the probe took ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`})`);
+  }
   return parts.join(' ');
 }
