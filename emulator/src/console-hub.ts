@@ -91,9 +91,12 @@ export class ScrollbackRing {
   lineStart(from: number): number {
     const begin = Math.max(from, this.first);
     if (begin === 0) return 0;
-    const text = this.read(begin, this.last - begin);
-    const newline = text.indexOf('\n');
-    return newline < 0 ? begin : begin + newline + 1;
+    for (const chunk of this.chunks) {
+      if (chunk.at + chunk.data.length <= begin) continue;
+      const newline = chunk.data.indexOf('\n', Math.max(0, begin - chunk.at));
+      if (newline >= 0) return chunk.at + newline + 1;
+    }
+    return begin;
   }
 
   private trim(): void {
