@@ -59,8 +59,16 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
   const systemReport =
     opts.systemReport ?? (({ reprobe }) => collectSystemReport({ env: opts.env, reprobe }));
   const listeners = new Set<(event: LabEvent) => void>();
+  /** One client's transport failing to send (a closing socket) must not keep the event from the others. */
+  const deliver = (listener: (event: LabEvent) => void, event: LabEvent) => {
+    try {
+      listener(event);
+    } catch {
+      // that transport detaches itself when it closes
+    }
+  };
   const emit = (event: LabEvent) => {
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) deliver(listener, event);
   };
 
   const hub = new ConsoleHub({
@@ -119,7 +127,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     connect(listener): LabClient {
       // The machine as it is now, then the console's recent history (the hub sends it in its
       // next batch), then live events.
-      listener({ type: 'status', status: session.status() });
+      deliver(listener, { type: 'status', status: session.status() });
       listeners.add(listener);
       const consoleClient = hub.attach((data, skipped) =>
         listener(skipped > 0 ? { type: 'console', data, skipped } : { type: 'console', data }),

@@ -62,12 +62,18 @@ function setup(systemReport?: (opts: { reprobe: boolean }) => Promise<SystemRepo
 test('a client gets the status, then the recent console history, then live output', async () => {
   const { session, backend, attach } = setup();
   session.emit('console', 'before anyone looked\r\n');
+  // A client whose transport throws (attached first, so told first) keeps nothing from the others.
+  backend.connect(() => {
+    throw new Error('socket closing');
+  });
   const tab = attach();
   assert.deepEqual(tab.events, [{ type: 'status', status: session.status() }]);
   await until('the history arrives', () => tab.consoleText() === 'before anyone looked\r\n');
   session.emit('console', 'live\r\n');
   await until('live output arrives', () => tab.consoleText().endsWith('live\r\n'));
   assert.equal(tab.consoleText(), 'before anyone looked\r\nlive\r\n');
+  session.setState('stopping');
+  assert.deepEqual(tab.events.at(-1), { type: 'status', status: session.status() });
   await tab.api.consoleInput('ls\r');
   assert.deepEqual(session.typed, ['ls\r']);
   tab.close();
