@@ -1,5 +1,6 @@
 // The one implementation of LabApi. Electron's main process serves it over IPC and
-// `farfetchd-lab serve` over a WebSocket; both only move messages.
+// `farfetchd-lab serve` over a WebSocket; both only move messages, and attach each page (window,
+// tab) with connect(): its own events and its own console flow control (console-hub.ts).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
