@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
 import { createBackend } from '../emulator/src/backend.ts';
-import { forwardEvents, registerLabHandlers } from './ipc.ts';
+import { registerLabHandlers } from './ipc.ts';
 import {
   allowPermission,
   APP_SCHEME,
@@ -91,10 +91,8 @@ app.whenReady().then(() => {
   });
   // The toolbar has every command; macOS keeps the default menu, whose Edit items make Cmd+C/V work.
   if (process.platform !== 'darwin') win.removeMenu();
+  // Each page (webContents) that attaches is its own console client: a reload gets the history again.
   const unregister = registerLabHandlers(ipcMain, backend, APP_URL);
-  const stopForwarding = forwardEvents(backend, (channel, event) => {
-    if (!win.isDestroyed()) win.webContents.send(channel, event);
-  });
   if (state.maximized) win.maximize();
   win.on('close', () => {
     const next: WindowState = { ...win.getNormalBounds(), maximized: win.isMaximized() };
@@ -112,7 +110,6 @@ app.whenReady().then(() => {
     // Stop QEMU cleanly before the process goes.
     event.preventDefault();
     quitting = true;
-    stopForwarding();
     unregister();
     backend.dispose().finally(() => app.quit());
   });

@@ -24,20 +24,35 @@ function fakeIpcRenderer(reply: (channel: string, args: unknown[]) => unknown) {
   return { ipc, invoked, send };
 }
 
-test('one method per API message, each on its own channel with its arguments', async () => {
+test('one method per API message, each on its own channel with its arguments, after attaching', async () => {
   const { ipc, invoked } = fakeIpcRenderer(() => ({ ok: true, result: null }));
   const bridge = createBridge(ipc);
   assert.deepEqual(Object.keys(bridge).sort(), [...apiMethods, 'onEvent'].sort());
+  assert.equal('exec' in bridge, false, 'no general command runner for the page');
+  assert.deepEqual(invoked, [], 'nothing is sent before the page uses the bridge');
   await bridge.loadModule('p3');
   await bridge.consoleResize(120, 40);
-  await bridge.exec('uname', ['-r']);
   await bridge.consoleAck(4096);
+  await bridge.systemReport();
+  await bridge.probeAccelerator();
+  bridge.onEvent(() => undefined);
   assert.deepEqual(invoked, [
+    ['lab:connect'],
     ['lab:loadModule', 'p3'],
     ['lab:consoleResize', 120, 40],
-    ['lab:exec', 'uname', ['-r']],
     ['lab:consoleAck', 4096],
+    ['lab:systemReport'],
+    ['lab:probeAccelerator'],
   ]);
+});
+
+test('a page that listens first attaches once, before its first call', async () => {
+  const { ipc, invoked } = fakeIpcRenderer(() => ({ ok: true, result: null }));
+  const bridge = createBridge(ipc);
+  bridge.onEvent(() => undefined);
+  bridge.onEvent(() => undefined);
+  await bridge.status();
+  assert.deepEqual(invoked, [['lab:connect'], ['lab:status']]);
 });
 
 test('results come back as they are; failures as plain {code, message}', async () => {
@@ -59,10 +74,16 @@ test('events reach the page without Electron event objects, until unsubscribed',
   const { ipc, send } = fakeIpcRenderer(() => ({ ok: true, result: null }));
   const bridge = createBridge(ipc);
   const seen: unknown[][] = [];
+  const seenToo: unknown[] = [];
   const off = bridge.onEvent((...args: unknown[]) => seen.push(args));
+  bridge.onEvent((event) => seenToo.push(event));
   send('lab:event', { type: 'console', data: 'x' } satisfies LabEvent);
   send('lab:other', { type: 'console', data: 'no' });
   off();
   send('lab:event', { type: 'console', data: 'y' });
   assert.deepEqual(seen, [[{ type: 'console', data: 'x' }]]);
+  assert.deepEqual(seenToo, [
+    { type: 'console', data: 'x' },
+    { type: 'console', data: 'y' },
+  ]);
 });

@@ -17,6 +17,7 @@ interface FakeWindow {
   loaded?: string;
   menuRemoved: boolean;
   sent: unknown[][];
+  webContents: object;
 }
 
 const appHandlers = new Map<string, Fn>();
@@ -62,7 +63,12 @@ const fakeElectron = {
     loaded?: string;
     menuRemoved = false;
     sent: unknown[][] = [];
-    webContents = { send: (...args: unknown[]) => void this.sent.push(args) };
+    webContents = {
+      id: 1,
+      send: (...args: unknown[]) => void this.sent.push(args),
+      isDestroyed: () => false,
+      once: () => undefined,
+    };
     constructor(readonly options: FakeWindow['options']) {
       windows.push(this);
     }
@@ -136,23 +142,31 @@ test('when ready: one sandboxed, isolated window on app://lab, one handler per A
   assert.deepEqual(
     [...ipcHandlers.keys()].sort(),
     [
+      'connect',
       'consoleAck',
       'consoleInput',
       'consoleResize',
-      'exec',
       'loadModule',
+      'probeAccelerator',
       'reset',
       'start',
       'status',
       'stop',
+      'systemReport',
     ].map((m) => `lab:${m}`),
   );
+  const sender = windows[0].webContents;
   const reply = await ipcHandlers.get('lab:status')!({
     senderFrame: { url: 'app://lab/index.html', parent: null },
+    sender,
   });
   assert.deepEqual((reply as { ok: boolean }).ok, true);
+  // The window's page became a client: it was sent the machine's status.
+  assert.deepEqual(windows[0].sent[0][0], 'lab:event');
+  assert.equal((windows[0].sent[0][1] as { type: string }).type, 'status');
   const refused = await ipcHandlers.get('lab:status')!({
     senderFrame: { url: 'https://evil.example/', parent: null },
+    sender,
   });
   assert.equal((refused as { error: { code: string } }).error.code, 'EPERM');
 });

@@ -83,12 +83,6 @@ export interface SystemReport {
   checks: SystemCheck[];
 }
 
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Errors cross every boundary (IPC, WebSocket) in this shape. */
 export interface ApiError {
   code: string;
@@ -106,21 +100,38 @@ export interface LabApi {
   /** Keystrokes for the guest console. */
   consoleInput(data: string): Promise<void>;
   consoleResize(cols: number, rows: number): Promise<void>;
-  /** Runs a command in the guest through the agent (not the console). */
-  exec(command: string, args: string[]): Promise<ExecResult>;
-  /** Acknowledges console output the UI has rendered (flow control). */
+  /** Acknowledges this many characters of console output this client has rendered (flow control). */
   consoleAck(bytes: number): Promise<void>;
+  /** What the lab found on this host (the System page). */
+  systemReport(): Promise<SystemReport>;
+  /** Probes the accelerator again (forgetting the remembered verdict) and reports what it found. */
+  probeAccelerator(): Promise<SystemReport>;
 }
 
 /** Pushed from the backend to a UI. */
 export type LabEvent =
   | { type: 'status'; status: VmStatus }
-  | { type: 'console'; data: string }
+  /**
+   * Console output for this client, in order, each character once. `skipped`: this many characters
+   * came before `data` that this client will never get (it fell further behind than the backend's
+   * scrollback).
+   */
+  | { type: 'console'; data: string; skipped?: number }
   | { type: 'crash'; crash: CrashInfo };
 
-/** What a transport (Electron IPC, WebSocket) serves: the API plus a stream of events. */
-export interface LabBackend extends LabApi {
-  /** Returns a function that removes the listener. */
-  onEvent(listener: (event: LabEvent) => void): () => void;
+/** One attached UI (a browser tab, an Electron window): its own API handle and event stream. */
+export interface LabClient {
+  /** The API as this client calls it (consoleAck counts for this client only). */
+  api: LabApi;
+  /** The client went away: its events stop and it no longer holds the console back. */
+  close(): void;
+}
+
+/**
+ * What a transport (Electron IPC, WebSocket) serves. Each client it attaches gets the machine's
+ * status, then the recent console history, then live events.
+ */
+export interface LabBackend {
+  connect(listener: (event: LabEvent) => void): LabClient;
   dispose(): Promise<void>;
 }

@@ -1,16 +1,23 @@
 // The one implementation of LabApi. Electron's main process serves it over IPC and
-// `farfetchd-lab serve` over a WebSocket; both only move messages.
+// `farfetchd-lab serve` over a WebSocket; both only move messages, and attach each page (window,
+// tab) with connect(): its own events and its own console flow control (console-hub.ts).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ApiError, ExecResult, LabBackend, LabEvent, ModuleName, VmStatus } from './api.ts';
+import type {
+  ApiError,
+  LabApi,
+  LabBackend,
+  LabClient,
+  LabEvent,
+  ModuleName,
+  SystemReport,
+  VmState,
+  VmStatus,
+} from './api.ts';
+import { ConsoleHub } from './console-hub.ts';
+import { collectSystemReport } from './doctor.ts';
 import { LabSession, type LabSessionOptions } from './session.ts';
-
-/** Console output is sent at most this often, in one batch (as VS Code's terminal does). */
-export const CONSOLE_BATCH_MS = 16;
-/** Unacknowledged console bytes above which QEMU's pty is paused, and below which it resumes. */
-export const CONSOLE_HIGH_WATERMARK = 100_000;
-export const CONSOLE_LOW_WATERMARK = 5_000;
 
 export class LabError extends Error implements ApiError {
   constructor(
@@ -34,6 +41,8 @@ export interface BackendOptions extends LabSessionOptions {
   /** Module to load after every boot. */
   module?: ModuleName;
   session?: LabSession;
+  /** What the System page shows; `reprobe` forgets the remembered accelerator verdict first. */
+  systemReport?: (opts: { reprobe: boolean }) => Promise<SystemReport>;
 }
 
 /** The student's folder on the host, shared into the guest at /root/work. */
@@ -48,33 +57,34 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     mkdirSync(workspace, { recursive: true });
   }
   const session = opts.session ?? new LabSession({ ...opts, workspace });
+  const systemReport =
+    opts.systemReport ?? (({ reprobe }) => collectSystemReport({ env: opts.env, reprobe }));
   const listeners = new Set<(event: LabEvent) => void>();
+  /** One client's transport failing to send (a closing socket) must not keep the event from the others. */
+  const deliver = (listener: (event: LabEvent) => void, event: LabEvent) => {
+    try {
+      listener(event);
+    } catch {
+      // that transport detaches itself when it closes
+    }
+  };
   const emit = (event: LabEvent) => {
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) deliver(listener, event);
   };
 
-  let pending = '';
-  let batchTimer: NodeJS.Timeout | undefined;
-  let unacknowledged = 0;
-  let paused = false;
-  const flush = () => {
-    batchTimer = undefined;
-    if (pending === '') return;
-    const data = pending;
-    pending = '';
-    emit({ type: 'console', data });
-  };
-  session.on('console', (data) => {
-    pending += data;
-    batchTimer ??= setTimeout(flush, CONSOLE_BATCH_MS);
-    if (listeners.size === 0) return; // nobody to acknowledge: no flow control
-    unacknowledged += data.length;
-    if (!paused && unacknowledged > CONSOLE_HIGH_WATERMARK) {
-      paused = true;
-      session.pauseConsole();
-    }
+  const hub = new ConsoleHub({
+    setPaused: (paused) => (paused ? session.pauseConsole() : session.resumeConsole()),
   });
-  session.on('status', (status) => emit({ type: 'status', status }));
+  session.on('console', (data) => hub.write(data));
+  let lastState: VmState = session.status().state;
+  session.on('status', (status) => {
+    // Every boot gets a fresh pty, unpaused: the console's flow control starts over with it.
+    if (status.state !== lastState && (status.state === 'booting' || status.state === 'stopped')) {
+      hub.newBoot();
+    }
+    lastState = status.state;
+    emit({ type: 'status', status });
+  });
   session.on('crash', (crash) => emit({ type: 'crash', crash }));
 
   const guard = async (fn: () => Promise<unknown>): Promise<VmStatus> => {
@@ -90,17 +100,15 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
   };
 
-  return {
+  let probing: Promise<SystemReport> | null = null;
+  /** What every client shares; consoleAck is each client's own. */
+  const shared: Omit<LabApi, 'consoleAck'> = {
     status: async () => session.status(),
     start: () => guard(bootAndLoad),
     stop: () => guard(() => session.stop()),
     reset: () =>
       guard(async () => {
         await session.stop();
-        unacknowledged = 0;
-        if (paused) {
-          paused = false;
-        }
         await bootAndLoad();
       }),
     loadModule: (module: ModuleName) => guard(() => session.loadModule(module)),
@@ -108,27 +116,33 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     consoleResize: async (cols: number, rows: number) => {
       await session.resizeConsole(cols, rows);
     },
-    consoleAck: async (bytes: number) => {
-      unacknowledged = Math.max(0, unacknowledged - bytes);
-      if (paused && unacknowledged < CONSOLE_LOW_WATERMARK) {
-        paused = false;
-        session.resumeConsole();
-      }
+    systemReport: () => systemReport({ reprobe: false }),
+    probeAccelerator: () => {
+      // Two tabs pressing "Probe again" at once share one probe (and one verdict file write).
+      probing ??= systemReport({ reprobe: true }).finally(() => (probing = null));
+      return probing;
     },
-    exec: async (command: string, args: string[]): Promise<ExecResult> => {
-      const result = await session.run(command, args);
+  };
+
+  return {
+    connect(listener): LabClient {
+      // The machine as it is now, then the console's recent history (the hub sends it in its
+      // next batch), then live events.
+      deliver(listener, { type: 'status', status: session.status() });
+      listeners.add(listener);
+      const consoleClient = hub.attach((data, skipped) =>
+        listener(skipped > 0 ? { type: 'console', data, skipped } : { type: 'console', data }),
+      );
       return {
-        exitCode: result.exitCode,
-        stdout: result.stdout.toString(),
-        stderr: result.stderr.toString(),
+        api: { ...shared, consoleAck: async (chars: number) => consoleClient.ack(chars) },
+        close: () => {
+          listeners.delete(listener);
+          consoleClient.detach();
+        },
       };
     },
-    onEvent: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
     dispose: async () => {
-      if (batchTimer) clearTimeout(batchTimer);
+      hub.dispose();
       listeners.clear();
       await session.stop();
     },

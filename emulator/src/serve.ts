@@ -162,13 +162,16 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 }
 
-/** One browser tab: requests `{id, method, params}` → `{id, result}` | `{id, error}`; events pushed. */
+/**
+ * One browser tab, one client of the backend: requests `{id, method, params}` → `{id, result}` |
+ * `{id, error}`; events pushed as `{event}` (first the status, then the console's recent history).
+ */
 function serveClient(ws: WebSocket, backend: LabBackend): void {
   const send = (message: unknown) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
-  const off = backend.onEvent((event: LabEvent) => send({ event }));
-  ws.on('close', off);
+  const client = backend.connect((event: LabEvent) => send({ event }));
+  ws.on('close', () => client.close());
   ws.on('message', async (raw, isBinary) => {
     let message: unknown;
     try {
@@ -181,14 +184,9 @@ function serveClient(ws: WebSocket, backend: LabBackend): void {
     const id = requestId(message);
     try {
       const call = validateRequest(message);
-      send({ id, result: (await dispatch(backend, call)) ?? null });
+      send({ id, result: (await dispatch(client.api, call)) ?? null });
     } catch (err) {
       send({ id, error: toApiError(err) });
     }
   });
-  // A new tab sees the machine as it is now.
-  backend
-    .status()
-    .then((status) => send({ event: { type: 'status', status } }))
-    .catch(() => undefined);
 }

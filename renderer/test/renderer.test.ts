@@ -1,8 +1,9 @@
 // The renderer's logic without a browser: the WebSocket API client (against a fake socket), the
-// choice of transport, the output batcher, the store, preferences and shortcuts.
+// choice of transport, the output batcher, the input queue, the resize coalescer, the store,
+// preferences, shortcuts and the System page's wording.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LabEvent, VmStatus } from '../../emulator/src/api.ts';
+import type { LabEvent, SystemReport, VmStatus } from '../../emulator/src/api.ts';
 import {
   bridgeApi,
   connectWebSocket,
@@ -14,6 +15,9 @@ import {
   type PreloadBridge,
 } from '../src/api/transport.ts';
 import { OutputBatcher } from '../src/composables/batcher.ts';
+import { firstPiece, InputQueue } from '../src/composables/inputQueue.ts';
+import { LatestOnly } from '../src/composables/latest.ts';
+import { acceleratorText, formatBytes, verdictSource } from '../src/composables/system.ts';
 import { plainText } from '../src/composables/plainText.ts';
 import {
   DEFAULT_PREFERENCES,
@@ -145,19 +149,107 @@ test('createApi uses the preload bridge when Electron gives one, else a WebSocke
 
 test('the batcher writes once per frame, in order, and nothing when empty', () => {
   const frames: (() => void)[] = [];
-  const written: string[] = [];
+  const written: [string, number][] = [];
   const batcher = new OutputBatcher(
-    (d) => written.push(d),
+    (d, guestChars) => written.push([d, guestChars]),
     (fn) => frames.push(fn),
   );
   batcher.push('a');
-  batcher.push('b');
-  batcher.push('c');
+  batcher.push('-- note --', 0);
+  batcher.push('bc');
   assert.equal(frames.length, 1);
   frames.shift()!();
   batcher.push('d');
   frames.shift()!();
-  assert.deepEqual(written, ['abc', 'd']);
+  assert.deepEqual(written, [
+    ['a-- note --bc', 3],
+    ['d', 1],
+  ]);
+});
+
+test('input goes in order, whole, in pieces; each piece waits for the one before', async () => {
+  const sent: string[] = [];
+  let release: () => void = () => undefined;
+  const queue = new InputQueue((data) => {
+    sent.push(data);
+    return new Promise<void>((resolve) => (release = resolve));
+  }, 4);
+  queue.push('abcdefghij');
+  queue.push('k');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, ['abcd'], 'the next piece waits until this one was taken');
+  for (let i = 0; i < 3; i++) {
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  release();
+  await queue.idle();
+  assert.deepEqual(sent, ['abcd', 'efgh', 'ij', 'k']);
+  assert.equal(firstPiece('ab\ud83d\ude00cd', 3), 'ab', 'a surrogate pair is never split');
+  assert.equal(firstPiece('ab', 3), 'ab');
+});
+
+test('a paste still being read keeps its place; a refused piece drops only the rest of its input', async () => {
+  const sent: string[] = [];
+  const errors: string[] = [];
+  const queue = new InputQueue(
+    async (data) => {
+      if (data === 'BAD!') throw new Error('refused');
+      sent.push(data);
+    },
+    4,
+    (err) => errors.push((err as Error).message),
+  );
+  let give: (text: string) => void = () => undefined;
+  queue.push('ls');
+  queue.push(new Promise<string>((resolve) => (give = resolve)));
+  queue.push('x');
+  queue.push('y');
+  queue.push(Promise.reject(new Error('clipboard denied')));
+  queue.push('BAD!tail');
+  queue.push('z');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, ['ls']);
+  give('PASTED');
+  await queue.idle();
+  assert.deepEqual(sent, ['ls', 'PAST', 'ED', 'xy', 'z']);
+  assert.deepEqual(errors, ['refused']);
+});
+
+test('the latest size only: sent once things settle, one call at a time, never twice the same', async () => {
+  const timers: (() => void)[] = [];
+  const sent: number[] = [];
+  let done: () => void = () => undefined;
+  const latest = new LatestOnly<number>(
+    (v) => {
+      sent.push(v);
+      return new Promise<void>((resolve) => (done = resolve));
+    },
+    (a, b) => a === b,
+    100,
+    (fn) => {
+      timers.push(fn);
+      return () => timers.splice(timers.indexOf(fn), 1);
+    },
+  );
+  for (const v of [1, 2, 3]) latest.push(v);
+  assert.equal(timers.length, 1, 'each push restarts the one timer');
+  timers.shift()!();
+  assert.deepEqual(sent, [3]);
+  latest.push(4);
+  latest.push(5);
+  assert.equal(timers.length, 0, 'nothing is timed while a call is in flight');
+  done();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, [3, 5], 'the last value comes right after');
+  done();
+  await new Promise((r) => setTimeout(r, 0));
+  latest.push(5);
+  latest.flush();
+  assert.deepEqual(sent, [3, 5], 'the same value again is not sent');
+  latest.push(6);
+  latest.dispose();
+  assert.equal(timers.length, 0);
 });
 
 test('uptime and boot steps are shown as people read them; uptime ticks between updates', () => {
@@ -303,4 +395,78 @@ test('console text for the crash log loses escapes and control characters, keeps
     '\x1b]0;title\x07\x1b[?2004h\x1b[1;33m[guest]\x1b[0m root:~# echo c\r\n\x1b[?2004l\r' +
     '[    6.17] Kernel panic\r\r\n\tCall Trace:\x1bM\x08\r\n';
   assert.equal(plainText(raw), '[guest] root:~# echo c\n[    6.17] Kernel panic\n\tCall Trace:\n');
+});
+
+test('the System page and status bar put sizes, verdicts and their source into words', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(999), '999 B');
+  assert.equal(formatBytes(1500), '1.5 KB');
+  assert.equal(formatBytes(48_300_000), '48 MB');
+  assert.equal(formatBytes(12_345_678_901), '12 GB');
+  assert.equal(formatBytes(3.2e15), '3200 TB');
+  assert.equal(acceleratorText(undefined), 'accelerator: not yet probed');
+  assert.equal(
+    acceleratorText({ accel: 'kvm', label: 'KVM — hardware acceleration' }),
+    'KVM — hardware acceleration',
+  );
+  const reason = 'KVM did not boot the guest on this machine: no console output in 3 s';
+  assert.equal(
+    acceleratorText({ accel: 'tcg', label: `TCG — ${reason}`, fallbackReason: reason }),
+    `TCG — ${reason}`,
+  );
+  assert.equal(
+    acceleratorText({
+      accel: 'tcg',
+      label: 'TCG — no hardware acceleration: slower',
+      fallbackReason: 'no /dev/kvm',
+    }),
+    'TCG — no /dev/kvm',
+  );
+  const accelerator: SystemReport['accelerator'] = { accel: 'tcg', label: 'TCG', source: 'probe' };
+  assert.equal(verdictSource(accelerator), 'probed');
+  assert.equal(
+    verdictSource({ ...accelerator, source: 'forced', decidedAt: 'garbage', probeMs: 50 }),
+    'set by FARFETCHD_LAB_ACCEL (the probe took 50 ms)',
+  );
+  assert.equal(
+    verdictSource({ ...accelerator, source: 'watchdog', decidedAt: '2026-12-01T08:00:59.900Z' }),
+    'fallen back to after a boot printed nothing on 2026-12-01 08:00 UTC',
+  );
+});
+
+test('the store asks for the system report, one question at a time, and keeps what went wrong', async () => {
+  const report = { checks: [] } as unknown as SystemReport;
+  const asked: string[] = [];
+  let answer: (r: SystemReport) => void = () => undefined;
+  const connection = {
+    api: {
+      systemReport: async () => {
+        asked.push('systemReport');
+        return report;
+      },
+      probeAccelerator: () => {
+        asked.push('probeAccelerator');
+        return new Promise<SystemReport>((resolve) => (answer = resolve));
+      },
+    },
+    onEvent: () => () => undefined,
+  } as unknown as LabConnection;
+  const vm = useVm(connection);
+  await vm.loadSystem();
+  assert.deepEqual(vm.store.system, report);
+  const probing = vm.probeAgain();
+  assert.equal(vm.store.systemBusy, 'probing');
+  await vm.loadSystem(); // ignored: the probe's answer will be the newest
+  const probed = { checks: [{ name: 'accelerator', ok: true, detail: 'TCG' }] } as unknown as SystemReport;
+  answer(probed);
+  await probing;
+  assert.deepEqual(asked, ['systemReport', 'probeAccelerator']);
+  assert.deepEqual(vm.store.system, probed);
+  assert.equal(vm.store.systemBusy, null);
+  (connection.api as { systemReport: () => Promise<SystemReport> }).systemReport = async () => {
+    throw new Error('this build of the lab has no system report');
+  };
+  await vm.loadSystem();
+  assert.equal(vm.store.systemError, 'this build of the lab has no system report');
+  assert.deepEqual(vm.store.system, probed, 'the last good report stays');
 });

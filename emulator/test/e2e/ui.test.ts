@@ -2,6 +2,7 @@
 // real guest. Screenshots go to test-results/ to be looked at.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import type { LabBackend } from '../../src/api.ts';
 import { createBackend } from '../../src/backend.ts';
 import { repoRoot } from '../../src/image.ts';
 import { startServer, type RunningServer } from '../../src/serve.ts';
+import { acceleratorText } from '../../../renderer/src/composables/system.ts';
 
 const results = path.join(repoRoot, 'test-results');
 const staticDir = path.join(repoRoot, 'renderer', 'dist');
@@ -24,21 +26,36 @@ let profile: string;
 const pageErrors: string[] = [];
 
 /** What the terminal shows, through the page's test hook (xterm's buffer as text). */
-async function terminalText(): Promise<string> {
-  return page.evaluate(() =>
+async function terminalText(on: Page = page): Promise<string> {
+  return on.evaluate(() =>
     (window as unknown as { farfetchdLabDebug: { terminalText(): string } }).farfetchdLabDebug.terminalText(),
   );
 }
 
-async function waitForText(expect: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
+async function waitForText(
+  expect: RegExp,
+  what: string,
+  timeoutMs = 30_000,
+  on: Page = page,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
-    text = await terminalText();
+    text = await terminalText(on);
     if (expect.test(text)) return text;
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`terminal never showed ${expect} after ${what}; it shows:\n${text.trimEnd().slice(-1500)}`);
+}
+
+/** How many whole lines of `text` are exactly `line`. */
+function linesEqual(text: string, line: string): number {
+  return text.split('\n').filter((l) => l.trimEnd() === line).length;
+}
+
+/** Whether the keyboard is the terminal's (xterm's hidden textarea has the focus). */
+async function terminalHasFocus(on: Page = page): Promise<boolean> {
+  return on.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
 }
 
 /** Types a command into the terminal and waits until the screen matches `expect`. */
@@ -49,8 +66,8 @@ async function typeAndWait(command: string, expect: RegExp, timeoutMs = 30_000):
   return waitForText(expect, `'${command}'`, timeoutMs);
 }
 
-async function waitForState(state: string, timeoutMs = 120_000): Promise<void> {
-  await page
+async function waitForState(state: string, timeoutMs = 120_000, on: Page = page): Promise<void> {
+  await on
     .getByTestId('vm-state')
     .filter({ hasText: new RegExp(`^\\s*${state}\\s*$`, 'i') })
     .waitFor({ timeout: timeoutMs });
@@ -132,6 +149,49 @@ test('the page boots the guest and the terminal runs uname -r on the patched ker
   await shot('main-window.png');
 });
 
+test('the System page shows the real report; Probe again probes and shows the new verdict', async () => {
+  const { api, close } = backend.connect(() => undefined);
+  try {
+    const before = await api.systemReport();
+    // The status bar's accelerator label opens it.
+    await page.getByTestId('accelerator').click();
+    assert.equal(await page.getByRole('tab', { name: 'System' }).getAttribute('aria-selected'), 'true');
+    const qemu = page.getByTestId('system-qemu');
+    await qemu.filter({ hasText: before.qemu.path! }).waitFor({ timeout: 30_000 });
+    assert.equal((await qemu.textContent())?.trim(), `${before.qemu.path} · ${before.qemu.version}`);
+    const image = (await page.getByTestId('system-image').textContent()) ?? '';
+    assert.ok(before.image.key && image.includes(before.image.key), image);
+    assert.ok(image.includes(`kernel ${before.image.kernelRelease}`), image);
+    const verdict = page.getByTestId('system-accelerator');
+    assert.ok(((await verdict.textContent()) ?? '').includes(before.accelerator!.accel.toUpperCase()));
+    assert.match((await page.getByTestId('system-disk').textContent()) ?? '', /^\s*[\d.]+ [KMGT]?B on \//);
+    assert.deepEqual(
+      await page
+        .getByTestId('system-caches')
+        .locator('li')
+        .evaluateAll((lis) => lis.map((li) => li.textContent?.split(':')[0].trim())),
+      before.caches.map((c) => c.name),
+    );
+    await shot('system-page.png');
+
+    await page.getByRole('button', { name: 'Probe again' }).click();
+    await verdict.filter({ hasText: /probed on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(the probe took/ }).waitFor({
+      timeout: 30_000,
+    });
+    const after = await api.systemReport();
+    assert.equal(after.accelerator?.source === 'remembered' || after.accelerator?.source === 'probe', true);
+    assert.ok(
+      Date.parse(after.accelerator!.decidedAt!) > Date.parse(before.accelerator!.decidedAt ?? '1970-01-01'),
+      'a new verdict was reached and remembered',
+    );
+    assert.ok(((await verdict.textContent()) ?? '').includes(acceleratorText(after.accelerator)));
+    assert.equal(await page.getByRole('button', { name: 'Probe again' }).isEnabled(), true);
+  } finally {
+    close();
+  }
+  await page.getByRole('tab', { name: 'Page tables' }).click();
+});
+
 test('screen-reader mode puts the terminal text in the DOM; search finds it; the theme switches', async () => {
   await page.getByTestId('screen-reader').check();
   const tree = page.locator('.xterm-accessibility-tree');
@@ -192,14 +252,45 @@ test("the guest's terminal has the size of the window, also after the text is ma
   await page.getByTestId('font-size').filter({ hasText: '15px' }).waitFor({ timeout: 5_000 });
 });
 
-test('Paste types the clipboard into the guest', async () => {
+test('Paste types the clipboard into the guest: the keyboard is back in the terminal, the command runs once', async () => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
     origin: new URL(server.url).origin,
   });
   await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((3*3))'));
+  // Enter right after the click, as a quick student would: it goes to the terminal (not to the
+  // Paste button again), after the pasted text even though the clipboard is read asynchronously.
   await page.getByRole('button', { name: 'Paste' }).click();
+  assert.equal(await terminalHasFocus(), true, 'the terminal has the keyboard right after Paste');
   await page.keyboard.press('Enter');
-  await waitForText(/\npasted-9\n/, 'Paste');
+  const text = await waitForText(/\npasted-9\n[\s\S]*#\s*$/, 'Paste and Enter');
+  assert.equal(linesEqual(text, 'pasted-9'), 1, 'its output appears once');
+  assert.equal(text.split('echo pasted-$((3*3))').length - 1, 1, 'the command was pasted once');
+  // Every toolbar button gives the keyboard back.
+  for (const name of ['larger text', 'smaller text', 'Copy']) {
+    await page.getByRole('button', { name }).click();
+    assert.equal(await terminalHasFocus(), true, `the terminal has the keyboard after ${name}`);
+  }
+  await page.getByTestId('toggle-theme').click();
+  assert.equal(await terminalHasFocus(), true, 'the terminal has the keyboard after the theme button');
+  await page.getByTestId('toggle-theme').click();
+});
+
+test('a long paste arrives whole and in order (the guest file has the host text’s hash)', async () => {
+  // ≈ 300 KB of distinct lines, more than four times what one consoleInput may carry.
+  const lines = Array.from(
+    { length: 6000 },
+    (_, i) => `${String(i).padStart(6, '0')} the quick brown fox jumps over the lazy dog\n`,
+  );
+  const text = lines.join('');
+  const sha = createHash('sha256').update(text).digest('hex');
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await typeAndWait('stty -echo; echo cat-$((2*2)); cat > /root/p.txt; stty echo', /\ncat-4\n/);
+  // cat reads the terminal now: the paste, then Ctrl-D (pressed right after, it still comes after).
+  await page.getByRole('button', { name: 'Paste' }).click();
+  await page.keyboard.press('Control+D');
+  await waitForText(/stty echo\s*\n[\s\S]*#\s*$/, 'the paste and Ctrl-D', 180_000);
+  const out = await typeAndWait('sha256sum /root/p.txt; wc -c < /root/p.txt', /\n\d+\n[\s\S]*#\s*$/);
+  assert.match(out, new RegExp(`\\n${sha}  /root/p\\.txt\\n${text.length}\\n`));
 });
 
 test('loading p3 from the UI registers the device: /proc/devices shows its major', async () => {
@@ -248,6 +339,39 @@ test('reloading the page in the middle of a flood leaves the console working', a
   await typeAndWait('echo alive-$((5*5))', /\nalive-25\n/);
 });
 
+test('two pages at once: one that stopped rendering does not hold back the other', async () => {
+  const other = await context.newPage();
+  try {
+    await other.goto(server.url);
+    await waitForState('ready', 10_000, other);
+    await waitForText(/alive-25/, 'opening a second page', 10_000, other);
+    // The second page stops rendering (so stops acknowledging), as a hidden or hung tab would.
+    await other.evaluate(() => {
+      window.requestAnimationFrame = () => 0;
+    });
+    const text = await typeAndWait(
+      'seq 1 200000; echo two-pages-$((4*5))',
+      /\n199999\n200000\ntwo-pages-20\n/,
+      180_000,
+    );
+    assert.equal(linesEqual(text, 'two-pages-20'), 1);
+  } finally {
+    await other.close();
+  }
+});
+
+test('a reloaded page gets the recent history once, then live output', async () => {
+  await typeAndWait('echo history-$((6*7))', /\nhistory-42\n/);
+  await page.reload();
+  await waitForState('ready', 10_000);
+  const text = await waitForText(/\nhistory-42\n/, 'the reload');
+  assert.equal(linesEqual(text, 'history-42'), 1, 'the history is shown once');
+  assert.equal(text.split('echo history-$((6*7))').length - 1, 1);
+  const live = await typeAndWait('echo after-reload-$((8*8))', /\nafter-reload-64\n/);
+  assert.equal(linesEqual(live, 'after-reload-64'), 1);
+  assert.equal(linesEqual(live, 'history-42'), 1, 'and it is not sent again');
+});
+
 test('a kernel panic shows the crash banner, and its reset brings a prompt back', async () => {
   await page.getByTestId('terminal').click();
   await page.keyboard.type('echo c > /proc/sysrq-trigger');
@@ -261,12 +385,12 @@ test('a kernel panic shows the crash banner, and its reset brings a prompt back'
   await waitForState('crashed', 10_000);
   const before = await terminalText();
   assert.match(before, /sysrq: Trigger a crash/, 'the crash is in the terminal');
-  assert.match(before, /\nalive-25\n/, 'terminal history before the crash is kept');
+  assert.match(before, /\nafter-reload-64\n/, 'terminal history before the crash is kept');
   await shot('crash-banner.png');
   await page.getByTestId('crash-reset').click();
   await waitForState('ready');
   assert.equal(await page.getByTestId('crash-banner').count(), 0);
-  assert.match(await terminalText(), /\nalive-25\n/, 'history is still there after reset');
+  assert.match(await terminalText(), /\nafter-reload-64\n/, 'history is still there after reset');
   await typeAndWait('echo back-$((6*7))', /\nback-42\s*\n/);
   await typeAndWait('cat /root/work/hello.txt', /back-42[\s\S]*\nkept on the host\n/);
   await shot('after-reset.png');

@@ -7,39 +7,40 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import type { LabBackend, LabEvent, VmStatus } from '../../src/api.ts';
+import type { LabApi, LabBackend, LabEvent, VmStatus } from '../../src/api.ts';
 import { CONTENT_SECURITY_POLICY, contentType, startServer, staticFile } from '../../src/serve.ts';
-import { requestId, validateCall, validateRequest } from '../../src/validate.ts';
+import { apiMethods, requestId, validateCall, validateRequest } from '../../src/validate.ts';
 
 const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
 
+/** A backend that records each client's calls (client numbers in attach order) and can send events. */
 function recordingBackend() {
   const calls: unknown[][] = [];
-  const listeners = new Set<(e: LabEvent) => void>();
-  const record =
-    (name: string) =>
-    async (...args: unknown[]) => {
-      calls.push([name, ...args]);
-      if (name === 'start') throw Object.assign(new Error('the guest did not boot: test'), { code: 'ELAB' });
-      return name === 'exec' ? { exitCode: 0, stdout: 'x', stderr: '' } : stopped;
-    };
-  const backend = {
-    status: record('status'),
-    start: record('start'),
-    stop: record('stop'),
-    reset: record('reset'),
-    loadModule: record('loadModule'),
-    consoleInput: record('consoleInput'),
-    consoleResize: record('consoleResize'),
-    consoleAck: record('consoleAck'),
-    exec: record('exec'),
-    onEvent: (l: (e: LabEvent) => void) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
+  const listeners: ((e: LabEvent) => void)[] = [];
+  const closed: number[] = [];
+  const backend: LabBackend = {
+    connect: (listener) => {
+      const n = listeners.push(listener) - 1;
+      const record =
+        (name: string) =>
+        async (...args: unknown[]) => {
+          calls.push([n, name, ...args]);
+          if (name === 'start') {
+            throw Object.assign(new Error('the guest did not boot: test'), { code: 'ELAB' });
+          }
+          return stopped;
+        };
+      const api = Object.fromEntries(apiMethods.map((m) => [m, record(m)])) as unknown as LabApi;
+      return { api, close: () => void closed.push(n) };
     },
     dispose: async () => undefined,
-  } as unknown as LabBackend;
-  return { backend, calls, emit: (e: LabEvent) => listeners.forEach((l) => l(e)) };
+  };
+  return {
+    backend,
+    calls,
+    closed,
+    emit: (e: LabEvent) => listeners.forEach((l) => l(e)),
+  };
 }
 
 test('validateCall accepts exactly the API and its parameter types', () => {
@@ -56,9 +57,10 @@ test('validateCall accepts exactly the API and its parameter types', () => {
     ['consoleResize', [80, 0], /rows must be an integer from 1 to 1000/],
     ['consoleInput', [{}], /data must be a string/],
     ['consoleInput', ['x'.repeat(70_000)], /at most 65536 characters/],
-    ['exec', ['', []], /command must not be empty/],
-    ['exec', ['ls', 'not-an-array'], /args must be an array/],
-    ['exec', ['ls', ['-l', 3]], /args\[1\] must be a string/],
+    ['exec', ['uname', ['-r']], /unknown method "exec"/],
+    ['systemReport', [true], /systemReport takes no parameters/],
+    ['probeAccelerator', [{}], /probeAccelerator takes no parameters/],
+    ['start', ['now'], /start takes no parameters/],
     ['status', 'x', /params must be an array/],
   ];
   for (const [method, params, message] of bad) {
@@ -86,7 +88,7 @@ test('validateRequest wants {id, method, params}; requestId says which id a repl
     [{ method: 'status' }, /id must be/],
     [{ id: 1.5, method: 'status' }, /id must be/],
     [{ id: 'x'.repeat(65), method: 'status' }, /id must be/],
-    [{ id: 1, method: 'exec', params: ['ls'] }, /args must be an array/],
+    [{ id: 1, method: 'exec', params: ['ls', []] }, /unknown method "exec"/],
     [{ id: 1, method: 'consoleAck', params: [-1] }, /bytes must be an integer/],
     [{ id: 1, method: 'consoleResize', params: [80, 1001] }, /rows must be an integer from 1 to 1000/],
     [{ id: 1, method: 'consoleResize', params: ['80', 24] }, /cols must be an integer/],
@@ -201,7 +203,7 @@ test('the server answers only to its own names and origins, and only to GET', as
 test('the server listens on 127.0.0.1 only and wants the token for the page and the socket', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'static-'));
   writeFileSync(path.join(dir, 'index.html'), '<p>lab</p>');
-  const { backend, calls, emit } = recordingBackend();
+  const { backend, calls, closed, emit } = recordingBackend();
   const server = await startServer({ backend, staticDir: dir });
   try {
     const url = new URL(server.url);
@@ -249,8 +251,12 @@ test('the server listens on 127.0.0.1 only and wants the token for the page and 
       id: null,
       error: { code: 'EINVAL', message: 'not JSON' },
     });
-    ws.send(JSON.stringify({ id: 4, method: 'exec', params: ['uname', ['-r']] }));
-    assert.deepEqual(await reply(4), { id: 4, result: { exitCode: 0, stdout: 'x', stderr: '' } });
+    // A page cannot run commands in the guest: there is no exec.
+    ws.send(JSON.stringify({ id: 4, method: 'exec', params: ['sh', ['-c', 'id']] }));
+    assert.deepEqual(await reply(4), {
+      id: 4,
+      error: { code: 'EINVAL', message: 'unknown method "exec"' },
+    });
     ws.send(JSON.stringify({ id: 5, method: 'dispose', params: [] }));
     assert.deepEqual(await reply(5), {
       id: 5,
@@ -263,8 +269,16 @@ test('the server listens on 127.0.0.1 only and wants the token for the page and 
         (m) => JSON.stringify(m) === JSON.stringify({ event: { type: 'console', data: 'hello' } }),
       ),
     );
-    assert.deepEqual(calls, [['status'], ['consoleResize', 120, 40], ['start'], ['exec', 'uname', ['-r']]]);
+    ws.send(JSON.stringify({ id: 6, method: 'systemReport', params: [] }));
+    assert.deepEqual(await reply(6), { id: 6, result: stopped });
+    assert.deepEqual(calls, [
+      [0, 'consoleResize', 120, 40],
+      [0, 'start'],
+      [0, 'systemReport'],
+    ]);
     ws.close();
+    for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(closed, [0], 'the tab that closed is detached from the backend');
   } finally {
     await server.close();
   }

@@ -115,7 +115,8 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     consoleInput: (data) => call('consoleInput', data),
     consoleResize: (cols, rows) => call('consoleResize', cols, rows),
     consoleAck: (bytes) => call('consoleAck', bytes),
-    exec: (command, args) => call('exec', command, args),
+    systemReport: () => call('systemReport'),
+    probeAccelerator: () => call('probeAccelerator'),
   };
   return {
     api,
@@ -164,8 +165,9 @@ export function bridgeApi(bridge: PreloadBridge): LabApi {
     loadModule: wrap(bridge.loadModule),
     consoleInput: wrap(bridge.consoleInput),
     consoleResize: wrap(bridge.consoleResize),
-    exec: wrap(bridge.exec),
     consoleAck: wrap(bridge.consoleAck),
+    systemReport: wrap(bridge.systemReport),
+    probeAccelerator: wrap(bridge.probeAccelerator),
   };
 }
 

@@ -1,6 +1,7 @@
-// xterm.js wired to the guest console: keystrokes out, console output in, batched per frame and
-// acknowledged after xterm has taken it (the backend pauses the guest console when too much is
-// unacknowledged, so `cat` of a large file neither freezes the UI nor drops bytes).
+// xterm.js wired to the guest console: keystrokes out (in order, a long paste in pieces), console
+// output in, batched per frame and acknowledged after xterm has taken it (the backend stops sending
+// to this page when too much is unacknowledged, so `cat` of a large file neither freezes the UI nor
+// drops bytes), and the size sent once it settles.
 import { FitAddon } from '@xterm/addon-fit';
 import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
@@ -10,6 +11,8 @@ import { ref } from 'vue';
 import type { LabApi, LabEvent } from '../../../emulator/src/api.ts';
 import type { LabConnection } from '../api/transport.ts';
 import { OutputBatcher } from './batcher.ts';
+import { InputQueue } from './inputQueue.ts';
+import { LatestOnly } from './latest.ts';
 import type { Theme } from './usePreferences.ts';
 import { commandFor } from './useShortcuts.ts';
 
@@ -48,8 +51,21 @@ const SEARCH_DECORATIONS: Record<Theme, ISearchOptions['decorations']> = {
   },
 };
 
-/** The largest acknowledgement the API accepts: "everything so far". */
-export const ACK_EVERYTHING = 2 ** 31;
+/** A line of the lab's own between the guest's output (dimmed, on a fresh line). */
+export function noteLine(text: string): string {
+  return `\r\n\x1b[2m── ${text} ──\x1b[0m\r\n`;
+}
+
+/** "1.2 MB", "40 KB": how much output a page that fell behind missed, as people read it. */
+export function sizeText(chars: number): string {
+  if (chars >= 1e6) return `${(chars / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(chars / 1e3))} KB`;
+}
+
+interface Size {
+  cols: number;
+  rows: number;
+}
 
 export interface TerminalOptions {
   theme: Theme;
@@ -84,20 +100,41 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
     results.value = { index: resultIndex, count: resultCount };
   });
 
-  const batcher = new OutputBatcher((data) => {
+  const batcher = new OutputBatcher((data, guestChars) => {
     term.write(data, () => {
-      api.consoleAck(data.length).catch(() => undefined);
+      if (guestChars > 0) api.consoleAck(guestChars).catch(() => undefined);
     });
   });
   const offEvent = connection.onEvent((event: LabEvent) => {
-    if (event.type === 'console') batcher.push(event.data);
+    if (event.type !== 'console') return;
+    if (event.skipped) {
+      batcher.push(noteLine(`${sizeText(event.skipped)} of output skipped: this page fell behind`), 0);
+    }
+    batcher.push(event.data);
   });
+
+  const input = new InputQueue((data) => api.consoleInput(data));
+  // What term.paste() produces (line ends as a terminal sends them, bracketed when the guest asked
+  // for it) is caught here instead of being queued where the paste was not yet read.
+  let caught: string[] | null = null;
   term.onData((data) => {
-    api.consoleInput(data).catch(() => undefined);
+    if (caught) caught.push(data);
+    else input.push(data);
   });
-  term.onResize(({ cols, rows }) => {
-    api.consoleResize(cols, rows).catch(() => undefined);
-  });
+  const pasted = (text: string): string => {
+    caught = [];
+    try {
+      term.paste(text);
+      return caught.join('');
+    } finally {
+      caught = null;
+    }
+  };
+  const resizer = new LatestOnly<Size>(
+    ({ cols, rows }) => api.consoleResize(cols, rows),
+    (a, b) => a.cols === b.cols && a.rows === b.rows,
+  );
+  term.onResize((size) => resizer.push(size));
   // The app's shortcuts are handled by the window; the terminal must not send them to the guest.
   term.attachCustomKeyEventHandler((e) => commandFor(e) === null);
 
@@ -112,10 +149,8 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       term.open(element);
       opened = true;
       this.fit();
-      api.consoleResize(term.cols, term.rows).catch(() => undefined);
-      // A new page will never render what was sent before it existed: it acknowledges all of it,
-      // so a console paused for a page that went away (reload, closed tab) starts again.
-      api.consoleAck(ACK_EVERYTHING).catch(() => undefined);
+      resizer.push({ cols: term.cols, rows: term.rows });
+      resizer.flush(); // the guest learns the page's size at once
     },
     fit() {
       // An element that is not laid out (hidden, zero size) has no size to fit to.
@@ -142,7 +177,7 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
     /** A line of the lab's own (dimmed) between the guest's output, e.g. where a new boot begins. */
     note(text: string) {
       // Not guest output, so not acknowledged. Starts on a fresh line whatever the guest left.
-      term.write(`\r\n\x1b[2m── ${text} ──\x1b[0m\r\n`);
+      term.write(noteLine(text));
     },
     findNext(text: string) {
       lastSearch = text;
@@ -161,10 +196,17 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       const selection = term.getSelection();
       if (selection) await navigator.clipboard.writeText(selection);
     },
+    /**
+     * Pastes the clipboard. Its place in the input is kept from now: keys pressed while the
+     * clipboard is read go after the pasted text. Rejects when the clipboard cannot be read.
+     */
     async paste(): Promise<void> {
-      const text = await navigator.clipboard.readText();
-      if (text) term.paste(text);
+      const text = navigator.clipboard.readText();
+      input.push(text.then((t) => (t ? pasted(t) : '')));
+      await text;
     },
+    /** Resolves when all input so far has reached the backend. */
+    inputIdle: () => input.idle(),
     /** The whole buffer as text (what a screen reader, or a test, reads). */
     text(): string {
       const buffer = term.buffer.active;
@@ -174,6 +216,7 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
     },
     dispose() {
       offEvent();
+      resizer.dispose();
       term.dispose();
     },
   };

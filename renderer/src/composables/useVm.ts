@@ -6,6 +6,7 @@ import type {
   LabApi,
   LabEvent,
   ModuleName,
+  SystemReport,
   VmStatus,
 } from '../../../emulator/src/api.ts';
 import type { LabConnection } from '../api/transport.ts';
@@ -21,6 +22,10 @@ export interface VmStore {
   error: string | null;
   /** Set when the backend went away (browser mode: the server stopped). */
   disconnected: string | null;
+  /** What the lab found on this host (the System page), once asked for. */
+  system: SystemReport | null;
+  systemBusy: 'loading' | 'probing' | null;
+  systemError: string | null;
 }
 
 /** The steps of a boot in the order they happen (module-loaded only when one is loaded at boot). */
@@ -61,6 +66,9 @@ export function useVm(connection: LabConnection, clock: () => number = () => per
     busy: null,
     error: null,
     disconnected: null,
+    system: null,
+    systemBusy: null,
+    systemError: null,
   });
   const api: LabApi = connection.api;
 
@@ -91,9 +99,25 @@ export function useVm(connection: LabConnection, clock: () => number = () => per
     }
   }
 
+  async function askSystem(kind: 'loading' | 'probing', query: () => Promise<SystemReport>) {
+    if (store.systemBusy) return; // one question at a time; its answer is the newest
+    store.systemBusy = kind;
+    store.systemError = null;
+    try {
+      store.system = await query();
+    } catch (err) {
+      store.systemError = (err as Error).message;
+    } finally {
+      store.systemBusy = null;
+    }
+  }
+
   return {
     store,
     refresh: async () => setStatus(await api.status()),
+    loadSystem: () => askSystem('loading', () => api.systemReport()),
+    /** Probes the accelerator again; the report then shows the new verdict. */
+    probeAgain: () => askSystem('probing', () => api.probeAccelerator()),
     start: () => run('Starting', () => api.start()),
     stop: () => run('Stopping', () => api.stop()),
     reset: () => run('Resetting', () => api.reset()),
