@@ -176,7 +176,14 @@ export class LabSession extends EventEmitter<SessionEvents> {
     try {
       this.image = this.opts.image ?? loadImage();
       const qemuBinary = findQemu({ env });
-      this.accelerator ??= this.opts.accelerator ?? (await detectAccelerator({ qemuBinary, env }));
+      this.accelerator ??=
+        this.opts.accelerator ??
+        (await detectAccelerator({
+          qemuBinary,
+          env,
+          kernelPath: this.image.kernelPath,
+          kernelKey: this.image.manifest.kernelKey,
+        }));
       let warm = this.opts.warmBoot === false ? null : warmStatePath(this.image, this.machineShape(), env);
       if (warm && !existsSync(warm)) {
         await this.prepareWarmState(qemuBinary, warm, env).catch((err: Error) => {
