@@ -173,8 +173,7 @@ function upgradeAllowed(req: http.IncomingMessage, ctx: ServerContext): boolean 
 }
 
 function reportOnStderr(where: string, err: unknown): void {
-  const why = err instanceof Error ? err.message : asError(err).message;
-  process.stderr.write(`farfetchd-lab serve: ${where} failed: ${why}\n`);
+  process.stderr.write(`farfetchd-lab serve: ${where} failed: ${asError(err).message}\n`);
 }
 
 /**
@@ -195,7 +194,8 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (err) {
       report('an HTTP request', err);
       if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('500\n');
+      else
+        res.writeHead(500, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('500\n');
     }
   });
 

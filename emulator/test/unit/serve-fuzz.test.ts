@@ -525,3 +525,22 @@ test(
     assert.deepEqual(escaped, []);
   },
 );
+
+test('a request handler that throws answers 500, is reported, and the server goes on', BOUND, async () => {
+  const failures: string[] = [];
+  // No static folder at all: resolving a file under it throws inside the handler.
+  const other = await startServer({
+    backend: fakeBackend().backend,
+    staticDir: undefined as unknown as string,
+    onError: (where, err) => failures.push(`${where}: ${(err as Error).name}`),
+  });
+  try {
+    const otherPort = Number(new URL(other.url).port);
+    assert.equal(statusOf(await httpRequest(otherPort, 'GET', '/app.js', {})), 500);
+    assert.equal(statusOf(await httpRequest(otherPort, 'POST', '/', {})), 405);
+    assert.deepEqual(failures, ['an HTTP request: TypeError']);
+  } finally {
+    await other.close();
+  }
+  assert.deepEqual(escaped, []);
+});
