@@ -3,11 +3,13 @@
 // would take the whole process down). A call that throws synchronously becomes a rejected promise,
 // a rejection that is not an Error becomes one, and an event listener that throws is reported
 // instead of unwinding into the backend's emitter.
-import type { LabApi, LabBackend, LabEvent } from './api.ts';
+import type { LabBackend, LabEvent } from './api.ts';
 import { apiMethods } from './validate.ts';
 
 /** Told about a failure that is a bug in the lab, not bad input: where it happened and what it was. */
 export type ErrorReporter = (where: string, err: unknown) => void;
+
+type Listener = (event: LabEvent) => void;
 
 /** A rejection reason as an Error, whatever was thrown (null, a string, an object without toString). */
 export function asError(err: unknown): Error {
@@ -30,43 +32,75 @@ function settleAsPromise(fn: () => unknown): Promise<unknown> {
   }
 }
 
+function guardListener(listener: Listener, report: ErrorReporter): Listener {
+  return (event) => {
+    try {
+      listener(event);
+    } catch (err) {
+      report('event listener', err);
+    }
+  };
+}
+
+/** Calls `fn` for its side effect; what it throws is reported. */
+function reportThrow(where: string, fn: () => void, report: ErrorReporter): void {
+  try {
+    fn();
+  } catch (err) {
+    report(where, err);
+  }
+}
+
 /**
- * The backend with every API method (validate.ts's list) and onEvent guarded. Any other property
- * (a method a newer backend adds) is passed through as it is.
+ * `api` with every API method (validate.ts's list) made unable to throw: each returns a promise
+ * that resolves or rejects with an Error. Any other property is passed through as it is.
  */
-export function guardBackend(backend: LabBackend, report: ErrorReporter): LabBackend {
+export function guardApi<T extends object>(api: T): T {
+  const target = api as Record<string, unknown>;
   const guarded = new Map<PropertyKey, unknown>();
   for (const method of apiMethods) {
     guarded.set(method, (...args: unknown[]) =>
-      settleAsPromise(() => (backend[method] as (...a: unknown[]) => unknown).apply(backend, args)),
+      settleAsPromise(() => (target[method] as (...a: unknown[]) => unknown).apply(api, args)),
     );
   }
-  guarded.set('onEvent', (listener: (event: LabEvent) => void): (() => void) => {
-    const safeListener = (event: LabEvent): void => {
-      try {
-        listener(event);
-      } catch (err) {
-        report('event listener', err);
-      }
-    };
-    let off: unknown;
+  return new Proxy(api, {
+    get: (object, property, receiver) =>
+      guarded.has(property) ? guarded.get(property) : (Reflect.get(object, property, receiver) as unknown),
+  });
+}
+
+/**
+ * The backend with its API guarded (guardApi), and its event listeners too: those given to
+ * `onEvent`, and, for a backend that attaches each client with `connect(listener)` and hands it its
+ * own `{api, close}`, that listener and that client's API. A `connect` that throws still throws:
+ * such a client cannot be served, and its caller closes the socket.
+ */
+export function guardBackend(backend: LabBackend, report: ErrorReporter): LabBackend {
+  const target = backend as unknown as Record<string, unknown>;
+  const overrides = new Map<PropertyKey, unknown>();
+  overrides.set('onEvent', (listener: Listener): (() => void) => {
+    const onEvent = target.onEvent as (l: Listener) => () => void;
+    let off: (() => void) | undefined;
     try {
-      off = backend.onEvent(safeListener);
+      off = onEvent.call(backend, guardListener(listener, report));
     } catch (err) {
       report('onEvent', err);
     }
-    return () => {
-      try {
-        if (typeof off === 'function') off();
-      } catch (err) {
-        report('removing an event listener', err);
-      }
-    };
+    return () => reportThrow('removing an event listener', () => off?.(), report);
   });
+  if (typeof target.connect === 'function') {
+    const connect = target.connect as (l: Listener) => { api: object; close(): void };
+    overrides.set('connect', (listener: Listener) => {
+      const client = connect.call(backend, guardListener(listener, report));
+      return {
+        api: guardApi(client.api),
+        close: () => reportThrow('closing a client', () => client.close(), report),
+      };
+    });
+  }
+  const api = guardApi(backend);
   return new Proxy(backend, {
-    get(target, property, receiver) {
-      if (guarded.has(property)) return guarded.get(property);
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  }) satisfies LabApi;
+    get: (_object, property, receiver) =>
+      overrides.has(property) ? overrides.get(property) : (Reflect.get(api, property, receiver) as unknown),
+  });
 }
