@@ -6,9 +6,10 @@
 //
 // The console is a pty (node-pty) so that the guest shell has a real terminal; every
 // question about the guest's state goes through the guest agent, never the console text.
-// The only things read from the console are boot progress and crash messages, because
-// those are exactly what the kernel prints there when nothing else can answer.
+// The only thing read from the console is boot progress. Oopses and panics are read from the
+// kernel's own console (hvc0, KernelLogListener), which no program writes, and from pvpanic.
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
@@ -20,9 +21,10 @@ import type { AcceleratorInfo, BootStep, CrashInfo, ModuleName, VmState, VmStatu
 import { detectAccelerator, findQemu, findQemuImg } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { loadImage, type GuestImage } from './image.ts';
-import { buildQemuArgs } from './qemu-args.ts';
+import { buildQemuArgs, DEFAULT_KERNEL_CMDLINE, type SocketEndpoint } from './qemu-args.ts';
 import { QmpClient } from './qmp.ts';
 import { CrashDetector } from './crash.ts';
+import { KernelLogListener } from './kernel-log.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 
 const execFileAsync = promisify(execFile);
@@ -51,6 +53,11 @@ function withDeathSignal(qemuBinary: string, args: string[]): [string, string[]]
     return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args]];
   }
   return [qemuBinary, args];
+}
+
+/** The kernel log's socket, in the boot's private run folder. */
+function kernelLogEndpoint(runDir: string): SocketEndpoint {
+  return { kind: 'unix', path: path.join(runDir, 'kernel-log.sock') };
 }
 
 function createOverlay(qemuImg: string, base: string, overlay: string): Promise<unknown> {
@@ -87,7 +94,8 @@ export interface RunResult {
 export class LabBootError extends Error {
   constructor(
     message: string,
-    readonly consoleTail: string,
+    /** The end of the kernel's log (its own console, hvc0) from the failed boot. */
+    readonly kernelLogTail: string,
   ) {
     super(message);
     this.name = 'LabBootError';
@@ -131,6 +139,8 @@ export class LabSession extends EventEmitter<SessionEvents> {
   private qemu?: pty.IPty;
   private qmp?: QmpClient;
   private agent?: GuestAgent;
+  /** The kernel's own console for the current boot; the detector's only text. */
+  private kernelLog?: KernelLogListener;
   private detector = new CrashDetector();
   private exited?: Promise<void>;
   private image?: GuestImage;
@@ -157,7 +167,8 @@ export class LabSession extends EventEmitter<SessionEvents> {
     };
   }
 
-  get consoleLog(): string {
+  /** The recent kernel log (not the shell's console) of the current or last boot. */
+  get kernelLogTail(): string {
     return this.detector.tail();
   }
 
@@ -212,17 +223,18 @@ export class LabSession extends EventEmitter<SessionEvents> {
       this.setState('ready');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const consoleTail = this.detector.tail();
+      const kernelLogTail = this.detector.tail();
       await this.teardown();
       this.error = message;
       this.setState('stopped');
-      throw new LabBootError(`the guest did not boot: ${message}`, consoleTail);
+      throw new LabBootError(`the guest did not boot: ${message}`, kernelLogTail);
     }
   }
 
-  /** What a snapshot depends on besides the image: the machine QEMU builds. */
+  /** What a snapshot depends on besides the image: the machine QEMU builds, the kernel's command line. */
   private machineShape(): string {
     return [
+      createHash('sha256').update(DEFAULT_KERNEL_CMDLINE).digest('hex').slice(0, 8),
       this.accelerator?.accel,
       this.opts.memoryMiB ?? 512,
       this.opts.cpus ?? 2,
@@ -230,7 +242,12 @@ export class LabSession extends EventEmitter<SessionEvents> {
     ].join('-');
   }
 
-  private qemuArgs(overlay: string, loadvm?: string, workspace = this.opts.workspace): string[] {
+  private qemuArgs(
+    overlay: string,
+    kernelLog: KernelLogListener,
+    loadvm?: string,
+    workspace = this.opts.workspace,
+  ): string[] {
     return buildQemuArgs({
       accel: this.accelerator!.accel,
       hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
@@ -240,6 +257,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
       cpus: this.opts.cpus ?? 2,
       qmp: { kind: 'unix', path: path.join(path.dirname(overlay), 'qmp.sock') },
       agent: { kind: 'unix', path: path.join(path.dirname(overlay), 'agent.sock') },
+      kernelLog: kernelLog.endpoint,
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
       loadvm,
     });
@@ -253,7 +271,10 @@ export class LabSession extends EventEmitter<SessionEvents> {
     // is deleting the overlay.
     if (warm) await copyFile(warm, overlay);
     else await createOverlay(findQemuImg({ env }), this.image!.diskPath, overlay);
-    this.spawnQemu(qemuBinary, this.qemuArgs(overlay, warm ? WARM_SNAPSHOT : undefined));
+    // Listening before QEMU starts: it connects at start-up and the kernel's first line is kept.
+    this.kernelLog = await KernelLogListener.listen(kernelLogEndpoint(this.runDir));
+    this.detector.follow(this.kernelLog);
+    this.spawnQemu(qemuBinary, this.qemuArgs(overlay, this.kernelLog, warm ? WARM_SNAPSHOT : undefined));
     this.qmp = await QmpClient.connect(path.join(this.runDir, 'qmp.sock'), { timeoutMs: 10_000 });
     this.qmp.onEvent((event) => {
       if (event.event === 'GUEST_PANICKED') {
@@ -285,9 +306,11 @@ export class LabSession extends EventEmitter<SessionEvents> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'farfetchd-lab-warm-'));
     const file = path.join(dir, 'overlay.qcow2');
     await createOverlay(findQemuImg({ env }), this.image!.diskPath, file);
+    // QEMU does not start without a listener on its kernel port; nothing here reads it.
+    const kernelLog = await KernelLogListener.listen(kernelLogEndpoint(dir));
     const [command, argv] = withDeathSignal(
       qemuBinary,
-      this.qemuArgs(file, undefined, this.opts.workspace ? dir : undefined),
+      this.qemuArgs(file, kernelLog, undefined, this.opts.workspace ? dir : undefined),
     );
     const qemu = spawn(command, argv, { stdio: ['pipe', 'ignore', 'ignore'] });
     const exited = new Promise<void>((resolve) => qemu.once('exit', () => resolve()));
@@ -307,6 +330,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
       await rename(tmp, warm);
     } finally {
       qemu.kill('SIGKILL');
+      await kernelLog.close();
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -427,7 +451,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
     // Boot markers may arrive split across reads: look for them in the recent output.
     let recent = '';
     child.onData((data) => {
-      this.detector.feed(data);
+      // Not given to the crash detector: whatever a program prints arrives here too.
       if (this.state === 'booting') {
         recent = (recent + data).slice(-256);
         if (recent.includes('farfetchd-lab: init started')) {
@@ -478,6 +502,9 @@ export class LabSession extends EventEmitter<SessionEvents> {
     }
     await qmp?.close().catch(() => undefined);
     this.qemu = undefined;
+    // After QEMU's exit, so the detector has had everything the kernel printed.
+    await this.kernelLog?.close();
+    this.kernelLog = undefined;
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
     this.runDir = undefined;
     this.loadedModule = 'none';
