@@ -177,6 +177,18 @@ test('every command in the README and docs/ is run by a test or by CI', () => {
   assert.deepEqual(missing, []);
 });
 
+test('every `npm run NAME` the docs show is a script of package.json', () => {
+  const { scripts } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  for (const doc of docFiles) {
+    for (const command of documentedCommands(readFileSync(path.join(repoRoot, doc), 'utf8'))) {
+      const name = /^npm run (\S+)/.exec(command)?.[1];
+      if (name) assert.ok(Object.hasOwn(scripts, name), `${doc}: ${command}: no such script`);
+    }
+  }
+});
+
 test('every relative link in README.md and docs/*.md resolves to a file', () => {
   const broken: string[] = [];
   for (const doc of docFiles) {

@@ -18,6 +18,9 @@ test('the bench and image scripts run the CLI by its path', () => {
     scripts: Record<string, string>;
   };
   assert.equal(scripts.bench, `${cli} bench`);
+  // What docs.test.ts takes `npm start` and `npm test` to be (start.test.ts and CI run these).
+  assert.equal(scripts.start, 'node build/start.js');
+  assert.equal(scripts.test, 'node build/test.js');
   assert.equal(scripts.image, `${cli} image`);
   assert.ok(existsSync(path.join(repoRoot, 'emulator', 'bin', 'farfetchd-lab.js')));
 });
