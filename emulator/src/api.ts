@@ -16,6 +16,8 @@ export interface AcceleratorInfo {
   label: string;
   /** Why a faster accelerator was not used, if one was probed and refused. */
   fallbackReason?: string;
+  /** How this choice was reached (absent when a caller chose it, e.g. a test). */
+  source?: AcceleratorSource;
 }
 
 export interface CrashInfo {

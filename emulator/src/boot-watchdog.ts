@@ -4,16 +4,19 @@
 // runs: a kernel or init line on the console, or the guest agent answering (a boot from a
 // snapshot prints nothing). A silent one is abandoned and the session boots again under TCG.
 import type { Accelerator, AcceleratorInfo } from './api.ts';
-import { ACCEL_LABELS, detectAccelerator, findQemu } from './accel.ts';
+import {
+  HW_BOOT_WATCHDOG_MS,
+  detectAccelerator,
+  findQemu,
+  noConsoleOutputReason,
+  rememberBootFailure,
+} from './accel.ts';
 import { raceExit } from './guest-commands.ts';
 import type { GuestImage } from './image.ts';
 import type { LabProcess } from './qemu-process.ts';
 
 /** What the console shows once the guest kernel runs: its banner, or our init's first line. */
 export const BOOT_MARKERS = { kernel: 'Linux version', init: 'farfetchd-lab: init started' } as const;
-
-/** How long a hardware-accelerated boot may stay silent. A working one prints well within it. */
-export const DEFAULT_WATCHDOG_MS = 3000;
 
 export class SilentBootError extends Error {
   override name = 'SilentBootError';
@@ -30,15 +33,18 @@ export interface AcceleratorPolicy {
   watchdogMs: number;
 }
 
-export function defaultAcceleratorPolicy(env: NodeJS.ProcessEnv, _image: GuestImage): AcceleratorPolicy {
+/** The verdicts of accel.ts: probed once per host, QEMU and kernel, remembered, and revised by the watchdog. */
+export function defaultAcceleratorPolicy(env: NodeJS.ProcessEnv, image: GuestImage): AcceleratorPolicy {
+  const opts = () => ({
+    qemuBinary: findQemu({ env }),
+    env,
+    kernelPath: image.kernelPath,
+    kernelKey: image.manifest.kernelKey,
+  });
   return {
-    detect: () => detectAccelerator({ qemuBinary: findQemu({ env }), env }),
-    bootFailed: async (accel, reason) => ({
-      accel: 'tcg',
-      label: ACCEL_LABELS.tcg,
-      fallbackReason: `${accel.accel.toUpperCase()} did not boot the guest on this machine: ${reason}`,
-    }),
-    watchdogMs: DEFAULT_WATCHDOG_MS,
+    detect: () => detectAccelerator(opts()),
+    bootFailed: (accel, reason) => rememberBootFailure(opts(), accel.accel, reason),
+    watchdogMs: HW_BOOT_WATCHDOG_MS,
   };
 }
 
@@ -64,7 +70,7 @@ export async function watchBoot<T>(
   clearTimeout(timer);
   if (verdict === 'silent') {
     work.catch(() => undefined); // abandoned: the caller disposes the process it waits on
-    throw new SilentBootError(`no console output in ${ms / 1000} s`);
+    throw new SilentBootError(noConsoleOutputReason(ms));
   }
   return work;
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { labCacheDir } from './accel.ts';
 
 export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
 /** Names the host process that owns a run folder. */
@@ -17,12 +18,7 @@ export const PID_FILE = 'pid';
 const UNOWNED_GRACE_MS = 60_000;
 
 /** The lab's cache folder: $FARFETCHD_LAB_CACHE, else $XDG_CACHE_HOME/farfetchd-lab. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return (
-    env.FARFETCHD_LAB_CACHE ??
-    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'farfetchd-lab')
-  );
-}
+export const cacheDir = labCacheDir;
 
 /** Creates a private run folder owned by this process (mode 0700, as mkdtemp makes it). */
 export async function makeRunFolder(tmp: string = os.tmpdir()): Promise<string> {

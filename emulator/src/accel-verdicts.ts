@@ -1,0 +1,161 @@
+// The remembered accelerator verdicts: one small JSON file in the lab's cache folder, so that
+// only the first start on a host (and the first after QEMU or the kernel changes) pays for a
+// probe boot.
+//
+// A verdict holds for one host, one QEMU binary and one guest kernel. The QEMU binary is known
+// by path, size and mtime, not by running `qemu --version` (that would cost a process start on
+// every lab start); the version is recorded when a probe runs, for display only.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Accelerator } from './api.ts';
+
+export const VERDICT_FILE = 'accel-verdicts.json';
+const FILE_VERSION = 1;
+/** Old verdicts (other kernels, older QEMUs) beyond this many are dropped, newest kept. */
+const MAX_VERDICTS = 16;
+
+/** The lab's cache folder: $FARFETCHD_LAB_CACHE, else $XDG_CACHE_HOME/farfetchd-lab, else ~/.cache/farfetchd-lab. */
+export function labCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FARFETCHD_LAB_CACHE) return path.resolve(env.FARFETCHD_LAB_CACHE);
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'farfetchd-lab');
+}
+
+/** What a verdict is about. Two keys are the same when every field is. */
+export interface VerdictKey {
+  host: string;
+  qemu: { path: string; size: number; mtimeMs: number };
+  /** The image manifest's kernelKey, else "size:mtimeMs" of the bzImage. */
+  kernel: string;
+}
+
+export interface Verdict extends VerdictKey {
+  /** The hardware accelerator that was judged (never TCG: TCG is not probed). */
+  accel: Exclude<Accelerator, 'tcg'>;
+  ok: boolean;
+  /** Why it is not usable, when !ok. */
+  reason?: string;
+  source: 'probe' | 'watchdog';
+  decidedAt: string;
+  /** How long the probe boot took (absent for a watchdog verdict). */
+  probeMs?: number;
+  /** `qemu --version`'s first line, when a probe recorded it. */
+  qemuVersion?: string;
+}
+
+interface VerdictFile {
+  version: number;
+  verdicts: Verdict[];
+}
+
+/** The key for this host, QEMU binary and kernel. Throws (with the file named) if one is missing. */
+export async function verdictKey(
+  qemuBinary: string,
+  kernelPath: string,
+  kernelKey?: string,
+): Promise<VerdictKey> {
+  const qemuPath = path.resolve(qemuBinary);
+  const q = await stat(qemuPath).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`QEMU binary ${qemuPath} cannot be read (${err.code ?? err.message})`);
+  });
+  let kernel = kernelKey;
+  if (!kernel) {
+    const k = await stat(kernelPath).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(
+        `guest kernel ${kernelPath} cannot be read (${err.code ?? err.message}): build the image`,
+      );
+    });
+    kernel = `${k.size}:${Math.trunc(k.mtimeMs)}`;
+  }
+  return {
+    host: os.hostname(),
+    qemu: { path: qemuPath, size: q.size, mtimeMs: Math.trunc(q.mtimeMs) },
+    kernel,
+  };
+}
+
+function sameKey(a: VerdictKey, b: VerdictKey): boolean {
+  return (
+    a.host === b.host &&
+    a.kernel === b.kernel &&
+    a.qemu.path === b.qemu.path &&
+    a.qemu.size === b.qemu.size &&
+    a.qemu.mtimeMs === b.qemu.mtimeMs
+  );
+}
+
+export function verdictFilePath(cacheDir: string): string {
+  return path.join(cacheDir, VERDICT_FILE);
+}
+
+/** Every verdict in the file; a missing, unreadable or corrupt file has none. */
+export async function readVerdicts(cacheDir: string): Promise<Verdict[]> {
+  let text: string;
+  try {
+    text = await readFile(verdictFilePath(cacheDir), 'utf8');
+  } catch {
+    return [];
+  }
+  try {
+    const data = JSON.parse(text) as Partial<VerdictFile>;
+    if (data.version !== FILE_VERSION || !Array.isArray(data.verdicts)) return [];
+    return data.verdicts.filter(isVerdict);
+  } catch {
+    return [];
+  }
+}
+
+function isVerdict(v: unknown): v is Verdict {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  const q = r.qemu as Record<string, unknown> | undefined;
+  return (
+    typeof r.host === 'string' &&
+    typeof r.kernel === 'string' &&
+    typeof q === 'object' &&
+    q !== null &&
+    typeof q.path === 'string' &&
+    typeof q.size === 'number' &&
+    typeof q.mtimeMs === 'number' &&
+    (r.accel === 'kvm' || r.accel === 'hvf' || r.accel === 'whpx') &&
+    typeof r.ok === 'boolean' &&
+    (r.source === 'probe' || r.source === 'watchdog') &&
+    typeof r.decidedAt === 'string'
+  );
+}
+
+/** The verdict for this key, if one is remembered. */
+export async function findVerdict(cacheDir: string, key: VerdictKey): Promise<Verdict | undefined> {
+  return (await readVerdicts(cacheDir)).find((v) => sameKey(v, key));
+}
+
+/**
+ * Remembers `verdict`, replacing any for the same key. Atomic (a temporary file renamed over
+ * the old one): a reader sees the old file or the new one, never half of one.
+ */
+export async function saveVerdict(cacheDir: string, verdict: Verdict): Promise<void> {
+  const others = (await readVerdicts(cacheDir)).filter((v) => !sameKey(v, verdict));
+  await writeVerdicts(cacheDir, [verdict, ...others].slice(0, MAX_VERDICTS));
+}
+
+/** Forgets the verdict for this key (the next detection probes again). */
+export async function dropVerdict(cacheDir: string, key: VerdictKey): Promise<void> {
+  const verdicts = await readVerdicts(cacheDir);
+  const kept = verdicts.filter((v) => !sameKey(v, key));
+  if (kept.length !== verdicts.length) await writeVerdicts(cacheDir, kept);
+}
+
+async function writeVerdicts(cacheDir: string, verdicts: Verdict[]): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const file = verdictFilePath(cacheDir);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const data: VerdictFile = { version: FILE_VERSION, verdicts };
+  try {
+    await writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
