@@ -43,6 +43,10 @@ export class MarkerWatch {
     this.proof = new Promise((resolve) => (this.prove = resolve));
   }
 
+  kernelSpoke(): void {
+    this.prove();
+  }
+
   /** The steps the console data shows reached, if any. */
   feed(data: string): BootStep[] {
     this.recent = (this.recent + data).slice(-256);

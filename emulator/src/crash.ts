@@ -1,6 +1,9 @@
-// Finds kernel oopses and panics in the console stream and keeps the log around them.
-// Only lines the kernel printed count: with CONFIG_PRINTK_TIME each starts with "[ seconds]",
-// so a student who types `echo "Kernel panic"` at the shell does not crash the lab.
+// Finds kernel oopses and panics in the kernel's own log and keeps the log around them.
+// It is fed only from the kernel-only serial port (KernelLogListener, ttyS1), never from the
+// student's console: there, `printf 'Kernel panic - not syncing'`, `cat` of a saved oops or
+// `dmesg` after one print exactly what the kernel prints, timestamp included, and no parser can
+// tell them apart. On the kernel's port, each line still has to start with the timestamp
+// CONFIG_PRINTK_TIME gives it ("[ seconds]"), so the headline is read from the kernel's text.
 import { EventEmitter } from 'node:events';
 import type { CrashInfo } from './api.ts';
 
@@ -9,8 +12,6 @@ const KEEP_BYTES = 256 * 1024;
 const SETTLE_MS = 400;
 const CONTEXT_LINES_BEFORE = 5;
 
-// eslint-disable-next-line no-control-regex -- ESC starts the terminal sequences we strip
-const ESCAPE_SEQUENCE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const kernelLine = /^\[\s*\d+\.\d+\]\s?(.*)$/;
 const patterns: { kind: string; re: RegExp }[] = [
   { kind: 'panic', re: /Kernel panic - not syncing/ },
@@ -18,12 +19,13 @@ const patterns: { kind: string; re: RegExp }[] = [
   { kind: 'bug', re: /^BUG: / },
 ];
 
-/** Classifies one console line; exported for unit tests. */
-export function classifyConsoleLine(line: string): { kind: string; headline: string } | null {
-  // The serial line ends lines with \r\r\n, and the shell may have left escape sequences and a
-  // \r before the kernel's text: what a terminal would show is what follows the last \r.
-  const shown = line.replace(/\r+$/, '').split('\r').pop()!.replace(ESCAPE_SEQUENCE, '');
-  const m = kernelLine.exec(shown);
+/** Crash kinds from the least to the most severe. */
+const SEVERITY = ['bug', 'oops', 'panic'];
+
+/** Classifies one line of the kernel's log; exported for unit tests. */
+export function classifyKernelLine(line: string): { kind: string; headline: string } | null {
+  // The kernel's serial console ends lines with \r\n (a tty in between would make it \r\r\n).
+  const m = kernelLine.exec(line.replace(/\r+$/, ''));
   if (!m) return null;
   const text = m[1] ?? '';
   for (const { kind, re } of patterns) {
@@ -48,11 +50,17 @@ export class CrashDetector extends EventEmitter<{ crash: [CrashInfo] }> {
     this.timer = undefined;
   }
 
-  /** The last KEEP_BYTES of console output. */
+  /** The last KEEP_BYTES of the kernel's log. */
   tail(): string {
     return this.buffer;
   }
 
+  /** Reads the kernel's log from now on (the session's only source besides pvpanic). */
+  follow(kernelLog: { on(event: 'data', listener: (text: string) => void): unknown }): void {
+    kernelLog.on('data', (text) => this.feed(text));
+  }
+
+  /** Text from the kernel's log, in the order it came, split anywhere. */
   feed(data: string): void {
     this.buffer += data;
     if (this.buffer.length > KEEP_BYTES) {
@@ -60,25 +68,38 @@ export class CrashDetector extends EventEmitter<{ crash: [CrashInfo] }> {
       this.buffer = this.buffer.slice(cut);
       if (this.found) this.found.offset = Math.max(0, this.found.offset - cut);
     }
-    // Keep reading while only pvpanic is known: its QMP event can overtake the console text.
-    if (this.emitted || (this.found && this.found.kind !== 'pvpanic')) return;
+    // Keep reading until the report is out: pvpanic's QMP event can overtake the kernel's text,
+    // and a report's first line is not always its worst (see note()).
+    if (this.emitted) return;
     const lines = (this.partial + data).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
-      const hit = classifyConsoleLine(line);
-      if (hit) {
-        const waiting = this.found !== undefined;
-        this.found = { ...hit, offset: this.lineStart(line) };
-        if (!waiting) this.timer = setTimeout(() => this.finish(), SETTLE_MS);
-        return;
-      }
+      const hit = classifyKernelLine(line);
+      if (hit) this.note(hit, line);
     }
   }
 
-  /** QEMU reported GUEST_PANICKED (pvpanic): the kernel has panicked even if the console said nothing. */
+  /**
+   * The first crash line starts the report and names it; later lines in the same report can
+   * only make it worse: "BUG: kernel NULL pointer dereference" followed by "Oops: …" is an oops
+   * (the task was killed; a lone BUG: line is a warning-like report), and a panic that follows
+   * (e.g. "Fatal exception in interrupt") is a panic, headed by its own line.
+   */
+  private note(hit: { kind: string; headline: string }, line: string): void {
+    const found = this.found;
+    if (!found || found.kind === 'pvpanic') {
+      this.found = { ...hit, offset: this.lineStart(line) };
+      if (!found) this.timer = setTimeout(() => this.finish(), SETTLE_MS);
+    } else if (SEVERITY.indexOf(hit.kind) > SEVERITY.indexOf(found.kind)) {
+      found.kind = hit.kind;
+      if (hit.kind === 'panic') found.headline = hit.headline;
+    }
+  }
+
+  /** QEMU reported GUEST_PANICKED (pvpanic): the kernel has panicked even if its log says nothing. */
   pvpanic(): void {
     if (this.emitted) return;
-    if (this.found) return; // the console already showed it; finish() reports it
+    if (this.found) return; // the log already showed it; finish() reports it
     this.found = {
       kind: 'pvpanic',
       headline: 'guest reported a panic (pvpanic)',

@@ -9,6 +9,8 @@ import type { QemuExit } from './session-state.ts';
 export interface ProcessHandlers {
   /** Console output, with the boot steps its markers show reached. */
   console(data: string, steps: BootStep[]): void;
+  /** Text from the kernel's own serial port. */
+  kernelLog(text: string): void;
   panicked(): void;
   exited(exit: QemuExit, epoch: number): void;
 }
@@ -36,6 +38,10 @@ export class ProcessSlot {
     this.proved = markers.proof;
     proc.onConsole((data) => {
       if (current()) handlers.console(data, markers.feed(data));
+    });
+    proc.onKernelLog((text) => {
+      markers.kernelSpoke(); // any kernel output proves the kernel runs, even an early panic
+      if (current()) handlers.kernelLog(text);
     });
     proc.onGuestPanicked(() => {
       if (current()) handlers.panicked();

@@ -3,8 +3,9 @@
 //
 // The machine: q35, no default devices (no NIC: the lab guest has no network), the kernel
 // booted directly (no firmware boot menu, no bootloader), the root file system on virtio-blk,
-// the serial console on QEMU's stdio (the session's pty), QMP and the guest agent on sockets,
-// and pvpanic so that a guest panic reaches the host as a QMP event.
+// the serial console on QEMU's stdio (the session's pty), the kernel's own log on a second
+// serial port that only the kernel writes, QMP and the guest agent on sockets, and pvpanic so
+// that a guest panic reaches the host as a QMP event.
 import type { Accelerator } from './api.ts';
 
 export type HostPlatform = 'linux' | 'darwin' | 'win32';
@@ -29,6 +30,11 @@ export interface QemuConfig {
   cpus?: number;
   qmp: SocketEndpoint;
   agent: SocketEndpoint;
+  /**
+   * Where the host listens for the kernel's messages (ttyS1). Unlike `qmp` and `agent`, QEMU
+   * is the client here: the host must already listen when QEMU starts (KernelLogListener).
+   */
+  kernelLog: SocketEndpoint;
   /** Appended to the default kernel command line. */
   kernelCmdline?: string;
   /**
@@ -47,6 +53,10 @@ export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_CPUS = 2;
 
 /**
+ * `console=ttyS1 console=ttyS0`: the kernel prints its messages on both serial ports. ttyS1
+ * carries nothing else (init removes its device node once booted), so the host reads oopses and
+ * panics there and no program's output can pass for one; ttyS0, named last, is /dev/console and
+ * the student's terminal, where an oops still shows as it would on a real machine.
  * `init=/sbin/lab-init`: the guest's own small init (no systemd). `quiet` keeps boot fast on a
  * slow serial console; oopses and panics still print in full, because the kernel raises the
  * console log level itself when it dies. `panic_on_oops=0`: an oops kills the offending task
@@ -54,7 +64,7 @@ export const DEFAULT_CPUS = 2;
  * pvpanic. No `panic=N`: the kernel must not reboot by itself after a panic.
  */
 export const DEFAULT_KERNEL_CMDLINE =
-  'console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
+  'console=ttyS1 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
 
 export const GUEST_AGENT_PORT_NAME = 'org.qemu.guest_agent.0';
 
@@ -121,6 +131,25 @@ function socketChardev(id: string, endpoint: SocketEndpoint): string {
   return `socket,id=${id},${where},server=on,wait=off`;
 }
 
+/**
+ * The kernel log's chardev: QEMU connects, as a client, to a socket the host already listens on.
+ * QEMU 7.2 connects while it creates its chardevs, before any vCPU runs, so the first byte of a
+ * boot already has somewhere to go; with no listener it refuses to start ("Failed to connect
+ * to …"), and if the host end goes away it runs on and drops what the port sends (checked on
+ * this machine). The alternatives lose or delay bytes: a server socket with wait=off drops
+ * everything printed before the host connects (the start of a boot), wait=on makes the host
+ * poll for a socket file before it can even reach QMP, and a file would have to be polled.
+ * Client mode also suits TCP (Windows): the host binds port 0 and tells QEMU the port the OS
+ * chose, so no port is guessed.
+ */
+function clientSocketChardev(id: string, endpoint: SocketEndpoint): string {
+  const where =
+    endpoint.kind === 'unix'
+      ? `path=${escapeOptionValue(endpoint.path)}`
+      : `host=127.0.0.1,port=${endpoint.port}`;
+  return `socket,id=${id},${where},server=off`;
+}
+
 function requireString(field: string, value: unknown): void {
   if (typeof value !== 'string' || value.trim() === '')
     throw new QemuConfigError(field, 'must be a non-empty string');
@@ -155,6 +184,21 @@ function validateEndpoint(field: string, endpoint: SocketEndpoint | undefined, p
   }
 }
 
+/** Two sockets on the same path or port would collide: QEMU could bind only one of them. */
+function requireDistinct(
+  field: string,
+  endpoint: SocketEndpoint,
+  otherField: string,
+  other: SocketEndpoint,
+): void {
+  if (endpoint.kind === 'unix' && other.kind === 'unix' && endpoint.path === other.path) {
+    throw new QemuConfigError(`${field}.path`, `must differ from ${otherField}.path`);
+  }
+  if (endpoint.kind === 'tcp' && other.kind === 'tcp' && endpoint.port === other.port) {
+    throw new QemuConfigError(`${field}.port`, `must differ from ${otherField}.port`);
+  }
+}
+
 /** Throws QemuConfigError naming the first field that is wrong. */
 export function validateQemuConfig(config: QemuConfig): void {
   if (!PLATFORMS.includes(config.hostPlatform)) {
@@ -182,12 +226,10 @@ export function validateQemuConfig(config: QemuConfig): void {
   requireInteger('cpus', config.cpus ?? DEFAULT_CPUS, 1, 64);
   validateEndpoint('qmp', config.qmp, config.hostPlatform);
   validateEndpoint('agent', config.agent, config.hostPlatform);
-  if (config.qmp.kind === 'unix' && config.agent.kind === 'unix' && config.qmp.path === config.agent.path) {
-    throw new QemuConfigError('agent.path', 'must differ from qmp.path');
-  }
-  if (config.qmp.kind === 'tcp' && config.agent.kind === 'tcp' && config.qmp.port === config.agent.port) {
-    throw new QemuConfigError('agent.port', 'must differ from qmp.port');
-  }
+  validateEndpoint('kernelLog', config.kernelLog, config.hostPlatform);
+  requireDistinct('agent', config.agent, 'qmp', config.qmp);
+  requireDistinct('kernelLog', config.kernelLog, 'qmp', config.qmp);
+  requireDistinct('kernelLog', config.kernelLog, 'agent', config.agent);
   if (
     config.kernelCmdline !== undefined &&
     (typeof config.kernelCmdline !== 'string' || /[\n\r\0]/.test(config.kernelCmdline))
@@ -245,6 +287,11 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     'stdio,id=console,signal=off',
     '-serial',
     'chardev:console',
+    // ttyS1: the kernel's messages only (see clientSocketChardev and DEFAULT_KERNEL_CMDLINE).
+    '-chardev',
+    clientSocketChardev('kernellog', config.kernelLog),
+    '-serial',
+    'chardev:kernellog',
     // QMP on its own socket: the same as `-qmp unix:PATH,server=on,wait=off`, written as a
     // chardev so that both sockets are described (and escaped) one way.
     '-chardev',

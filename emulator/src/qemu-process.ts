@@ -2,8 +2,8 @@
 //
 // It owns everything that lives exactly as long as that QEMU: the run folder (a private
 // farfetchd-lab-* temp folder with a pid file naming this host process), the qcow2 overlay in
-// it, the pty QEMU's console is on, the QMP and guest-agent sockets and their clients, and the
-// promise of how QEMU ended. dispose() can be called at any moment, as often as wanted, even
+// it, the pty QEMU's console is on, the kernel's own serial port (KernelLogListener), the QMP
+// and guest-agent sockets and their clients, and the promise of how QEMU ended. dispose() can be called at any moment, as often as wanted, even
 // while launch() is still on its way: it ends QEMU and removes all of it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ import * as pty from 'node-pty';
 import type { Accelerator } from './api.ts';
 import { findQemu, findQemuImg } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
+import { KernelLogListener } from './kernel-log.ts';
 import { buildQemuArgs } from './qemu-args.ts';
 import { QmpClient } from './qmp.ts';
 import { makeRunFolder } from './run-folders.ts';
@@ -27,6 +28,8 @@ const QUIT_GRACE_MS = 2000;
 /** QEMU creates its sockets while it starts, before the guest runs: this is plenty. */
 const SOCKET_TIMEOUT_MS = 10_000;
 const SOCKET_POLL_MS = 10;
+/** How long an exit waits for QMP's last words (the SHUTDOWN reason) once QEMU is gone. */
+const EXIT_REASON_WAIT_MS = 500;
 
 /** Where the overlay (the guest's disk) of a new QemuProcess comes from. */
 export type DiskSource =
@@ -65,7 +68,10 @@ export interface LabProcess {
   launch(): Promise<void>;
   /** The agent's channel (after launch); the agent itself answers once the guest runs it. */
   agent(): SessionAgent;
+  /** The student's console (ttyS0): the terminal, and boot markers. Programs write here. */
   onConsole(listener: (data: string) => void): void;
+  /** The kernel's own serial port (ttyS1): what only the kernel prints (crashes are read here). */
+  onKernelLog(listener: (text: string) => void): void;
   /** QEMU's GUEST_PANICKED event (pvpanic). */
   onGuestPanicked(listener: () => void): void;
   write(data: string): void;
@@ -116,6 +122,7 @@ export class QemuProcess implements LabProcess {
   private child?: pty.IPty;
   private qmp?: QmpClient;
   private agentClient?: GuestAgent;
+  private kernelLog?: KernelLogListener;
   private shutdownReason?: string;
   private hasExited = false;
   private launching?: Promise<void>;
@@ -124,6 +131,7 @@ export class QemuProcess implements LabProcess {
   private readonly aborted: Promise<never>;
   private abort!: (err: Error) => void;
   private readonly consoleListeners: ((data: string) => void)[] = [];
+  private readonly kernelLogListeners: ((text: string) => void)[] = [];
   private readonly panicListeners: (() => void)[] = [];
 
   constructor(private readonly spec: QemuProcessSpec) {
@@ -169,6 +177,14 @@ export class QemuProcess implements LabProcess {
     if (typeof spec.workspace === 'object') workspace = this.runDir;
     const qmpPath = path.join(this.runDir, 'qmp.sock');
     const agentPath = path.join(this.runDir, 'agent.sock');
+    // Listening before QEMU starts: QEMU connects to it while starting (it will not start
+    // without it), so the kernel's first line is never lost.
+    this.kernelLog = await this.late(
+      KernelLogListener.listen({ kind: 'unix', path: path.join(this.runDir, 'kernel-log.sock') }),
+    );
+    this.kernelLog.on('data', (text) => {
+      for (const listener of this.kernelLogListeners) listener(text);
+    });
     const args = buildQemuArgs({
       accel: spec.accel,
       hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
@@ -178,6 +194,7 @@ export class QemuProcess implements LabProcess {
       cpus: spec.cpus,
       qmp: { kind: 'unix', path: qmpPath },
       agent: { kind: 'unix', path: agentPath },
+      kernelLog: this.kernelLog!.endpoint,
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
       loadvm: spec.disk.kind === 'snapshot' ? spec.disk.loadvm : undefined,
     });
@@ -222,11 +239,17 @@ export class QemuProcess implements LabProcess {
     child.onExit(({ exitCode, signal }) => {
       this.hasExited = true;
       const name = signalName(signal);
-      this.resolveExited({
-        code: name ? null : exitCode,
-        signal: name,
-        ...(this.shutdownReason ? { shutdownReason: this.shutdownReason } : {}),
-      });
+      // QEMU sends SHUTDOWN before it exits, but the two reach us by different paths: the QMP
+      // socket's close comes after all its data, so wait for it (briefly) to know the reason.
+      const qmpClosed = this.qmp?.closed ?? Promise.resolve();
+      void Promise.race([qmpClosed, new Promise((resolve) => setTimeout(resolve, EXIT_REASON_WAIT_MS))]).then(
+        () =>
+          this.resolveExited({
+            code: name ? null : exitCode,
+            signal: name,
+            ...(this.shutdownReason ? { shutdownReason: this.shutdownReason } : {}),
+          }),
+      );
     });
   }
 
@@ -240,7 +263,11 @@ export class QemuProcess implements LabProcess {
       if (Date.now() > deadline) throw new Error(`QEMU did not create ${path.basename(socketPath)}`);
       await this.step(new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS)));
     }
-    const opening = open(socketPath);
+    return this.late(open(socketPath));
+  }
+
+  /** A step whose result must be closed if it only arrives after dispose() has begun. */
+  private late<T extends { close(): Promise<void> }>(opening: Promise<T>): Promise<T> {
     opening.then(
       (client) => {
         if (this.disposing) void client.close().catch(() => undefined);
@@ -257,6 +284,10 @@ export class QemuProcess implements LabProcess {
 
   onConsole(listener: (data: string) => void): void {
     this.consoleListeners.push(listener);
+  }
+
+  onKernelLog(listener: (text: string) => void): void {
+    this.kernelLogListeners.push(listener);
   }
 
   onGuestPanicked(listener: () => void): void {
@@ -319,6 +350,8 @@ export class QemuProcess implements LabProcess {
     }
     await this.agentClient?.close().catch(() => undefined);
     await this.qmp?.close().catch(() => undefined);
+    // After QEMU's exit, so that everything the kernel printed has been read.
+    await this.kernelLog?.close();
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
   }
 }

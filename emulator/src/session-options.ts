@@ -41,7 +41,8 @@ export interface SessionEvents {
 export class LabBootError extends Error {
   constructor(
     message: string,
-    readonly consoleTail: string,
+    /** The end of the kernel's log (its own serial port) from the failed boot. */
+    readonly kernelLogTail: string,
   ) {
     super(message);
     this.name = 'LabBootError';

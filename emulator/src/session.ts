@@ -74,7 +74,8 @@ export class LabSession extends EventEmitter<SessionEvents> {
     };
   }
 
-  get consoleLog(): string {
+  /** The recent kernel log (its own serial port, not the shell's console) of the current or last boot. */
+  get kernelLogTail(): string {
     return this.detector.tail();
   }
 
@@ -210,19 +211,20 @@ export class LabSession extends EventEmitter<SessionEvents> {
       this.readyAt = Date.now();
       this.transition('booted');
     } catch (err) {
-      const consoleTail = this.detector.tail();
+      const kernelLogTail = this.detector.tail();
       const message = err instanceof Error ? err.message : String(err);
       // A kernel that crashed while booting stays on screen, with its log, until a reset.
-      if (this.state === 'crashed') throw new LabBootError(`the guest did not boot: ${message}`, consoleTail);
+      if (this.state === 'crashed')
+        throw new LabBootError(`the guest did not boot: ${message}`, kernelLogTail);
       await this.retire();
       if (gate.by === 'stop') {
         this.transition('stop');
         this.transition('disposed');
-        throw new LabBootError('the boot was cancelled: the machine was stopped', consoleTail);
+        throw new LabBootError('the boot was cancelled: the machine was stopped', kernelLogTail);
       }
       this.error = message;
       this.transition('boot-failed');
-      throw new LabBootError(`the guest did not boot: ${message}`, consoleTail);
+      throw new LabBootError(`the guest did not boot: ${message}`, kernelLogTail);
     } finally {
       this.boot = undefined;
     }
@@ -324,9 +326,9 @@ export class LabSession extends EventEmitter<SessionEvents> {
       console: (data, steps) => {
         if (!visible) return;
         if (this.state === 'booting') for (const step of steps) this.progress.add(step);
-        this.detector.feed(data);
-        this.emit('console', data);
+        this.emit('console', data); // never to the crash detector: programs print here too
       },
+      kernelLog: (text) => visible && this.detector.feed(text),
       panicked: () => visible && this.detector.pvpanic(),
       exited: (exit, epoch) => {
         if (visible) this.enqueue(() => this.followExit(epoch, exit)).catch(() => undefined);
@@ -353,13 +355,13 @@ export class LabSession extends EventEmitter<SessionEvents> {
       const disk = { kind: 'adopt', file: previous.overlayPath! } as const;
       return this.bootOp((guard) => this.bootMachine(disk, guard, previous));
     }
-    const consoleTail = this.detector.tail();
+    const kernelLogTail = this.detector.tail();
     await this.retire();
     this.readyAt = null;
     this.stopReason = reason;
     if (event === 'guest-powered-off') this.crash = undefined;
     if (event === 'qemu-died' && this.state === 'ready') {
-      const log = consoleTail.slice(-16384);
+      const log = kernelLogTail.slice(-16384);
       this.crash = { kind: 'qemu-exit', headline: reason, log, at: new Date().toISOString() };
       this.transition(event);
       this.emit('crash', this.crash);

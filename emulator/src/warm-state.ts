@@ -1,8 +1,10 @@
 // The warm state: a snapshot of a freshly booted guest, so that later sessions start from it
 // (`-loadvm`, a fraction of a second) instead of booting the kernel (seconds under TCG).
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { GuestImage } from './image.ts';
+import { DEFAULT_KERNEL_CMDLINE } from './qemu-args.ts';
 import type { LabProcess } from './qemu-process.ts';
 import { cacheDir } from './run-folders.ts';
 
@@ -18,9 +20,13 @@ export function warmStatePath(
   return path.join(cacheDir(env), `warm-${image.manifest.key}-${shape}.qcow2`);
 }
 
-/** What a snapshot depends on besides the image: the machine QEMU builds. */
+/**
+ * What a snapshot depends on besides the image: the machine QEMU builds, and the kernel's
+ * command line (a snapshot holds a kernel booted with it).
+ */
 export function machineShape(accel: string, memoryMiB: number, cpus: number, workspace: boolean): string {
-  return [accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'].join('-');
+  const cmdline = createHash('sha256').update(DEFAULT_KERNEL_CMDLINE).digest('hex').slice(0, 8);
+  return [cmdline, accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'].join('-');
 }
 
 /**

@@ -15,6 +15,7 @@ const linux: QemuConfig = {
   diskPath: '/run/lab/overlay.qcow2',
   qmp: { kind: 'unix', path: '/run/lab/qmp.sock' },
   agent: { kind: 'unix', path: '/run/lab/agent.sock' },
+  kernelLog: { kind: 'unix', path: '/run/lab/kernel-log.sock' },
 };
 
 /** The value that follows `flag` (the first occurrence), or undefined. */
@@ -47,7 +48,7 @@ test('linux + TCG: the whole command line', () => {
     '-kernel',
     '/lab/bzImage',
     '-append',
-    'console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
+    'console=ttyS1 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
     '-drive',
     'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe',
     '-device',
@@ -56,6 +57,10 @@ test('linux + TCG: the whole command line', () => {
     'stdio,id=console,signal=off',
     '-serial',
     'chardev:console',
+    '-chardev',
+    'socket,id=kernellog,path=/run/lab/kernel-log.sock,server=off',
+    '-serial',
+    'chardev:kernellog',
     '-chardev',
     'socket,id=qmp,path=/run/lab/qmp.sock,server=on,wait=off',
     '-mon',
@@ -124,6 +129,7 @@ test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
     diskPath: 'C:\\Users\\ash\\AppData\\Local\\Temp\\lab\\overlay.qcow2',
     qmp: { kind: 'tcp', port: 45001 },
     agent: { kind: 'tcp', port: 45002 },
+    kernelLog: { kind: 'tcp', port: 45003 },
     workspace: { hostPath: 'C:\\Users\\ash\\farfetchd', tag: 'workspace' },
   });
   assert.equal(after(args, '-accel'), 'whpx,kernel-irqchip=off');
@@ -131,6 +137,7 @@ test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
   assert.equal(after(args, '-kernel'), 'C:\\Program Files\\Farfetchd Lab\\bzImage');
   assert.deepEqual(allAfter(args, '-chardev'), [
     'stdio,id=console,signal=off',
+    'socket,id=kernellog,host=127.0.0.1,port=45003,server=off',
     'socket,id=qmp,host=127.0.0.1,port=45001,server=on,wait=off',
     'socket,id=ga,host=127.0.0.1,port=45002,server=on,wait=off',
   ]);
@@ -147,6 +154,7 @@ test('Windows + TCG works the same way', () => {
     hostPlatform: 'win32',
     qmp: { kind: 'tcp', port: 1 },
     agent: { kind: 'tcp', port: 65535 },
+    kernelLog: { kind: 'tcp', port: 2 },
   });
   assert.equal(after(args, '-accel'), 'tcg,thread=multi');
 });
@@ -173,12 +181,14 @@ test('commas in paths are doubled where QEMU parses option lists, not in -kernel
     diskPath: '/a,b/overlay.qcow2',
     qmp: { kind: 'unix', path: '/a,b/qmp.sock' },
     agent: { kind: 'unix', path: '/a,b/agent.sock' },
+    kernelLog: { kind: 'unix', path: '/a,b/kernel-log.sock' },
     workspace: { hostPath: '/home/x,y', tag: 'workspace' },
   });
   assert.equal(after(args, '-kernel'), '/a,b/bzImage');
   assert.equal(after(args, '-drive'), 'file=/a,,b/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe');
-  assert.equal(allAfter(args, '-chardev')[1], 'socket,id=qmp,path=/a,,b/qmp.sock,server=on,wait=off');
-  assert.equal(allAfter(args, '-chardev')[2], 'socket,id=ga,path=/a,,b/agent.sock,server=on,wait=off');
+  assert.equal(allAfter(args, '-chardev')[1], 'socket,id=kernellog,path=/a,,b/kernel-log.sock,server=off');
+  assert.equal(allAfter(args, '-chardev')[2], 'socket,id=qmp,path=/a,,b/qmp.sock,server=on,wait=off');
+  assert.equal(allAfter(args, '-chardev')[3], 'socket,id=ga,path=/a,,b/agent.sock,server=on,wait=off');
   assert.equal(after(args, '-fsdev'), 'local,id=workspace,path=/home/x,,y,security_model=none');
 });
 
@@ -244,7 +254,13 @@ test('invalid configurations are refused with the field named', () => {
   );
   rejects({ ...linux, agent: linux.qmp }, 'agent.path', /must differ from qmp.path/);
   rejects(
-    { ...linux, hostPlatform: 'win32', qmp: { kind: 'tcp', port: 5000 }, agent: { kind: 'tcp', port: 5000 } },
+    {
+      ...linux,
+      hostPlatform: 'win32',
+      qmp: { kind: 'tcp', port: 5000 },
+      agent: { kind: 'tcp', port: 5000 },
+      kernelLog: { kind: 'tcp', port: 5002 },
+    },
     'agent.port',
     /must differ from qmp.port/,
   );
@@ -259,4 +275,63 @@ test('invalid configurations are refused with the field named', () => {
   rejects({ ...linux, workspace: { hostPath: '', tag: 'workspace' } }, 'workspace.hostPath', /non-empty/);
   rejects({ ...linux, loadvm: '' }, 'loadvm', /non-empty/);
   rejects({ ...linux, extra: [1 as unknown as string] }, 'extra', /array of strings/);
+});
+
+test('the kernel log is a second serial port (ttyS1) whose socket QEMU connects to; ttyS0 stays the last console', () => {
+  const args = buildQemuArgs(linux);
+  assert.deepEqual(allAfter(args, '-serial'), ['chardev:console', 'chardev:kernellog']);
+  const consoles = after(args, '-append')!
+    .split(' ')
+    .filter((a) => a.startsWith('console='));
+  // The last console= is /dev/console: the student's terminal, never the kernel-only port.
+  assert.deepEqual(consoles, ['console=ttyS1', 'console=ttyS0']);
+  assert.ok(after(args, '-append')!.split(' ').includes('quiet'));
+});
+
+test('a missing or wrong kernelLog endpoint is refused with the field named', () => {
+  rejects(
+    { ...linux, kernelLog: undefined } as unknown as QemuConfig,
+    'kernelLog',
+    /^QEMU configuration: kernelLog is missing$/,
+  );
+  rejects({ ...linux, kernelLog: { kind: 'unix', path: '' } }, 'kernelLog.path', /non-empty/);
+  rejects(
+    { ...linux, kernelLog: { kind: 'unix', path: `/tmp/${'z'.repeat(110)}` } },
+    'kernelLog.path',
+    /is 115 bytes long; a unix socket path can have at most 107 on linux/,
+  );
+  rejects({ ...linux, kernelLog: { kind: 'tcp', port: 0 } }, 'kernelLog.port', /from 1 to 65535 \(got 0\)/);
+  rejects(
+    { ...linux, kernelLog: { kind: 'fifo' } as unknown as QemuConfig['kernelLog'] },
+    'kernelLog.kind',
+    /must be 'unix' or 'tcp'/,
+  );
+  rejects({ ...linux, kernelLog: linux.qmp }, 'kernelLog.path', /must differ from qmp.path/);
+  rejects({ ...linux, kernelLog: linux.agent }, 'kernelLog.path', /must differ from agent.path/);
+  const win32: QemuConfig = {
+    ...linux,
+    hostPlatform: 'win32',
+    qmp: { kind: 'tcp', port: 5000 },
+    agent: { kind: 'tcp', port: 5001 },
+    kernelLog: { kind: 'tcp', port: 5002 },
+  };
+  assert.equal(
+    allAfter(buildQemuArgs(win32), '-chardev')[1],
+    'socket,id=kernellog,host=127.0.0.1,port=5002,server=off',
+  );
+  rejects(
+    { ...win32, kernelLog: { kind: 'tcp', port: 5000 } },
+    'kernelLog.port',
+    /must differ from qmp.port/,
+  );
+  rejects(
+    { ...win32, kernelLog: { kind: 'tcp', port: 5001 } },
+    'kernelLog.port',
+    /must differ from agent.port/,
+  );
+  rejects(
+    { ...win32, kernelLog: { kind: 'unix', path: 'C:\\lab\\k.sock' } },
+    'kernelLog',
+    /cannot be a unix socket on Windows/,
+  );
 });

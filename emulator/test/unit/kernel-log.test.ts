@@ -1,0 +1,151 @@
+// KernelLogListener against a plain socket client standing in for QEMU's chardev (which connects
+// as a client and writes raw bytes); the real QEMU is in test/integration/crash-spoof.test.ts.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { KernelLogClosedError, KernelLogListener } from '../../src/kernel-log.ts';
+import type { SocketEndpoint } from '../../src/qemu-args.ts';
+
+async function tempSocket(): Promise<{ dir: string; sock: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kernel-log-test-'));
+  return { dir, sock: path.join(dir, 'kernel-log.sock') };
+}
+
+function connect(endpoint: SocketEndpoint): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      endpoint.kind === 'unix'
+        ? net.connect(endpoint.path, () => resolve(socket))
+        : net.connect(endpoint.port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+function collect(listener: KernelLogListener): string[] {
+  const chunks: string[] = [];
+  listener.on('data', (text) => chunks.push(text));
+  return chunks;
+}
+
+test('everything the peer writes arrives as UTF-8 text, a character split across writes kept whole', async () => {
+  const { dir, sock } = await tempSocket();
+  const listener = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  try {
+    assert.deepEqual(listener.endpoint, { kind: 'unix', path: sock });
+    const chunks = collect(listener);
+    const ended = new Promise<void>((resolve) => listener.once('end', resolve));
+    const qemu = await connect(listener.endpoint);
+    const euro = Buffer.from('€'); // three bytes
+    qemu.write(Buffer.concat([Buffer.from('[    0.000000] Linux version 6.12 '), euro.subarray(0, 1)]));
+    await listener.firstOutput;
+    qemu.end(Buffer.concat([euro.subarray(1), Buffer.from('\r\n')]));
+    await ended;
+    assert.equal(chunks.join(''), '[    0.000000] Linux version 6.12 €\r\n');
+    assert.ok(
+      chunks.every((c) => !c.includes('\ufffd')),
+      JSON.stringify(chunks),
+    );
+  } finally {
+    await listener.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('only the first connection is served: the listener stops listening once QEMU is connected', async () => {
+  const { dir, sock } = await tempSocket();
+  const listener = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  try {
+    const chunks = collect(listener);
+    const qemu = await connect(listener.endpoint);
+    qemu.write('from qemu\n');
+    await listener.firstOutput;
+    // Node removes a unix socket's file when it stops listening.
+    assert.equal(existsSync(sock), false);
+    await assert.rejects(connect(listener.endpoint), { code: 'ENOENT' });
+    assert.equal(chunks.join(''), 'from qemu\n');
+    qemu.destroy();
+  } finally {
+    await listener.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const tcp = await KernelLogListener.listen({ kind: 'tcp', port: 0 });
+  try {
+    const qemu = await connect(tcp.endpoint);
+    qemu.write('x');
+    await tcp.firstOutput;
+    await assert.rejects(connect(tcp.endpoint), { code: 'ECONNREFUSED' });
+    qemu.destroy();
+  } finally {
+    await tcp.close();
+  }
+});
+
+test('close() removes the socket file, is idempotent, and fails firstOutput when nothing was printed', async () => {
+  const { dir, sock } = await tempSocket();
+  const unused = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  assert.equal(existsSync(sock), true);
+  await unused.close();
+  assert.equal(existsSync(sock), false);
+  const listener = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  let ended = false;
+  listener.on('end', () => (ended = true));
+  const qemu = await connect(listener.endpoint);
+  const peerClosed = new Promise<void>((resolve) => qemu.once('close', () => resolve()));
+  const first = listener.close();
+  assert.equal(listener.close(), first);
+  await first;
+  await peerClosed;
+  assert.equal(existsSync(sock), false);
+  await assert.rejects(listener.firstOutput, (err: Error) => {
+    assert.ok(err instanceof KernelLogClosedError);
+    assert.equal(err.message, 'the kernel log was closed before the kernel printed anything');
+    return true;
+  });
+  assert.equal(ended, false, "close() is the owner's doing, not QEMU's: no 'end'");
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('firstOutput stays resolved after close() once the kernel printed', async () => {
+  const { dir, sock } = await tempSocket();
+  const listener = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  const qemu = await connect(listener.endpoint);
+  qemu.write('x');
+  await listener.firstOutput;
+  await listener.close();
+  await listener.firstOutput; // still resolved, not turned into a rejection
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('TCP on 127.0.0.1 with port 0: the endpoint names the port the OS chose', async () => {
+  const listener = await KernelLogListener.listen({ kind: 'tcp', port: 0 });
+  try {
+    assert.equal(listener.endpoint.kind, 'tcp');
+    const port = listener.endpoint.kind === 'tcp' ? listener.endpoint.port : 0;
+    assert.ok(Number.isInteger(port) && port > 0 && port < 65536, String(port));
+    const chunks = collect(listener);
+    const qemu = await connect(listener.endpoint);
+    qemu.write('over tcp\n');
+    await listener.firstOutput;
+    assert.equal(chunks.join(''), 'over tcp\n');
+    qemu.destroy();
+  } finally {
+    await listener.close();
+  }
+});
+
+test('a path that is already taken is refused with a one-line reason', async () => {
+  const { dir, sock } = await tempSocket();
+  const first = await KernelLogListener.listen({ kind: 'unix', path: sock });
+  try {
+    await assert.rejects(KernelLogListener.listen({ kind: 'unix', path: sock }), {
+      message: `cannot listen for the kernel log on ${sock}: listen EADDRINUSE: address already in use ${sock}`,
+    });
+  } finally {
+    await first.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
