@@ -151,7 +151,9 @@ export class QemuProcess implements LabProcess {
 
   private async doLaunch(): Promise<void> {
     const { spec } = this;
-    this.runDir = await this.step(makeRunFolder());
+    // Not raced with dispose(): it is quick, and dispose() must know the folder to remove it.
+    this.runDir = await makeRunFolder();
+    if (this.disposing) throw new ProcessDisposedError();
     const overlay = path.join(this.runDir, 'overlay.qcow2');
     // The base image is never written: every machine runs on its own overlay, and a reset is
     // throwing that overlay away.

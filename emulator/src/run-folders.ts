@@ -11,11 +11,6 @@ import { labCacheDir } from './accel.ts';
 export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
 /** Names the host process that owns a run folder. */
 export const PID_FILE = 'pid';
-/**
- * A run folder without a pid file is being created right now (mkdtemp happens before the pid
- * file is written), or dates from a lab that wrote none: only the second kind is this old.
- */
-const UNOWNED_GRACE_MS = 60_000;
 
 /** The lab's cache folder: $FARFETCHD_LAB_CACHE, else $XDG_CACHE_HOME/farfetchd-lab. */
 export const cacheDir = labCacheDir;
@@ -38,9 +33,10 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes the run folders in `tmp` whose owner is dead. Returns the folders removed. A pid
- * that was reused by an unrelated process keeps its folder: a leak of a few bytes, never the
- * removal of a live session's disk.
+ * Removes the run folders in `tmp` whose pid file names a dead process. Returns the folders
+ * removed. A folder without a pid file is left alone: it is being created right now (mkdtemp
+ * comes before the pid file), or belongs to an older lab that may still be running. A pid
+ * reused by an unrelated process keeps its folder: a leak, never a live session's disk lost.
  */
 export async function cleanStaleRunFolders(
   tmp: string = os.tmpdir(),
@@ -63,9 +59,9 @@ async function isStale(dir: string, isAlive: (pid: number) => boolean): Promise<
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) return false;
   const text = await readFile(path.join(dir, PID_FILE), 'utf8').catch(() => undefined);
-  if (text === undefined) return Date.now() - info.mtimeMs > UNOWNED_GRACE_MS;
+  if (text === undefined) return false;
   const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return true;
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
   return pid !== process.pid && !isAlive(pid);
 }
 

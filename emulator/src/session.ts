@@ -325,7 +325,9 @@ export class LabSession extends EventEmitter<SessionEvents> {
     return this.slot.attach(proc, {
       console: (data, steps) => {
         if (!visible) return;
-        if (this.state === 'booting') for (const step of steps) this.progress.add(step);
+        // Output means QEMU runs, even before launch() has connected every socket.
+        if (this.state === 'booting')
+          for (const step of ['qemu-started', ...steps] as const) this.progress.add(step);
         this.emit('console', data); // never to the crash detector: programs print here too
       },
       kernelLog: (text) => visible && this.detector.feed(text),
