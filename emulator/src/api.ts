@@ -59,7 +59,10 @@ export interface SystemCheck {
   ok: boolean;
   /** What was found, one line: a path and version, a hash, a verdict and its reason, a size. */
   detail: string;
-  /** When not ok: what to do about it, one line. */
+  /**
+   * What to do about it, one line: always when not ok; also for a working but slower choice
+   * (TCG because the hardware accelerator is absent or did not boot the guest).
+   */
   fix?: string;
 }
 
@@ -67,12 +70,14 @@ export interface SystemCheck {
 export interface SystemReport {
   qemu: { path?: string; version?: string };
   image: { dir: string; key?: string; kernelRelease?: string };
-  accelerator: AcceleratorInfo & {
+  /** Absent when it could not be decided (no QEMU or no guest image to probe with). */
+  accelerator?: AcceleratorInfo & {
     source: AcceleratorSource;
     /** When the verdict was reached (ISO time), and how long its probe took. */
     decidedAt?: string;
     probeMs?: number;
   };
+  /** Free space on the disk of the cache folder (the checks cover the other folders' disks too). */
   disk: { path: string; freeBytes: number };
   caches: { name: string; path: string; bytes: number }[];
   checks: SystemCheck[];

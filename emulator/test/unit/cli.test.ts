@@ -47,6 +47,7 @@ test('bad arguments exit 2 and name the argument', async () => {
     [['check'], /--part is required/],
     [['serve', '--port', '70000'], /--port must be a port number from 1 to 65535 \(got '70000'\)/],
     [['teleport'], /unknown command 'teleport'/],
+    [['doctor', '--fix'], /farfetchd-lab doctor: Unknown option '--fix'/],
   ];
   for (const [argv, message] of cases) {
     const { io, text } = capture();
@@ -56,7 +57,7 @@ test('bad arguments exit 2 and name the argument', async () => {
 });
 
 test('--help prints each command usage and exits 0', async () => {
-  for (const command of ['image', 'run', 'exec', 'serve', 'check', 'bench']) {
+  for (const command of ['image', 'run', 'exec', 'serve', 'check', 'bench', 'doctor']) {
     const { io, text } = capture();
     assert.equal(await main([command, '--help'], io), 0);
     assert.ok(text().out.startsWith(`Usage: farfetchd-lab ${command}`), text().out);
@@ -66,6 +67,10 @@ test('--help prints each command usage and exits 0', async () => {
   assert.match(
     text().out,
     /exec \[--module M\] \[--put HOST\[:GUEST\]\]\.\.\. \[--timeout SEC\] -- CMD \[ARG\.\.\.\]/,
+  );
+  assert.match(
+    text().out,
+    /\n {2}doctor \[--json\] {19}what the lab finds on this machine and what to do about each problem\n/,
   );
 });
 
