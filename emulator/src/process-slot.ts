@@ -17,6 +17,7 @@ export interface ProcessHandlers {
 
 export class ProcessSlot {
   private proc?: LabProcess;
+  private shown = false;
   private epochCount = 0;
   /** Resolves when the current process has shown that its guest runs (a boot marker). */
   proved: Promise<void> = Promise.resolve();
@@ -25,15 +26,24 @@ export class ProcessSlot {
     return this.proc;
   }
 
+  /**
+   * The current process if its console is the user's terminal. A warm-up boot's is not: what
+   * is typed while it runs would be saved in its snapshot and replayed at every later start.
+   */
+  get terminal(): LabProcess | undefined {
+    return this.shown ? this.proc : undefined;
+  }
+
   get epoch(): number {
     return this.epochCount;
   }
 
-  /** Makes `proc` current; `handlers` hear from it only while it is. */
-  attach(proc: LabProcess, handlers: ProcessHandlers): LabProcess {
+  /** Makes `proc` current (`shown`: its console is the user's); `handlers` hear from it only while it is. */
+  attach(proc: LabProcess, handlers: ProcessHandlers, shown: boolean): LabProcess {
     const epoch = ++this.epochCount;
     const current = () => this.epochCount === epoch;
     this.proc = proc;
+    this.shown = shown;
     const markers = new MarkerWatch();
     this.proved = markers.proof;
     proc.onConsole((data) => {
@@ -56,6 +66,7 @@ export class ProcessSlot {
   async retire(): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
+    this.shown = false;
     this.epochCount++;
     await proc?.dispose();
   }

@@ -27,7 +27,7 @@ import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
 import { BootGate, BootInterrupted, LabBootError, processSpec } from './session-options.ts';
 import type { Guard, LabSessionOptions, SessionEvents } from './session-options.ts';
-import { ProcessSlot } from './process-slot.ts';
+import { ProcessSlot, type ProcessHandlers } from './process-slot.ts';
 import { WARM_SNAPSHOT, machineShape, prepareWarmState, warmStatePath } from './warm-state.ts';
 
 export { warmStatePath };
@@ -143,21 +143,21 @@ export class LabSession extends EventEmitter<SessionEvents> {
   }
 
   writeConsole(data: string): void {
-    this.slot.current?.write(data);
+    this.slot.terminal?.write(data);
   }
 
   /** Remembered for the next boot; applied to a running guest, coalesced (the last size wins). */
   resizeConsole(cols: number, rows: number): Promise<void> {
-    this.slot.current?.resize(cols, rows);
+    this.slot.terminal?.resize(cols, rows);
     return this.sizer.set({ cols, rows });
   }
 
   pauseConsole(): void {
-    this.slot.current?.pause();
+    this.slot.terminal?.pause();
   }
 
   resumeConsole(): void {
-    this.slot.current?.resume();
+    this.slot.terminal?.resume();
   }
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -322,20 +322,20 @@ export class LabSession extends EventEmitter<SessionEvents> {
     const proc = (this.opts.createProcess ?? createQemuProcess)(
       processSpec(this.opts, machine, disk, !visible),
     );
-    return this.slot.attach(proc, {
+    if (!visible)
+      return this.slot.attach(proc, { console() {}, kernelLog() {}, panicked() {}, exited() {} }, false);
+    const handlers: ProcessHandlers = {
       console: (data, steps) => {
-        if (!visible) return;
         // Output means QEMU runs, even before launch() has connected every socket.
         if (this.state === 'booting')
           for (const step of ['qemu-started', ...steps] as const) this.progress.add(step);
         this.emit('console', data); // never to the crash detector: programs print here too
       },
-      kernelLog: (text) => visible && this.detector.feed(text),
-      panicked: () => visible && this.detector.pvpanic(),
-      exited: (exit, epoch) => {
-        if (visible) this.enqueue(() => this.followExit(epoch, exit)).catch(() => undefined);
-      },
-    });
+      kernelLog: (text) => this.detector.feed(text),
+      panicked: () => this.detector.pvpanic(),
+      exited: (exit, epoch) => void this.enqueue(() => this.followExit(epoch, exit)).catch(() => {}),
+    };
+    return this.slot.attach(proc, handlers, true);
   }
 
   /** Ends the current epoch and disposes its process. */

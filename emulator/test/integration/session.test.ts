@@ -11,7 +11,10 @@ import type { CrashInfo, VmStatus } from '../../src/api.ts';
 import { LabSession } from '../../src/session.ts';
 import { cliPath } from './helpers.ts';
 
-/** This process's QEMU children (node-pty spawns QEMU as a child of the session's process). */
+/**
+ * This process's session QEMUs (node-pty spawns QEMU as a child of the session's process; the
+ * accelerator probe's QEMUs have no run folder).
+ */
 function qemuChildren(): number[] {
   let pids: number[];
   try {
@@ -26,9 +29,10 @@ function qemuChildren(): number[] {
   }
   return pids.filter((pid) => {
     try {
-      return execFileSync('cat', [`/proc/${pid}/comm`])
+      const argv = execFileSync('cat', [`/proc/${pid}/cmdline`])
         .toString()
-        .startsWith('qemu-system');
+        .split('\0');
+      return argv[0]!.endsWith('qemu-system-x86_64') && argv.some((a) => a.includes('/farfetchd-lab-'));
     } catch {
       return false;
     }
@@ -282,6 +286,30 @@ test('stop during the boot: the boot is cancelled, no QEMU and no run folder lef
   await session.stop();
   await assert.rejects(starting, /^LabBootError: the boot was cancelled: the machine was stopped$/);
   assert.equal(session.status().state, 'stopped');
+  assert.deepEqual(qemuChildren(), []);
+  assert.deepEqual(await runFoldersOfThisProcess(), []);
+});
+
+test('reset during the first boot warm-up: one machine in the end, no QEMU, folder or half-made snapshot left over', async () => {
+  const cache = await mkdtemp(path.join(os.tmpdir(), 'lab-cache-'));
+  const session = new LabSession({ env: { ...process.env, FARFETCHD_LAB_CACHE: cache } });
+  try {
+    const starting = session.start();
+    // The warm-up shows no boot steps: wait for its QEMU.
+    for (let i = 0; i < 600 && qemuChildren().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(qemuChildren().length, 1, 'the warm-up QEMU never started');
+    await session.reset();
+    await assert.rejects(starting, /^LabBootError: the boot was cancelled: the machine was stopped$/);
+    assert.equal(session.status().state, 'ready');
+    assert.equal(qemuChildren().length, 1);
+    assert.equal((await runFoldersOfThisProcess()).length, 1);
+    const warm = (await readdir(cache)).filter((f) => f.startsWith('warm-'));
+    assert.equal(warm.length, 1, `warm files: ${warm.join(' ')}`);
+    assert.match(warm[0]!, /^warm-[0-9a-f]{16}-[0-9a-f]{8}-tcg-512-2-nows\.qcow2$/);
+  } finally {
+    await session.stop();
+    await rm(cache, { recursive: true, force: true });
+  }
   assert.deepEqual(qemuChildren(), []);
   assert.deepEqual(await runFoldersOfThisProcess(), []);
 });

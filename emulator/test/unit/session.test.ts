@@ -260,6 +260,9 @@ test('reset during the first boot warm-up: the warm-up process goes, no snapshot
     const starting = session.start();
     await settle();
     assert.equal(made.length, 1); // the warm-up
+    // Typed while the warm-up runs: never into it (its snapshot would replay it at every start).
+    session.writeConsole('typed too early\n');
+    assert.deepEqual(made[0]!.written, []);
     await session.reset();
     await starting.catch(() => undefined);
     assert.equal(made[0]!.disposed, true);
