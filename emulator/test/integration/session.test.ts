@@ -3,6 +3,7 @@
 // killed from outside; and nothing left behind by a stop during the boot.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -154,7 +155,7 @@ test('loadModule swaps reference modules and reports the loaded one', async () =
   }
 });
 
-test('QEMU does not outlive a killed farfetchd-lab process', async () => {
+test('QEMU does not outlive a killed farfetchd-lab process, and its run folder goes at the next start', async () => {
   const child = spawn(process.execPath, [cliPath, 'exec', '--', 'sleep', '100'], { stdio: 'ignore' });
   const qemuPids = async (): Promise<string[]> => {
     try {
@@ -189,6 +190,22 @@ test('QEMU does not outlive a killed farfetchd-lab process', async () => {
     });
   }
   assert.deepEqual(alive, [], 'QEMU survived its parent');
+
+  // Its run folder (overlay, sockets) is left behind, naming a dead process: the next session
+  // removes it when it starts.
+  const left: string[] = [];
+  for (const name of await readdir(os.tmpdir())) {
+    const pid = await readFile(path.join(os.tmpdir(), name, 'pid'), 'utf8').catch(() => '');
+    if (name.startsWith('farfetchd-lab-') && pid === `${child.pid}\n`) left.push(name);
+  }
+  assert.equal(left.length, 1, 'the killed lab left no run folder to clean up');
+  const session = new LabSession();
+  try {
+    await session.start();
+    assert.equal(existsSync(path.join(os.tmpdir(), left[0]!)), false);
+  } finally {
+    await session.stop();
+  }
 });
 
 test('poweroff and halt typed at the guest shell: stopped, saying so, nothing left behind', async () => {
