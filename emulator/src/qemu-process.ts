@@ -151,29 +151,19 @@ export class QemuProcess implements LabProcess {
 
   private async doLaunch(): Promise<void> {
     const { spec } = this;
-    // Not raced with dispose(): it is quick, and dispose() must know the folder to remove it.
+    // The files are made without racing dispose(): it is quick, and dispose() waits for it so
+    // that nothing is written into the run folder after it has been removed.
     this.runDir = await makeRunFolder();
-    if (this.disposing) throw new ProcessDisposedError();
     const overlay = path.join(this.runDir, 'overlay.qcow2');
     // The base image is never written: every machine runs on its own overlay, and a reset is
     // throwing that overlay away.
-    if (spec.disk.kind === 'snapshot') await this.step(copyFile(spec.disk.file, overlay));
-    else if (spec.disk.kind === 'adopt') await this.step(rename(spec.disk.file, overlay));
+    if (spec.disk.kind === 'snapshot') await copyFile(spec.disk.file, overlay);
+    else if (spec.disk.kind === 'adopt') await rename(spec.disk.file, overlay);
     else {
-      await this.step(
-        execFileAsync(findQemuImg({ env: spec.env }), [
-          'create',
-          '-q',
-          '-f',
-          'qcow2',
-          '-F',
-          'qcow2',
-          '-b',
-          spec.baseDisk,
-          overlay,
-        ]),
-      );
+      const create = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', spec.baseDisk, overlay];
+      await execFileAsync(findQemuImg({ env: spec.env }), create);
     }
+    if (this.disposing) throw new ProcessDisposedError();
     this.overlay = overlay;
     let workspace = typeof spec.workspace === 'string' ? spec.workspace : undefined;
     if (typeof spec.workspace === 'object') workspace = this.runDir;
