@@ -1,5 +1,5 @@
 // Finds kernel oopses and panics in the kernel's own log and keeps the log around them.
-// It is fed only from the kernel-only serial port (KernelLogListener, ttyS1), never from the
+// It is fed only from the kernel-only console (KernelLogListener, hvc0), never from the
 // student's console: there, `printf 'Kernel panic - not syncing'`, `cat` of a saved oops or
 // `dmesg` after one print exactly what the kernel prints, timestamp included, and no parser can
 // tell them apart. On the kernel's port, each line still has to start with the timestamp

@@ -1,4 +1,4 @@
-// KernelLogListener: the host end of the guest's kernel-only serial port (ttyS1).
+// KernelLogListener: the host end of the guest's kernel-only console (hvc0, a virtio console port).
 //
 //   listen() ──QEMU connects──▶ connected ──QEMU closes its end──▶ ended
 //      │                            │                               │
@@ -9,7 +9,7 @@
 // One listener serves one boot: it accepts QEMU's connection and no other, and stops listening
 // as soon as it has it, so no other process can join the channel afterwards.
 //
-// What this channel is worth: only the kernel writes to ttyS1 (init removes the device node
+// What this channel is worth: only the kernel writes to hvc0 (init removes the device node
 // once booted). A root user in the guest can still write kernel messages of their own (by
 // recreating the node, or through /dev/kmsg); that fools only their own lab, on purpose. On
 // Windows (TCP on 127.0.0.1) another local program could connect before QEMU does: QEMU's own

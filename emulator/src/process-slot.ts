@@ -9,7 +9,7 @@ import type { QemuExit } from './session-state.ts';
 export interface ProcessHandlers {
   /** Console output, with the boot steps its markers show reached. */
   console(data: string, steps: BootStep[]): void;
-  /** Text from the kernel's own serial port. */
+  /** Text from the kernel's own console (hvc0). */
   kernelLog(text: string): void;
   panicked(): void;
   exited(exit: QemuExit, epoch: number): void;

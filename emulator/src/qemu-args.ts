@@ -3,9 +3,9 @@
 //
 // The machine: q35, no default devices (no NIC: the lab guest has no network), the kernel
 // booted directly (no firmware boot menu, no bootloader), the root file system on virtio-blk,
-// the serial console on QEMU's stdio (the session's pty), the kernel's own log on a second
-// serial port that only the kernel writes, QMP and the guest agent on sockets, and pvpanic so
-// that a guest panic reaches the host as a QMP event.
+// the serial console on QEMU's stdio (the session's pty), the kernel's own log on a virtio
+// console that only the kernel writes, QMP and the guest agent on sockets, and pvpanic so that
+// a guest panic reaches the host as a QMP event.
 import type { Accelerator } from './api.ts';
 
 export type HostPlatform = 'linux' | 'darwin' | 'win32';
@@ -31,7 +31,7 @@ export interface QemuConfig {
   qmp: SocketEndpoint;
   agent: SocketEndpoint;
   /**
-   * Where the host listens for the kernel's messages (ttyS1). Unlike `qmp` and `agent`, QEMU
+   * Where the host listens for the kernel's messages (hvc0). Unlike `qmp` and `agent`, QEMU
    * is the client here: the host must already listen when QEMU starts (KernelLogListener).
    */
   kernelLog: SocketEndpoint;
@@ -53,10 +53,15 @@ export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_CPUS = 2;
 
 /**
- * `console=ttyS1 console=ttyS0`: the kernel prints its messages on both serial ports. ttyS1
- * carries nothing else (init removes its device node once booted), so the host reads oopses and
+ * `console=hvc0 console=ttyS0`: the kernel prints its messages on both. hvc0, a virtio console
+ * port, carries nothing else (init removes /dev/hvc0 once booted), so the host reads oopses and
  * panics there and no program's output can pass for one; ttyS0, named last, is /dev/console and
- * the student's terminal, where an oops still shows as it would on a real machine.
+ * the student's terminal, where an oops still shows as it would on a real machine. Not a second
+ * 8250 port: the 8250 driver has a single kernel console, so `console=ttyS1 console=ttyS0` gets
+ * the kernel's messages on only one of them (measured: /proc/consoles then lists ttyS1 alone).
+ * A virtio console registers when its driver probes; the messages printed before are replayed
+ * to it, so it misses none of them — only a kernel dying before the probe (very early in boot)
+ * prints on ttyS0 alone.
  * `init=/sbin/lab-init`: the guest's own small init (no systemd). `quiet` keeps boot fast on a
  * slow serial console; oopses and panics still print in full, because the kernel raises the
  * console log level itself when it dies. `panic_on_oops=0`: an oops kills the offending task
@@ -64,9 +69,11 @@ export const DEFAULT_CPUS = 2;
  * pvpanic. No `panic=N`: the kernel must not reboot by itself after a panic.
  */
 export const DEFAULT_KERNEL_CMDLINE =
-  'console=ttyS1 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
+  'console=hvc0 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
 
 export const GUEST_AGENT_PORT_NAME = 'org.qemu.guest_agent.0';
+/** The kernel log's virtio console port (its name shows in the guest's /sys/class/virtio-ports). */
+export const KERNEL_LOG_PORT_NAME = 'org.farfetchd_lab.kernel_log';
 
 const ACCELERATORS: readonly Accelerator[] = ['kvm', 'hvf', 'whpx', 'tcg'];
 const PLATFORMS: readonly HostPlatform[] = ['linux', 'darwin', 'win32'];
@@ -140,7 +147,9 @@ function socketChardev(id: string, endpoint: SocketEndpoint): string {
  * everything printed before the host connects (the start of a boot), wait=on makes the host
  * poll for a socket file before it can even reach QMP, and a file would have to be polled.
  * Client mode also suits TCP (Windows): the host binds port 0 and tells QEMU the port the OS
- * chose, so no port is guessed.
+ * chose, so no port is guessed. A virtconsole port never holds the guest back: what the chardev
+ * cannot take at once is dropped (QEMU's hvc note: throttling would stall the whole guest
+ * kernel), so a host that stops reading can lose kernel text but never freezes the guest.
  */
 function clientSocketChardev(id: string, endpoint: SocketEndpoint): string {
   const where =
@@ -287,11 +296,6 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     'stdio,id=console,signal=off',
     '-serial',
     'chardev:console',
-    // ttyS1: the kernel's messages only (see clientSocketChardev and DEFAULT_KERNEL_CMDLINE).
-    '-chardev',
-    clientSocketChardev('kernellog', config.kernelLog),
-    '-serial',
-    'chardev:kernellog',
     // QMP on its own socket: the same as `-qmp unix:PATH,server=on,wait=off`, written as a
     // chardev so that both sockets are described (and escaped) one way.
     '-chardev',
@@ -301,6 +305,12 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     // The guest agent's virtio-serial port; its name is how the guest finds it.
     '-device',
     'virtio-serial-pci,id=vser0',
+    // hvc0: the kernel's messages only (see clientSocketChardev and DEFAULT_KERNEL_CMDLINE).
+    // A console port takes the bus's port 0, so the agent's port keeps its number.
+    '-chardev',
+    clientSocketChardev('kernellog', config.kernelLog),
+    '-device',
+    `virtconsole,bus=vser0.0,chardev=kernellog,name=${KERNEL_LOG_PORT_NAME}`,
     '-chardev',
     socketChardev('ga', config.agent),
     '-device',

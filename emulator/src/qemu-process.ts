@@ -2,7 +2,7 @@
 //
 // It owns everything that lives exactly as long as that QEMU: the run folder (a private
 // farfetchd-lab-* temp folder with a pid file naming this host process), the qcow2 overlay in
-// it, the pty QEMU's console is on, the kernel's own serial port (KernelLogListener), the QMP
+// it, the pty QEMU's console is on, the kernel's own console (hvc0, KernelLogListener), the QMP
 // and guest-agent sockets and their clients, and the promise of how QEMU ended. dispose() can be called at any moment, as often as wanted, even
 // while launch() is still on its way: it ends QEMU and removes all of it.
 import { execFile } from 'node:child_process';
@@ -70,7 +70,7 @@ export interface LabProcess {
   agent(): SessionAgent;
   /** The student's console (ttyS0): the terminal, and boot markers. Programs write here. */
   onConsole(listener: (data: string) => void): void;
-  /** The kernel's own serial port (ttyS1): what only the kernel prints (crashes are read here). */
+  /** The kernel's own console (hvc0): what only the kernel prints (crashes are read here). */
   onKernelLog(listener: (text: string) => void): void;
   /** QEMU's GUEST_PANICKED event (pvpanic). */
   onGuestPanicked(listener: () => void): void;

@@ -41,7 +41,7 @@ export interface SessionEvents {
 export class LabBootError extends Error {
   constructor(
     message: string,
-    /** The end of the kernel's log (its own serial port) from the failed boot. */
+    /** The end of the kernel's log (its own console, hvc0) from the failed boot. */
     readonly kernelLogTail: string,
   ) {
     super(message);

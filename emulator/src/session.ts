@@ -74,7 +74,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
     };
   }
 
-  /** The recent kernel log (its own serial port, not the shell's console) of the current or last boot. */
+  /** The recent kernel log (its own console, hvc0, not the shell's) of the current or last boot. */
   get kernelLogTail(): string {
     return this.detector.tail();
   }

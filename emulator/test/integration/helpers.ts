@@ -37,3 +37,34 @@ export function runCli(
 export function guestExec(module: string, command: string[], extra: string[] = []): Promise<CliResult> {
   return runCli(['exec', '--module', module, ...extra, '--', ...command]);
 }
+
+/**
+ * Resolves with the console output seen from now on, once it matches `pattern`. To wait for a
+ * command's output rather than the terminal's echo of it, match text the echo does not hold,
+ * e.g. `echo done-$((1+1))` and /done-2/.
+ */
+export function consoleUntil(
+  session: {
+    on(e: 'console', l: (d: string) => void): unknown;
+    off(e: 'console', l: (d: string) => void): unknown;
+  },
+  pattern: RegExp,
+  timeoutMs = 60_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => {
+      session.off('console', onData);
+      reject(new Error(`console never matched ${pattern}; saw: ${JSON.stringify(seen.slice(-500))}`));
+    }, timeoutMs);
+    const onData = (data: string) => {
+      seen += data;
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        session.off('console', onData);
+        resolve(seen);
+      }
+    };
+    session.on('console', onData);
+  });
+}

@@ -48,7 +48,7 @@ test('linux + TCG: the whole command line', () => {
     '-kernel',
     '/lab/bzImage',
     '-append',
-    'console=ttyS1 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
+    'console=hvc0 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
     '-drive',
     'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe',
     '-device',
@@ -58,15 +58,15 @@ test('linux + TCG: the whole command line', () => {
     '-serial',
     'chardev:console',
     '-chardev',
-    'socket,id=kernellog,path=/run/lab/kernel-log.sock,server=off',
-    '-serial',
-    'chardev:kernellog',
-    '-chardev',
     'socket,id=qmp,path=/run/lab/qmp.sock,server=on,wait=off',
     '-mon',
     'chardev=qmp,mode=control',
     '-device',
     'virtio-serial-pci,id=vser0',
+    '-chardev',
+    'socket,id=kernellog,path=/run/lab/kernel-log.sock,server=off',
+    '-device',
+    'virtconsole,bus=vser0.0,chardev=kernellog,name=org.farfetchd_lab.kernel_log',
     '-chardev',
     'socket,id=ga,path=/run/lab/agent.sock,server=on,wait=off',
     '-device',
@@ -137,8 +137,8 @@ test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
   assert.equal(after(args, '-kernel'), 'C:\\Program Files\\Farfetchd Lab\\bzImage');
   assert.deepEqual(allAfter(args, '-chardev'), [
     'stdio,id=console,signal=off',
-    'socket,id=kernellog,host=127.0.0.1,port=45003,server=off',
     'socket,id=qmp,host=127.0.0.1,port=45001,server=on,wait=off',
+    'socket,id=kernellog,host=127.0.0.1,port=45003,server=off',
     'socket,id=ga,host=127.0.0.1,port=45002,server=on,wait=off',
   ]);
   assert.equal(args.includes('-fsdev'), false);
@@ -186,8 +186,8 @@ test('commas in paths are doubled where QEMU parses option lists, not in -kernel
   });
   assert.equal(after(args, '-kernel'), '/a,b/bzImage');
   assert.equal(after(args, '-drive'), 'file=/a,,b/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe');
-  assert.equal(allAfter(args, '-chardev')[1], 'socket,id=kernellog,path=/a,,b/kernel-log.sock,server=off');
-  assert.equal(allAfter(args, '-chardev')[2], 'socket,id=qmp,path=/a,,b/qmp.sock,server=on,wait=off');
+  assert.equal(allAfter(args, '-chardev')[1], 'socket,id=qmp,path=/a,,b/qmp.sock,server=on,wait=off');
+  assert.equal(allAfter(args, '-chardev')[2], 'socket,id=kernellog,path=/a,,b/kernel-log.sock,server=off');
   assert.equal(allAfter(args, '-chardev')[3], 'socket,id=ga,path=/a,,b/agent.sock,server=on,wait=off');
   assert.equal(after(args, '-fsdev'), 'local,id=workspace,path=/home/x,,y,security_model=none');
 });
@@ -277,15 +277,24 @@ test('invalid configurations are refused with the field named', () => {
   rejects({ ...linux, extra: [1 as unknown as string] }, 'extra', /array of strings/);
 });
 
-test('the kernel log is a second serial port (ttyS1) whose socket QEMU connects to; ttyS0 stays the last console', () => {
+test('the kernel log is a virtio console (hvc0) whose socket QEMU connects to; ttyS0 stays the last console', () => {
   const args = buildQemuArgs(linux);
-  assert.deepEqual(allAfter(args, '-serial'), ['chardev:console', 'chardev:kernellog']);
-  const consoles = after(args, '-append')!
-    .split(' ')
-    .filter((a) => a.startsWith('console='));
+  // One serial port: the student's terminal. The kernel log is a console port on the agent's bus.
+  assert.deepEqual(allAfter(args, '-serial'), ['chardev:console']);
+  assert.deepEqual(
+    allAfter(args, '-device').filter((d) => d.startsWith('virtconsole') || d.startsWith('virtserialport')),
+    [
+      'virtconsole,bus=vser0.0,chardev=kernellog,name=org.farfetchd_lab.kernel_log',
+      'virtserialport,bus=vser0.0,chardev=ga,name=org.qemu.guest_agent.0',
+    ],
+  );
+  const cmdline = after(args, '-append')!.split(' ');
   // The last console= is /dev/console: the student's terminal, never the kernel-only port.
-  assert.deepEqual(consoles, ['console=ttyS1', 'console=ttyS0']);
-  assert.ok(after(args, '-append')!.split(' ').includes('quiet'));
+  assert.deepEqual(
+    cmdline.filter((a) => a.startsWith('console=')),
+    ['console=hvc0', 'console=ttyS0'],
+  );
+  assert.ok(cmdline.includes('quiet'));
 });
 
 test('a missing or wrong kernelLog endpoint is refused with the field named', () => {
@@ -316,7 +325,7 @@ test('a missing or wrong kernelLog endpoint is refused with the field named', ()
     kernelLog: { kind: 'tcp', port: 5002 },
   };
   assert.equal(
-    allAfter(buildQemuArgs(win32), '-chardev')[1],
+    allAfter(buildQemuArgs(win32), '-chardev')[2],
     'socket,id=kernellog,host=127.0.0.1,port=5002,server=off',
   );
   rejects(
