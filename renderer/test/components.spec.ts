@@ -92,6 +92,23 @@ describe('StatusBar', () => {
     expect(w.emitted('start')).toHaveLength(1);
   });
 
+  it('says why the machine stopped or crashed when nobody asked for it', async () => {
+    const off: VmStatus = {
+      state: 'stopped',
+      bootSteps: [],
+      uptimeMs: null,
+      loadedModule: 'none',
+      stopReason: 'the guest powered off',
+    };
+    const w = mount(StatusBar, { props: { status: off, busy: null, uptimeMs: null } });
+    expect(w.get('[data-testid=vm-state]').text()).toBe('stopped');
+    expect(w.get('[data-testid=stop-reason]').text()).toBe('the guest powered off');
+    await w.setProps({ status: { ...off, state: 'crashed', stopReason: 'QEMU was killed (SIGKILL)' } });
+    expect(w.get('[data-testid=stop-reason]').text()).toBe('QEMU was killed (SIGKILL)');
+    await w.setProps({ status: { ...off, stopReason: undefined } });
+    expect(w.find('[data-testid=stop-reason]').exists()).toBe(false);
+  });
+
   it('shows what is being done instead of the state while busy, with the buttons off', () => {
     const w = mount(StatusBar, { props: { status: ready, busy: 'Loading p2', uptimeMs: 1 } });
     expect(w.get('[data-testid=vm-state]').text()).toBe('Loading p2');
