@@ -237,7 +237,8 @@ export class LabSession extends EventEmitter<SessionEvents> {
     // Old run folders (after a SIGKILL) and snapshots of images that are gone: once per session.
     if (!this.cleaned && this.opts.cleanStale !== false) await cleanStaleFiles(this.env, this.image.dir);
     this.cleaned = true;
-    this.accelerator ??= this.opts.accelerator ?? (await guard(policy.detect()));
+    // Asked at every fresh boot (a remembered verdict costs nothing): "Probe again" counts from the next.
+    this.accelerator = this.opts.accelerator ?? (await guard(policy.detect()));
     for (;;) {
       try {
         return await this.bootFreshOn(guard);
