@@ -2,8 +2,8 @@
 // overlay and sockets) in the temp folder, and warm snapshots in the cache folder. A lab host
 // process killed hard (SIGKILL, a crash, a power cut) leaves both behind; the next session
 // removes what nobody owns any more.
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { labCacheDir } from './accel.ts';
@@ -12,7 +12,10 @@ export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
 /** Names the host process that owns a run folder. */
 export const PID_FILE = 'pid';
 
-/** The lab's cache folder: $FARFETCHD_LAB_CACHE, else $XDG_CACHE_HOME/farfetchd-lab. */
+/**
+ * @deprecated labCacheDir (accel.ts) under an old name, kept only for warm-state.ts's import
+ * until its owner switches it; nothing else uses it.
+ */
 export const cacheDir = labCacheDir;
 
 /** Creates a private run folder owned by this process (mode 0700, as mkdtemp makes it). */
@@ -65,50 +68,118 @@ async function isStale(dir: string, isAlive: (pid: number) => boolean): Promise<
   return pid !== process.pid && !isAlive(pid);
 }
 
-const WARM_FILE = /^warm-([0-9a-f]+)-.*\.qcow2(\..*\.tmp)?$/;
+// Warm snapshots: warm-<image key>-<shape>.qcow2, and warm-….qcow2.<pid>-<ms>.tmp while one is
+// being written. One cache serves every image folder on the host (an installed app's, a dev
+// checkout's out/, out-<name>/ …), and no session can see the others' folders; so each session
+// registers its image folder in a sidecar, warm-<image key>.<folder hash>.image, and a snapshot
+// goes only when every folder that registered its key provably holds another image or none.
+const WARM_FILE = /^warm-([0-9a-f]+)-.*\.qcow2$/;
+const WARM_TMP = /^warm-([0-9a-f]+)-.*\.qcow2\.(\d+)-\d+\.tmp$/;
+const SIDECAR = /^warm-([0-9a-f]+)\.[0-9a-f]{16}\.image$/;
+/** A snapshot nobody registered (made before sidecars existed) goes after this long unchanged. */
+export const UNREGISTERED_SNAPSHOT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
-/**
- * The keys of the images that still exist next to `imageDir` (build/out/image-<key>, and the
- * one `imageDir` itself holds).
- */
-export async function existingImageKeys(imageDir: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  const readKey = async (dir: string) => {
-    const text = await readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
-    if (text === undefined) return;
-    try {
-      const key = (JSON.parse(text) as { key?: unknown }).key;
-      if (typeof key === 'string') keys.add(key);
-    } catch {
-      // a damaged manifest names no image
-    }
-  };
-  await readKey(imageDir);
-  const out = path.dirname(imageDir);
-  for (const name of await readdir(out).catch(() => [] as string[])) {
-    if (name.startsWith('image-')) await readKey(path.join(out, name));
+/** The key in `dir`'s manifest.json, or undefined (no folder, no manifest, a damaged one). */
+async function manifestKey(dir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const key = (JSON.parse(text) as { key?: unknown }).key;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
   }
-  return keys;
 }
 
-/** Removes warm snapshots (and half-written copies of them) of images that no longer exist. */
-export async function cleanStaleWarmSnapshots(cache: string, imageKeys: Set<string>): Promise<string[]> {
+/**
+ * Records in `cache` that `imageDir` (and the folder it resolves to, when it is a link such as
+ * out/image) holds the image its manifest names: that image's snapshots are live while it does.
+ * One sidecar per folder: two sessions registering at once never overwrite each other.
+ */
+export async function registerImageFolder(cache: string, imageDir: string): Promise<void> {
+  const dir = path.resolve(imageDir);
+  const key = await manifestKey(dir);
+  if (key === undefined || !/^[0-9a-f]+$/.test(key)) return;
+  const dirs = [...new Set([dir, await realpath(dir).catch(() => dir)])];
+  const id = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  const file = path.join(cache, `warm-${key}.${id}.image`);
+  await mkdir(cache, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ dirs }) + '\n');
+  await rename(tmp, file);
+}
+
+/** Whether some folder a sidecar names still holds image `key`; a damaged sidecar names none. */
+async function stillHeld(cache: string, sidecar: string, key: string): Promise<boolean> {
+  const text = await readFile(path.join(cache, sidecar), 'utf8').catch(() => undefined);
+  if (text === undefined) return true; // unreadable right now: not proof of anything
+  let dirs: unknown;
+  try {
+    dirs = (JSON.parse(text) as { dirs?: unknown }).dirs;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(dirs)) return false;
+  for (const dir of dirs) {
+    if (typeof dir === 'string' && (await manifestKey(dir)) === key) return true;
+  }
+  return false;
+}
+
+/**
+ * Removes the warm snapshots whose image is provably gone (every folder registered for it holds
+ * another image or none), with their sidecars; half-written copies whose writer is dead; and
+ * unregistered snapshots older than UNREGISTERED_SNAPSHOT_MAX_AGE_MS. Returns what it removed.
+ */
+export async function cleanStaleWarmSnapshots(
+  cache: string,
+  opts: { isAlive?: (pid: number) => boolean; now?: number } = {},
+): Promise<string[]> {
+  const { isAlive = processAlive, now = Date.now() } = opts;
+  const names = await readdir(cache).catch(() => [] as string[]);
+  const sidecars = new Map<string, string[]>();
+  for (const name of names) {
+    const key = SIDECAR.exec(name)?.[1];
+    if (key !== undefined) sidecars.set(key, [...(sidecars.get(key) ?? []), name]);
+  }
+  const gone = new Set<string>();
+  for (const [key, files] of sidecars) {
+    const held = await Promise.all(files.map((f) => stillHeld(cache, f, key)));
+    if (!held.includes(true)) gone.add(key);
+  }
   const removed: string[] = [];
-  if (!existsSync(cache)) return removed;
-  for (const name of await readdir(cache)) {
-    const key = WARM_FILE.exec(name)?.[1];
-    if (key === undefined || imageKeys.has(key)) continue;
+  const remove = async (name: string) => {
     await rm(path.join(cache, name), { force: true });
     removed.push(path.join(cache, name));
+  };
+  for (const name of names) {
+    const snapshot = WARM_FILE.exec(name);
+    const tmp = WARM_TMP.exec(name);
+    const key = snapshot?.[1] ?? tmp?.[1] ?? SIDECAR.exec(name)?.[1];
+    if (key === undefined) continue;
+    if (gone.has(key)) {
+      await remove(name);
+    } else if (tmp) {
+      const pid = Number(tmp[2]);
+      if (pid !== process.pid && !isAlive(pid)) await remove(name);
+    } else if (snapshot && !sidecars.has(key)) {
+      const info = await stat(path.join(cache, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > UNREGISTERED_SNAPSHOT_MAX_AGE_MS) await remove(name);
+    }
   }
   return removed;
 }
 
-/** Both cleanups, as a session does them before its first boot; never throws. */
+/**
+ * Both cleanups, as a session does them before its first boot, after registering its own image
+ * folder (so its snapshots are live); never throws.
+ */
 export async function cleanStaleFiles(env: NodeJS.ProcessEnv, imageDir: string): Promise<void> {
   try {
     await cleanStaleRunFolders();
-    await cleanStaleWarmSnapshots(cacheDir(env), await existingImageKeys(imageDir));
+    const cache = labCacheDir(env);
+    await registerImageFolder(cache, imageDir);
+    await cleanStaleWarmSnapshots(cache);
   } catch (err) {
     if (env.FARFETCHD_LAB_DEBUG) process.stderr.write(`cleanup: ${(err as Error).message}\n`);
   }
