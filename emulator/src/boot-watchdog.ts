@@ -1,15 +1,22 @@
-// The hardware-accelerator watchdog. Some hosts offer an accelerator that passes every probe
-// and then runs no real kernel (a nested paravirtual KVM: QEMU spins, the guest never prints a
-// byte). So every boot under a hardware accelerator must show, within a bound, that the guest
-// runs: a kernel or init line on the console, or the guest agent answering (a boot from a
-// snapshot prints nothing). A silent one is abandoned and the session boots again under TCG.
+// The hardware-accelerator watchdog. Some hosts offer an accelerator that passes the probe and
+// then does not run the real boot (QEMU spins, the guest never prints a byte). So every boot
+// under a hardware accelerator must show, within a bound, that the guest runs: a line on the
+// console (BOOT_MARKERS), any text on the kernel's own log, or the guest agent answering.
+//
+// What that measures: the boot runs with `quiet`, so a healthy kernel prints nothing on either
+// console; the first sign is usually init's "farfetchd-lab: init started", which comes after
+// the kernel, the root mount and init's exec, and from a snapshot the agent's answer. A slow but
+// working accelerator (a loaded host, a cold disk cache) can miss the bound. So a silent boot is
+// abandoned and the session boots again under TCG *for this session*; the policy then probes
+// the accelerator again (the kernel-boot probe, accel-probe.ts) and only a failing probe makes
+// later starts skip it.
 import type { Accelerator, AcceleratorInfo } from './api.ts';
 import {
   HW_BOOT_WATCHDOG_MS,
   detectAccelerator,
+  fallBackAfterSilentBoot,
   findQemu,
   noConsoleOutputReason,
-  rememberBootFailure,
 } from './accel.ts';
 import { raceExit } from './guest-commands.ts';
 import type { GuestImage } from './image.ts';
@@ -28,12 +35,18 @@ export class SilentBootError extends Error {
 /** How the session chooses its accelerator and what it does when a hardware boot stays silent. */
 export interface AcceleratorPolicy {
   detect(): Promise<AcceleratorInfo>;
-  /** Records that `accel` did not boot the guest here; returns the TCG info to use instead. */
+  /**
+   * `accel` showed no sign of life within the watchdog (`reason`): returns the TCG info to boot
+   * with instead, for this session. Whether later starts skip `accel` is the policy's call.
+   */
   bootFailed(accel: AcceleratorInfo, reason: string): Promise<AcceleratorInfo>;
   watchdogMs: number;
 }
 
-/** The verdicts of accel.ts: probed once per host, QEMU and kernel, remembered, and revised by the watchdog. */
+/**
+ * The verdicts of accel.ts: probed once per host, QEMU and kernel, remembered; after a silent
+ * boot, TCG for the session and a new probe that decides what later starts do.
+ */
 export function defaultAcceleratorPolicy(env: NodeJS.ProcessEnv, image: GuestImage): AcceleratorPolicy {
   const opts = () => ({
     qemuBinary: findQemu({ env }),
@@ -43,15 +56,16 @@ export function defaultAcceleratorPolicy(env: NodeJS.ProcessEnv, image: GuestIma
   });
   return {
     detect: () => detectAccelerator(opts()),
-    bootFailed: (accel, reason) => rememberBootFailure(opts(), accel.accel, reason),
+    bootFailed: (accel, reason) => fallBackAfterSilentBoot(opts(), accel.accel, reason),
     watchdogMs: HW_BOOT_WATCHDOG_MS,
   };
 }
 
 /**
  * Resolves or rejects as `work` does, unless `accel` is a hardware accelerator and neither
- * `proof` (console output from the guest) nor `work` settles within `ms`: then it rejects with
- * SilentBootError. TCG is never watched: it is the fallback, and slow machines are slow.
+ * `proof` (the guest's first sign of life; under `quiet`, init's line) nor `work` settles within
+ * `ms`: then it rejects with SilentBootError. TCG is never watched: it is the fallback, and slow
+ * machines are slow.
  */
 export async function watchBoot<T>(
   accel: Accelerator,
