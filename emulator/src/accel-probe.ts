@@ -15,9 +15,10 @@
 // `startup`, never remembered. A kernel that stays silent, or a QEMU that aborts once the vCPU
 // runs it ("failed to set MSR 0x10a to 0x69", SIGABRT) is a verdict on this host: remembered.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import type { Accelerator } from './api.ts';
 import { accelArgs } from './qemu-args.ts';
+import { withDeathSignal } from './qemu-process.ts';
 
 /** How long the probe waits for the kernel's first line (a working KVM needs a fraction). */
 export const PROBE_TIMEOUT_MS = 3000;
@@ -84,7 +85,7 @@ export async function probeAccelerator(
   opts: { timeoutMs?: number } = {},
 ): Promise<ProbeResult> {
   const timeoutMs = opts.timeoutMs ?? PROBE_TIMEOUT_MS;
-  const [file, args] = withDeathSignal(qemuBinary, probeArgs(accel, kernelPath));
+  const [file, args] = probeCommand(qemuBinary, probeArgs(accel, kernelPath));
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   let stderr = '';
   let output = '';
@@ -190,15 +191,12 @@ function killAndWait(child: ReturnType<typeof spawn>): Promise<void> {
 
 /**
  * A probe QEMU must not outlive us: under a hardware accelerator that runs nothing it spins at
- * 100 % of a core forever. On Linux the kernel kills it when we die (PR_SET_PDEATHSIG through
- * setpriv, as the session does).
+ * 100 % of a core forever; withDeathSignal (the session's) has the kernel kill it when we die.
+ * A binary that is not executable is spawned directly, so that the error names it (ENOENT,
+ * EACCES) instead of setpriv's exit status.
  */
-function withDeathSignal(qemuBinary: string, args: string[]): [string, string[]] {
-  if (process.platform === 'linux' && existsSync('/usr/bin/setpriv') && isExecutable(qemuBinary)) {
-    return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args]];
-  }
-  // Not executable: spawn it directly so that the error names it (ENOENT, EACCES).
-  return [qemuBinary, args];
+function probeCommand(qemuBinary: string, args: string[]): [string, string[]] {
+  return isExecutable(qemuBinary) ? withDeathSignal(qemuBinary, args) : [qemuBinary, args];
 }
 
 function isExecutable(file: string): boolean {
