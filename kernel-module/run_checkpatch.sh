@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the kernel's checkpatch.pl --no-tree over every .c and .h of this folder (the modules, the
-# shared headers, the benchmark; not tests/) and over patch/farfetch.patch, ignoring only what the
-# spec allows. Prints checkpatch's own report for anything it flags, then one summary line,
+# shared headers, the benchmark, the suite's hook modules; not the user-space suite itself) and
+# over patch/farfetch.patch, ignoring only what the spec allows. Prints checkpatch's own report for anything it flags, then one summary line,
 #   checkpatch: N files and patch/farfetch.patch: E errors, W warnings
 # and exits non-zero on any error or warning.
 set -euo pipefail
@@ -27,8 +27,11 @@ if [ -z "$checkpatch" ]; then
 fi
 
 cd "$here"
-mapfile -t files < <(find . -path ./tests -prune -o \
-	\( -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' -print | sort)
+# tests/ is user space except tests/hooks, which are kernel modules.
+mapfile -t files < <({
+	find . -path ./tests -prune -o \( -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' -print
+	find ./tests/hooks \( -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' -print
+} | sort)
 # checkpatch exits non-zero when it finds something: the counts below decide.
 run() {
 	perl "$checkpatch" --no-tree --quiet --show-types --ignore "$ignore" "$@" 2>&1 || true
