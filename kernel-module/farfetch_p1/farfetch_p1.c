@@ -99,10 +99,11 @@ static struct page *pte_page_get(pte_t entry, bool write)
  * @write: the page will be written
  *
  * The pmd can change while only the mmap read lock is held: with transparent
- * huge pages, khugepaged collapsing a file or shmem range replaces a pte
- * table by a huge pmd without the mmap lock (retract_page_tables()) and frees
- * the table after an RCU grace period, and a huge pmd can be split into a
- * table.  So this does what __pte_offset_map_lock() does (it is not exported
+ * huge pages, once khugepaged has collapsed a file or shmem range into a
+ * huge page it detaches the pte tables that mapped the range from every
+ * process without their mmap locks (retract_page_tables(), under the pte
+ * lock) and frees them after an RCU grace period; and a huge pmd can be
+ * split into a table.  So this does what __pte_offset_map_lock() does (it is not exported
  * to modules): read the pmd once, find the pte table from that snapshot
  * rather than from a second read, hold RCU so the table can't be freed
  * meanwhile, take the table's lock and check that the pmd still points to

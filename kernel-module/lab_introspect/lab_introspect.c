@@ -123,8 +123,8 @@ static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
 	/*
 	 * The pte table is found from the snapshot, not from a second read of
 	 * the pmd, and read under RCU: with transparent huge pages khugepaged
-	 * may replace the table by a huge pmd without the mmap lock and free it
-	 * after a grace period (as __pte_offset_map() allows for).
+	 * may detach the table without the mmap lock and free it after a grace
+	 * period (as __pte_offset_map() allows for).
 	 */
 	rcu_read_lock();
 	phys = walk_pte_level(r, &entry, addr);
