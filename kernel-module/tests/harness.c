@@ -310,3 +310,32 @@ int __attribute__((format(printf, 1, 2))) skip(const char *fmt, ...)
 	va_end(ap);
 	return 0;
 }
+
+/*
+ * The name of the module under test: the one loaded module that is not the
+ * lab's own lab_introspect (a student's module may have any name). Fills
+ * @name and returns 0, or fails the case.
+ */
+int module_under_test(char *name, size_t size)
+{
+	char line[256], found[64] = "";
+	int n = 0;
+	FILE *f = fopen("/proc/modules", "r");
+
+	if (!f)
+		return fail("setup failed: /proc/modules: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char mod[64];
+
+		if (sscanf(line, "%63s", mod) == 1 && strcmp(mod, "lab_introspect")) {
+			snprintf(found, sizeof(found), "%s", mod);
+			n++;
+		}
+	}
+	fclose(f);
+	if (n != 1)
+		return fail("setup failed: expected one module under test in /proc/modules, found %d",
+			    n);
+	snprintf(name, size, "%s", found);
+	return 0;
+}

@@ -114,6 +114,7 @@ long as_student(long (*fn)(void *), void *arg);
 pid_t dead_pid(void);
 pid_t zombie_pid(void);
 unsigned long task_size(void);
+int module_under_test(char *name, size_t size);
 int __attribute__((format(printf, 1, 2))) skip(const char *fmt, ...);
 
 #endif /* FARFETCH_TESTS_HARNESS_H */

@@ -201,15 +201,17 @@ static long refcnt(const char *name)
 
 static int rmmod_during_a_call_is_ewouldblock(void)
 {
-	const char *name = module == M_P1 ? "farfetch_p1" : "farfetch_p2";
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct uffdio_zeropage zero = { 0 };
 	struct blocked_call b = { map_pages(1), -255 };
 	struct uffd_msg msg;
 	pthread_t thread;
+	char name[64];
 	int uffd;
 
+	if (module_under_test(name, sizeof(name)))
+		return -1;
 	REQUIRE(b.buf);
 	/*
 	 * The caller's buffer is a page that is missing and registered with

@@ -335,12 +335,12 @@ static int vvar_is_efault(void)
 
 static int kernel_text_address_is_efault(void)
 {
-	const char *name = module == M_P1 ? "farfetch_p1" : module == M_P2 ? "farfetch_p2" :
-									      "farfetch_p3";
 	unsigned long text = 0;
-	char path[128], buf[8];
+	char name[64], path[128], buf[8];
 	FILE *f;
 
+	if (module_under_test(name, sizeof(name)))
+		return -1;
 	/* The module's own code: 4 KiB-mapped kernel memory, not user space. */
 	snprintf(path, sizeof(path), "/sys/module/%s/sections/.text", name);
 	f = fopen(path, "r");
