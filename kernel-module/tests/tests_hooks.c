@@ -72,6 +72,9 @@ static long call(void)
 {
 	char buf[8];
 
+	/* Present in our page tables, for Part 1 (which faults nothing in). */
+	if (data_page[0] != 'H')
+		return fail("setup failed: data_page does not hold SECRET");
 	return sys_far(FAR_READ, buf, getpid(), (unsigned long)data_page, sizeof(buf));
 }
 
@@ -213,6 +216,7 @@ static int rmmod_during_a_call_is_ewouldblock(void)
 	if (module_under_test(name, sizeof(name)))
 		return -1;
 	REQUIRE(b.buf);
+	REQUIRE(data_page[0] == 'H');	/* present, for Part 1 */
 	/*
 	 * The caller's buffer is a page that is missing and registered with
 	 * userfaultfd: the module's copy_to_user() faults on it and waits
