@@ -177,6 +177,16 @@ char *map_pages(size_t pages)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* An anonymous page written before fork(): parent and child then share it read-only. */
+char *cow_page(void)
+{
+	char *p = map_pages(1);
+
+	if (p)
+		strcpy(p, SECRET);
+	return p;
+}
+
 void write_secret(void *p)
 {
 	strcpy(p, SECRET);

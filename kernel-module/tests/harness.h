@@ -3,7 +3,7 @@
  * The in-guest suite's harness: expectations that record the first failure
  * of a case, the interface under test (farfetch(2), or /dev/farfetch for
  * p3), and the targets and helpers the cases share. The cases are in
- * farfetch_tests.c and tests_*.c; each file has its own table of cases.
+ * tests_*.c, each file with its own table; farfetch_tests.c runs them.
  * Include this first: it defines _GNU_SOURCE.
  */
 #ifndef FARFETCH_TESTS_HARNESS_H
@@ -89,9 +89,11 @@ struct test_case {
 
 #define CASE(fn, modules) { #fn, fn, modules }
 
-/* The tables of cases, one per file. */
-extern const struct test_case hook_cases[], memory_cases[], p3_cases[];
-extern const size_t nr_hook_cases, nr_memory_cases, nr_p3_cases;
+/* The tables of cases, one per file (tests_NAME.c). */
+extern const struct test_case args_cases[], common_cases[], p1_cases[], gup_cases[],
+	device_cases[], hook_cases[], thp_cases[], memory_cases[], caller_cases[];
+extern const size_t nr_args_cases, nr_common_cases, nr_p1_cases, nr_gup_cases,
+	nr_device_cases, nr_hook_cases, nr_thp_cases, nr_memory_cases, nr_caller_cases;
 
 int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...);
 const char *show(long long v, char *buf, size_t size);
@@ -114,6 +116,7 @@ long as_student(long (*fn)(void *), void *arg);
 pid_t dead_pid(void);
 pid_t zombie_pid(void);
 unsigned long task_size(void);
+char *cow_page(void);
 int module_under_test(char *name, size_t size);
 int __attribute__((format(printf, 1, 2))) skip(const char *fmt, ...);
 
