@@ -122,7 +122,7 @@ static struct page *walk_pmd(struct mm_struct *mm, pmd_t *pmd,
 			     unsigned long addr, bool write)
 {
 	struct page *page;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the pte table's lock */
 	pmd_t entry;
 	pte_t *pte;
 
