@@ -210,6 +210,14 @@ build_image() {
 	install -D -m 0755 "$repo/kernel-module/tests/bin/farfetch_tests" \
 		"$stage/usr/local/libexec/farfetch/farfetch_tests"
 	make -s -C "$repo/kernel-module/tests" clean >/dev/null
+	# Handout-style hook modules the suite loads itself (out-of-order unloads): fixtures, so
+	# beside the suite rather than in /lib/modules.
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" >/dev/null ||
+		die "the suite's hook modules failed to build"
+	install -m 0644 "$repo/kernel-module/tests/hooks/handout_hook_a.ko" \
+		"$repo/kernel-module/tests/hooks/handout_hook_b.ko" "$stage/usr/local/libexec/farfetch/"
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
 
 	log "image: init, profile, lab commands"
 	install -m 0755 "$repo/build/guest/lab-init" "$stage/sbin/lab-init"

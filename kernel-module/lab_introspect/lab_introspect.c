@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pgtable.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_buf.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -86,10 +87,10 @@ static void report_level(struct walk_report *r, const char *level,
  * x86-64 every page table is in it), without the page-table locks: this is
  * a snapshot, and the caller holds the mmap lock.
  */
-static phys_addr_t walk_pte_level(struct walk_report *r, pmd_t *pmd,
+static phys_addr_t walk_pte_level(struct walk_report *r, pmd_t *pmdval,
 				  unsigned long addr)
 {
-	pte_t *pte = pte_offset_kernel(pmd, addr);
+	pte_t *pte = pte_offset_kernel(pmdval, addr);
 	pte_t entry = ptep_get(pte);
 
 	report_level(r, "pte", pte_index(addr), pte, pte_val(entry), false);
@@ -107,6 +108,7 @@ static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
 	pmd_t *pmd = pmd_offset(pud, addr);
 	pmd_t entry = pmdp_get_lockless(pmd);
 	bool leaf = pmd_leaf(entry);
+	phys_addr_t phys;
 
 	report_level(r, "pmd", pmd_index(addr), pmd, pmd_val(entry),
 		     pmd_present(entry) && !leaf);
@@ -118,7 +120,16 @@ static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
 		r->page_size = PMD_SIZE;
 		return PFN_PHYS(pmd_pfn(entry)) | (addr & ~PMD_MASK);
 	}
-	return walk_pte_level(r, pmd, addr);
+	/*
+	 * The pte table is found from the snapshot, not from a second read of
+	 * the pmd, and read under RCU: with transparent huge pages khugepaged
+	 * may detach the table without the mmap lock and free it after a grace
+	 * period (as __pte_offset_map() allows for).
+	 */
+	rcu_read_lock();
+	phys = walk_pte_level(r, &entry, addr);
+	rcu_read_unlock();
+	return phys;
 }
 
 static phys_addr_t walk_pud_level(struct walk_report *r, p4d_t *p4d,
