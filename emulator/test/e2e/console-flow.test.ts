@@ -3,11 +3,10 @@
 // kernel panic shows its banner and resets with the history kept (the real renderer in Debian's
 // chromium against `serve` and a real guest: lab-ui.ts).
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { linesEqual, openLabUi } from './lab-ui.ts';
 
-const ui = openLabUi();
-before(() => ui.visit());
+const ui = openLabUi({ visit: true });
 
 test('a flood of output arrives whole (flow control pauses the guest, nothing is dropped)', async (t) => {
   const started = Date.now();

@@ -128,10 +128,17 @@ export class LabUi {
   }
 }
 
-/** A LabUi opened before the calling file's tests and closed after them. */
-export function openLabUi(): LabUi {
+/**
+ * A LabUi opened before the calling file's tests and closed after them; with `visit`, its page
+ * is already on the lab with the guest ready (in the same hook: node does not wait for one
+ * top-level `before` hook before starting the next).
+ */
+export function openLabUi(opts: { visit?: boolean } = {}): LabUi {
   const ui = new LabUi();
-  before(() => ui.open());
+  before(async () => {
+    await ui.open();
+    if (opts.visit) await ui.visit();
+  });
   after(() => ui.close());
   return ui;
 }

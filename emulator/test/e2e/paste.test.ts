@@ -3,11 +3,10 @@
 // (the real renderer in Debian's chromium against `serve` and a real guest: lab-ui.ts).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { linesEqual, openLabUi } from './lab-ui.ts';
 
-const ui = openLabUi();
-before(() => ui.visit());
+const ui = openLabUi({ visit: true });
 
 test('Paste types the clipboard into the guest: the keyboard is back in the terminal, the command runs once', async () => {
   await ui.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
