@@ -228,7 +228,11 @@ test('node build/test.js GROUP selects that group’s test files', () => {
   assert.ok(
     integration.every((f) => /^(emulator\/test\/integration|kernel-module\/tests|targets\/tests)\//.test(f)),
   );
-  assert.deepEqual(list('e2e'), ['emulator/test/e2e/ui.test.ts']);
+  assert.deepEqual(list('e2e'), [
+    'emulator/test/e2e/console-flow.test.ts',
+    'emulator/test/e2e/page.test.ts',
+    'emulator/test/e2e/paste.test.ts',
+  ]);
   const bad = spawnSync(process.execPath, ['build/test.js', '--list', 'nope'], {
     cwd: repoRoot,
     encoding: 'utf8',
