@@ -53,7 +53,9 @@ test('doctor --json: a verdict probed now by booting the guest kernel, then reme
     // TCG only because the hardware accelerator was refused, and the reason says which one and why.
     assert.match(
       accel.fallbackReason ?? '',
-      new RegExp(`^${native.toUpperCase()} (did not boot the guest on this machine|is not usable): .+`),
+      new RegExp(
+        `^${native.toUpperCase()} (did not boot the guest on this machine|could not be started|is not usable): .+`,
+      ),
     );
     if (/did not boot/.test(accel.fallbackReason!))
       assert.equal(accel.label, `TCG — ${accel.fallbackReason}`);
