@@ -60,18 +60,23 @@ export class OperationQueue {
     }
   }
 
-  /** Interrupts the gated work in flight, if any; a stop is also counted (see stoppedSince). */
+  /** Interrupts the gated work in flight, if any. */
   interrupt(by: InterruptedBy): void {
-    if (by === 'stop') this.stops++;
     this.gate?.interrupt(by);
   }
 
-  /** A mark for stoppedSince(): the stops asked for so far. */
+  /** stop() was called: what is in flight is interrupted, and the stop counted (stoppedSince). */
+  stopAsked(): void {
+    this.stops++;
+    this.interrupt('stop');
+  }
+
+  /** A mark for stoppedSince(): the stop() calls so far. */
   get stopMark(): number {
     return this.stops;
   }
 
-  /** Whether a stop was asked for after `mark` was taken: a boot asked for before it is void. */
+  /** Whether stop() was called after `mark` was taken: a boot asked for before that is void. */
   stoppedSince(mark: number): boolean {
     return this.stops !== mark;
   }

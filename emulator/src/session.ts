@@ -86,7 +86,7 @@ export class LabSession extends GuestAccess {
 
   /** Ends the machine (interrupting what is in flight); the QEMU process and its files go. */
   stop(): Promise<void> {
-    this.ops.interrupt('stop');
+    this.ops.stopAsked();
     return this.ops.enqueue(() => this.doStop());
   }
 

@@ -199,3 +199,14 @@ test("Stop pressed while a Reset is stopping the machine voids the Reset's boot"
   assert.deepEqual(states, ['booting', 'ready', 'stopping', 'stopped']);
   assert.equal(made.length, 1);
 });
+
+test('two Resets pressed at once both succeed: a reset does not void the other', async () => {
+  const { session, made } = makeSession();
+  await session.start();
+  await Promise.all([session.reset(), session.reset()]);
+  assert.equal(session.status().state, 'ready');
+  assert.deepEqual(
+    made.map((p) => p.disposed),
+    [true, true, false],
+  );
+});
