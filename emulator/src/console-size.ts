@@ -19,6 +19,8 @@ export class ConsoleSizer {
   private wanted: ConsoleSize;
   private applied?: string;
   private apply?: ApplySize;
+  /** Resolves when the guest `apply` reaches goes away: a command in flight is not waited for. */
+  private gone?: { promise: Promise<void>; resolve: () => void };
   private running?: Promise<void>;
   /** The last size whose command failed: not retried until another size is asked for. */
   private failed?: string;
@@ -36,14 +38,22 @@ export class ConsoleSizer {
    * once the guest's size is the wanted one (or applying it failed).
    */
   attach(apply: ApplySize): Promise<void> {
+    this.gone?.resolve();
     this.apply = apply;
+    let resolve!: () => void;
+    this.gone = { promise: new Promise((r) => (resolve = r)), resolve };
     this.applied = undefined;
     this.failed = undefined;
     return this.settle();
   }
 
-  /** The guest went away: nothing more is applied until the next attach(). */
+  /**
+   * The guest went away (or froze): nothing more is applied until the next attach(), and a
+   * command in flight, which may never end, is waited for no longer.
+   */
   detach(): void {
+    this.gone?.resolve();
+    this.gone = undefined;
     this.apply = undefined;
     this.applied = undefined;
   }
@@ -62,12 +72,12 @@ export class ConsoleSizer {
 
   private async loop(): Promise<void> {
     for (;;) {
-      const apply = this.apply;
+      const { apply, gone } = this;
       const size = { ...this.wanted };
       const key = `${size.cols}x${size.rows}`;
-      if (!apply || key === this.applied || key === this.failed) return;
+      if (!apply || !gone || key === this.applied || key === this.failed) return;
       try {
-        await apply(size);
+        await Promise.race([apply(size), gone.promise]);
         if (this.apply === apply) this.applied = key;
       } catch {
         if (this.apply === apply) this.failed = key;

@@ -28,13 +28,36 @@ export const guestEnv = [
   'TERM=xterm-256color',
 ];
 
+/** Per process: how it ended, once it has, and the races waiting on it until then. */
+interface ExitWatch {
+  error?: Error;
+  readonly waiting: Set<(err: Error) => void>;
+}
+const watches = new WeakMap<LabProcess, ExitWatch>();
+
+/** One reaction to `exited` per process; each race leaves the set when its promise settles. */
+function exitWatch(proc: LabProcess): ExitWatch {
+  let watch = watches.get(proc);
+  if (!watch) {
+    const created: ExitWatch = { waiting: new Set() };
+    void proc.exited.then((exit) => {
+      created.error = new Error(describeExit(exit));
+      for (const reject of created.waiting) reject(created.error);
+      created.waiting.clear();
+    });
+    watches.set(proc, (watch = created));
+  }
+  return watch;
+}
+
 /** Rejects as soon as QEMU exits, so a dead guest never leaves a caller waiting. */
 export function raceExit<T>(proc: LabProcess, promise: Promise<T>): Promise<T> {
-  const onExit = proc.exited.then((exit): never => {
-    throw new Error(describeExit(exit));
+  const watch = exitWatch(proc);
+  return new Promise<T>((resolve, reject) => {
+    if (watch.error) reject(watch.error);
+    watch.waiting.add(reject);
+    void promise.then(resolve, reject).finally(() => watch.waiting.delete(reject));
   });
-  onExit.catch(() => undefined); // the race below handles it; never an unhandled rejection
-  return Promise.race([promise, onExit]);
 }
 
 /** Runs a program as root in /root. */

@@ -130,6 +130,8 @@ export class QemuProcess implements LabProcess {
   /** Rejects when dispose() starts, so that every wait in launch() ends at once. */
   private readonly aborted: Promise<never>;
   private abort!: (err: Error) => void;
+  /** Rejects when QEMU exits: the one promise every step of launch() races. */
+  private readonly endedWhileStarting: Promise<never>;
   private readonly consoleListeners: ((data: string) => void)[] = [];
   private readonly kernelLogListeners: ((text: string) => void)[] = [];
   private readonly panicListeners: (() => void)[] = [];
@@ -138,6 +140,10 @@ export class QemuProcess implements LabProcess {
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
     this.aborted = new Promise<never>((_, reject) => (this.abort = reject));
     this.aborted.catch(() => undefined);
+    this.endedWhileStarting = this.exited.then((exit): never => {
+      throw new Error(`QEMU ended while starting (code ${exit.code}, signal ${exit.signal})`);
+    });
+    this.endedWhileStarting.catch(() => undefined);
   }
 
   get overlayPath(): string | undefined {
@@ -207,11 +213,7 @@ export class QemuProcess implements LabProcess {
 
   /** An await of launch() that ends when dispose() starts or QEMU exits. */
   private step<T>(promise: Promise<T>): Promise<T> {
-    const exited = this.exited.then((exit): never => {
-      throw new Error(`QEMU ended while starting (code ${exit.code}, signal ${exit.signal})`);
-    });
-    exited.catch(() => undefined);
-    return Promise.race([promise, this.aborted, exited]);
+    return Promise.race([promise, this.aborted, this.endedWhileStarting]);
   }
 
   private spawn(qemuBinary: string, args: string[]): void {
@@ -233,15 +235,17 @@ export class QemuProcess implements LabProcess {
       const name = signalName(signal);
       // QEMU sends SHUTDOWN before it exits, but the two reach us by different paths: the QMP
       // socket's close comes after all its data, so wait for it (briefly) to know the reason.
-      const qmpClosed = this.qmp?.closed ?? Promise.resolve();
-      void Promise.race([qmpClosed, new Promise((resolve) => setTimeout(resolve, EXIT_REASON_WAIT_MS))]).then(
-        () =>
-          this.resolveExited({
-            code: name ? null : exitCode,
-            signal: name,
-            ...(this.shutdownReason ? { shutdownReason: this.shutdownReason } : {}),
-          }),
-      );
+      // The timer is cleared then: a CLI whose QEMU has ended must not linger for it.
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise((resolve) => (timer = setTimeout(resolve, EXIT_REASON_WAIT_MS)));
+      void Promise.race([this.qmp?.closed ?? Promise.resolve(), waited]).then(() => {
+        clearTimeout(timer);
+        this.resolveExited({
+          code: name ? null : exitCode,
+          signal: name,
+          ...(this.shutdownReason ? { shutdownReason: this.shutdownReason } : {}),
+        });
+      });
     });
   }
 
@@ -253,7 +257,9 @@ export class QemuProcess implements LabProcess {
     const deadline = Date.now() + SOCKET_TIMEOUT_MS;
     while (!existsSync(socketPath)) {
       if (Date.now() > deadline) throw new Error(`QEMU did not create ${path.basename(socketPath)}`);
-      await this.step(new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS)));
+      // Checked, not raced: a race per poll would add a reaction to `exited` every 10 ms.
+      if (this.disposing || this.hasExited) return this.step(new Promise<never>(() => {}));
+      await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
     }
     return this.late(open(socketPath));
   }
@@ -313,8 +319,25 @@ export class QemuProcess implements LabProcess {
   }
 
   async quit(): Promise<QemuExit> {
-    await this.qmp?.execute('quit').catch(() => undefined);
+    await this.endQemu();
     return this.exited;
+  }
+
+  /** Asks QEMU to quit and waits for its exit, killing one that does not quit (or has no QMP). */
+  private async endQemu(): Promise<void> {
+    const child = this.child;
+    if (!child || this.hasExited) return;
+    if (!this.qmp) {
+      // Nobody to ask: waiting could only waste seconds.
+      child.kill('SIGKILL');
+      await this.exited;
+      return;
+    }
+    // A wedged main loop never quits: it is killed after a grace.
+    const timer = setTimeout(() => child.kill('SIGKILL'), QUIT_GRACE_MS);
+    await this.qmp.execute('quit').catch(() => undefined);
+    await this.exited;
+    clearTimeout(timer);
   }
 
   dispose(): Promise<void> {
@@ -325,21 +348,8 @@ export class QemuProcess implements LabProcess {
   private async doDispose(): Promise<void> {
     this.abort(new ProcessDisposedError());
     await this.launching?.catch(() => undefined);
-    const child = this.child;
-    if (child && !this.hasExited) {
-      if (this.qmp) {
-        // The overlay is thrown away, so there is nothing to flush: quit at once, and kill
-        // a QEMU that does not (a wedged main loop).
-        const timer = setTimeout(() => child.kill('SIGKILL'), QUIT_GRACE_MS);
-        await this.qmp.execute('quit').catch(() => undefined);
-        await this.exited;
-        clearTimeout(timer);
-      } else {
-        // Nobody to ask: waiting could only waste seconds.
-        child.kill('SIGKILL');
-        await this.exited;
-      }
-    }
+    // The overlay is thrown away, so there is nothing to flush: quit at once.
+    await this.endQemu();
     await this.agentClient?.close().catch(() => undefined);
     await this.qmp?.close().catch(() => undefined);
     // After QEMU's exit, so that everything the kernel printed has been read.

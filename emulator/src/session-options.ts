@@ -49,34 +49,6 @@ export class LabBootError extends Error {
   }
 }
 
-/** Why a boot in flight was abandoned: a stop or reset asked for, or the kernel crashed. */
-export class BootInterrupted extends Error {
-  constructor(readonly by: 'stop' | 'crash') {
-    super(by === 'stop' ? 'the machine was stopped while booting' : 'the guest kernel crashed while booting');
-  }
-}
-
-export type Guard = <T>(promise: Promise<T>) => Promise<T>;
-
-/** One boot's interruption: stop(), reset() and a kernel crash end every wait of that boot at once. */
-export class BootGate {
-  by?: BootInterrupted['by'];
-  private readonly interruption: Promise<never>;
-  private reject!: (err: BootInterrupted) => void;
-
-  constructor() {
-    this.interruption = new Promise<never>((_, reject) => (this.reject = reject));
-    this.interruption.catch(() => undefined);
-  }
-
-  interrupt(by: BootInterrupted['by']): void {
-    this.by ??= by;
-    this.reject(new BootInterrupted(by));
-  }
-
-  readonly guard: Guard = (promise) => Promise.race([promise, this.interruption]);
-}
-
 /** The QEMU process of one boot of this session's machine. */
 export function processSpec(
   opts: LabSessionOptions,

@@ -4,38 +4,37 @@
 // operation that changes the machine (start, stop, reset, loadModule, following a reboot) runs
 // from one queue, one after the other. Each QEMU process is an epoch: when the session lets a
 // process go, the epoch ends, and whatever that process still reports (console output, its
-// exit, a panic) is dropped. stop() and reset() do not wait behind a boot in flight: they
-// interrupt it, and the boot disposes its process before their turn comes.
+// exit, a panic) is dropped. stop(), reset() and a kernel crash do not wait behind the boot or
+// guest command in flight: they interrupt it (operation-queue.ts), and a boot disposes its
+// process before their turn comes.
 //
 // The console is a pty so that the guest shell has a real terminal; every question about the
 // guest's state goes through the guest agent, never the console text. The console is read
 // only for boot progress and crash messages: what the kernel prints when nothing else answers.
-import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import type { AcceleratorInfo, CrashInfo, ModuleName, VmState, VmStatus } from './api.ts';
+import type { AcceleratorInfo, CrashInfo, ModuleName, VmStatus } from './api.ts';
 import { BootProgress } from './boot-progress.ts';
 import { SilentBootError, defaultAcceleratorPolicy, launchUntilAgent } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, sttyCommand } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
-import { runOn, settleGuest, shOn, type RunResult } from './guest-commands.ts';
+import { settleGuest, shOn } from './guest-commands.ts';
 import { loadImage, type GuestImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
-import { BootGate, BootInterrupted, LabBootError, processSpec } from './session-options.ts';
-import type { Guard, LabSessionOptions, SessionEvents } from './session-options.ts';
-import { ProcessSlot, type ProcessHandlers } from './process-slot.ts';
-import { WARM_SNAPSHOT, machineShape, prepareWarmState, warmStatePath } from './warm-state.ts';
+import { OperationQueue, type Guard, type OperationGate } from './operation-queue.ts';
+import { LabBootError, processSpec } from './session-options.ts';
+import type { LabSessionOptions } from './session-options.ts';
+import type { ProcessHandlers } from './process-slot.ts';
+import { GuestAccess } from './session-guest.ts';
+import { bootWarmOrCold, machineShape, warmStatePath } from './warm-state.ts';
 
 export { warmStatePath };
 export { GuestCommandError, guestEnv, type RunResult } from './guest-commands.ts';
 export { LabBootError, type LabSessionOptions } from './session-options.ts';
 
-export class LabSession extends EventEmitter<SessionEvents> {
-  private state: VmState = 'stopped';
+export class LabSession extends GuestAccess {
   private readonly progress = new BootProgress(() => this.emitStatus());
   private readyAt: number | null = null;
   private accelerator?: AcceleratorInfo;
@@ -44,10 +43,7 @@ export class LabSession extends EventEmitter<SessionEvents> {
   private error?: string;
   private stopReason?: string;
   private image?: GuestImage;
-  private readonly slot = new ProcessSlot();
-  private queue: Promise<unknown> = Promise.resolve();
-  /** The boot in flight, which stop() and reset() interrupt. */
-  private boot?: BootGate;
+  private readonly ops = new OperationQueue();
   private cleaned = false;
   private readonly detector = new CrashDetector();
   private readonly sizer: ConsoleSizer;
@@ -81,89 +77,53 @@ export class LabSession extends EventEmitter<SessionEvents> {
 
   /** Boots a guest on a fresh throwaway overlay; resolves when the guest agent answers. */
   start(): Promise<void> {
-    return this.enqueue(async () => {
+    const asked = this.ops.stopMark;
+    return this.ops.enqueue(async () => {
       if (this.state !== 'stopped') throw new Error(`cannot start: the machine is ${this.state}`);
-      await this.bootNew();
+      await this.bootNew(asked);
     });
   }
 
-  /** Ends the machine (interrupting a boot in flight); the QEMU process and its files go. */
+  /** Ends the machine (interrupting what is in flight); the QEMU process and its files go. */
   stop(): Promise<void> {
-    this.boot?.interrupt('stop');
-    return this.enqueue(() => this.doStop());
+    this.ops.stopAsked();
+    return this.ops.enqueue(() => this.doStop());
   }
 
   /** Brings back a clean guest: a new QEMU on a new overlay. Works from any state. */
   reset(): Promise<void> {
-    this.boot?.interrupt('stop');
-    return this.enqueue(async () => {
+    this.ops.interrupt('stop');
+    const asked = this.ops.stopMark;
+    return this.ops.enqueue(async () => {
       await this.doStop();
-      await this.bootNew();
+      await this.bootNew(asked);
     });
-  }
-
-  /** Runs a program in the guest through the agent, as root in /root. */
-  async run(
-    file: string,
-    args: string[],
-    opts: { timeoutMs?: number; input?: Buffer } = {},
-  ): Promise<RunResult> {
-    return runOn(this.requireReady(), file, args, opts);
-  }
-
-  /** Runs a shell script in the guest; throws GuestCommandError (with its stderr) when it fails. */
-  async sh(script: string, timeoutMs = 60_000): Promise<string> {
-    return shOn(this.requireReady(), script, timeoutMs);
-  }
-
-  /** One guest-agent round trip (guest-ping), for the benchmarks. */
-  async agentPing(): Promise<void> {
-    await this.requireReady().agent().ping();
-  }
-
-  async putFile(guestPath: string, data: Buffer, mode: number): Promise<void> {
-    await this.requireReady().agent().writeFile(guestPath, data, mode);
   }
 
   /** Loads a reference module (unloading the one loaded before); `none` only unloads. */
   loadModule(module: ModuleName): Promise<void> {
-    return this.enqueue(async () => {
-      const proc = this.requireReady();
-      if (this.loadedModule !== 'none') {
-        await shOn(proc, moduleUnloadScript(this.loadedModule));
-        this.loadedModule = 'none';
-      }
-      if (module !== 'none') {
-        await shOn(proc, moduleLoadScript(module));
-        this.loadedModule = module;
-        this.progress.add('module-loaded');
-      }
-      this.emitStatus();
-    });
-  }
-
-  writeConsole(data: string): void {
-    this.slot.terminal?.write(data);
+    const what = module === 'none' ? 'unloading its module' : `loading ${module}`;
+    return this.ops.enqueue(() =>
+      this.ops.gated(what, async ({ guard }) => {
+        const proc = this.requireReady();
+        if (this.loadedModule !== 'none') {
+          await guard(shOn(proc, moduleUnloadScript(this.loadedModule)));
+          this.loadedModule = 'none';
+        }
+        if (module !== 'none') {
+          await guard(shOn(proc, moduleLoadScript(module)));
+          this.loadedModule = module;
+          this.progress.add('module-loaded');
+        }
+        this.emitStatus();
+      }),
+    );
   }
 
   /** Remembered for the next boot; applied to a running guest, coalesced (the last size wins). */
   resizeConsole(cols: number, rows: number): Promise<void> {
     this.slot.terminal?.resize(cols, rows);
     return this.sizer.set({ cols, rows });
-  }
-
-  pauseConsole(): void {
-    this.slot.terminal?.pause();
-  }
-
-  resumeConsole(): void {
-    this.slot.terminal?.resume();
-  }
-
-  private enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(operation, operation);
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   private transition(event: SessionEvent): void {
@@ -188,7 +148,10 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.emitStatus();
   }
 
-  private async bootNew(): Promise<void> {
+  /** A new machine, unless a stop was asked for since the `asked` mark (the boot is void then). */
+  private async bootNew(asked: number): Promise<void> {
+    if (this.ops.stoppedSince(asked))
+      throw new LabBootError('the boot was cancelled: the machine was stopped', '');
     this.forgetLastMachine();
     this.transition('start');
     await this.bootOp((guard) => this.bootFresh(guard));
@@ -203,9 +166,19 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.transition('disposed');
   }
 
-  /** Runs one boot (state booting) to ready, or to stopped/crashed with what went wrong. */
-  private async bootOp(boot: (guard: Guard) => Promise<void>): Promise<void> {
-    const gate = (this.boot = new BootGate());
+  /**
+   * Runs one boot (state booting) to ready, or to stopped/crashed with what went wrong.
+   * `unasked`: the boot was nobody's request (a guest reboot), so its failure is a stop reason.
+   */
+  private bootOp(boot: (guard: Guard) => Promise<void>, unasked?: string): Promise<void> {
+    return this.ops.gated('booting', (gate) => this.runBoot(gate, boot, unasked));
+  }
+
+  private async runBoot(
+    gate: OperationGate,
+    boot: (guard: Guard) => Promise<void>,
+    unasked?: string,
+  ): Promise<void> {
     try {
       await boot(gate.guard);
       this.readyAt = Date.now();
@@ -223,10 +196,9 @@ export class LabSession extends EventEmitter<SessionEvents> {
         throw new LabBootError('the boot was cancelled: the machine was stopped', kernelLogTail);
       }
       this.error = message;
+      if (unasked) this.stopReason = `${unasked}: ${message}`;
       this.transition('boot-failed');
       throw new LabBootError(`the guest did not boot: ${message}`, kernelLogTail);
-    } finally {
-      this.boot = undefined;
     }
   }
 
@@ -239,56 +211,75 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.cleaned = true;
     // Asked at every fresh boot (a remembered verdict costs nothing): "Probe again" counts from the next.
     this.accelerator = this.opts.accelerator ?? (await guard(policy.detect()));
+    await this.withFallback(
+      guard,
+      () => this.bootFreshOn(guard),
+      () => this.retire(),
+    );
+  }
+
+  /** The same machine again after a guest reboot: cold, on its disk, the workspace mounted again. */
+  private async bootAgain(previous: LabProcess, guard: Guard): Promise<void> {
+    let from = previous;
+    const boot = () => this.bootMachine({ kind: 'adopt', file: from.overlayPath! }, guard, from);
+    await this.withFallback(guard, boot, async () => {
+      // The silent try ends, its disk kept for the next (which adopts it and disposes this one).
+      from = this.slot.current!;
+      await from.quit();
+    });
+  }
+
+  /** Runs `attempt`; a hardware boot that stays silent is `abandon`ed and tried again under TCG. */
+  private async withFallback(
+    guard: Guard,
+    attempt: () => Promise<void>,
+    abandon: () => Promise<unknown>,
+  ): Promise<void> {
     for (;;) {
       try {
-        return await this.bootFreshOn(guard);
+        return await attempt();
       } catch (err) {
-        if (!(err instanceof SilentBootError) || this.accelerator.accel === 'tcg') throw err;
-        await this.retire();
-        this.accelerator = await guard(policy.bootFailed(this.accelerator, err.reason));
+        if (!(err instanceof SilentBootError) || this.accelerator!.accel === 'tcg') throw err;
+        await abandon();
+        this.accelerator = await guard(this.policy().bootFailed(this.accelerator!, err.reason));
         this.restartBootView();
       }
     }
   }
 
-  private async bootFreshOn(guard: Guard): Promise<void> {
+  private bootFreshOn(guard: Guard): Promise<void> {
     const { memoryMiB = 512, cpus = 2, workspace } = this.opts;
     const shape = machineShape(this.accelerator!.accel, memoryMiB, cpus, workspace !== undefined);
-    let warm = this.opts.warmBoot === false ? null : warmStatePath(this.image!, shape, this.env);
-    if (warm && !existsSync(warm)) {
-      const proc = this.attach({ kind: 'fresh' }, false);
-      try {
-        await prepareWarmState(proc, warm, guard, () => this.untilAgent(proc, guard));
-      } catch (err) {
-        if (err instanceof SilentBootError || err instanceof BootInterrupted) throw err;
-        if (this.env.FARFETCHD_LAB_DEBUG) process.stderr.write(`warm state: ${(err as Error).message}\n`);
-        warm = null; // a cold boot still works; the next start tries again
-      } finally {
-        await this.retire();
-      }
-    }
-    if (!warm) return this.bootMachine({ kind: 'fresh' }, guard);
-    try {
-      await this.bootMachine({ kind: 'snapshot', file: warm, loadvm: WARM_SNAPSHOT }, guard);
-    } catch (err) {
-      if (err instanceof SilentBootError || err instanceof BootInterrupted || this.state !== 'booting')
-        throw err;
-      // A snapshot QEMU cannot load (QEMU upgraded, file damaged): forget it and boot cold.
-      await this.retire();
-      await rm(warm, { force: true });
-      this.restartBootView();
-      await this.bootMachine({ kind: 'fresh' }, guard);
-    }
+    const warm = this.opts.warmBoot === false ? null : warmStatePath(this.image!, shape, this.env);
+    return bootWarmOrCold(warm, guard, {
+      warmUpProcess: () => this.attach({ kind: 'fresh' }, false),
+      untilAgent: (proc) => this.untilAgent(proc, guard),
+      start: (disk) => this.startMachine(disk, guard),
+      ready: (proc, disk) => this.readyMachine(proc, disk, guard),
+      retire: () => this.retire(),
+      restart: () => this.restartBootView(),
+      booting: () => this.state === 'booting',
+      debug: (message) => void (this.env.FARFETCHD_LAB_DEBUG && process.stderr.write(`${message}\n`)),
+    });
   }
 
-  /** Starts a process on `disk` and brings its guest up to ready (mounted, sized). */
   private async bootMachine(disk: DiskSource, guard: Guard, previous?: LabProcess): Promise<void> {
+    await this.readyMachine(await this.startMachine(disk, guard, previous), disk, guard);
+  }
+
+  /** Starts a process on `disk` and waits for its agent; `previous` goes once it has started. */
+  private async startMachine(disk: DiskSource, guard: Guard, previous?: LabProcess): Promise<LabProcess> {
     const proc = this.attach(disk, true);
     try {
       await this.untilAgent(proc, guard, () => this.progress.add('qemu-started'));
     } finally {
       await previous?.dispose(); // its overlay has moved to `proc` by now, or the boot failed
     }
+    return proc;
+  }
+
+  /** Brings a started guest up to ready (clock, workspace mounted, console sized). */
+  private async readyMachine(proc: LabProcess, disk: DiskSource, guard: Guard): Promise<void> {
     // With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both.
     this.progress.add('kernel-up');
     this.progress.add('init');
@@ -323,18 +314,21 @@ export class LabSession extends EventEmitter<SessionEvents> {
     const proc = (this.opts.createProcess ?? createQemuProcess)(
       processSpec(this.opts, machine, disk, !visible),
     );
-    if (!visible)
-      return this.slot.attach(proc, { console() {}, kernelLog() {}, panicked() {}, exited() {} }, false);
+    const crashes = {
+      kernelLog: (text: string) => this.detector.feed(text),
+      panicked: () => this.detector.pvpanic(),
+    };
+    // A warm-up's console is not the user's, nor is its exit the machine's; its crashes are.
+    if (!visible) return this.slot.attach(proc, { ...crashes, console() {}, exited() {} }, false);
     const handlers: ProcessHandlers = {
+      ...crashes,
       console: (data, steps) => {
         // Output means QEMU runs, even before launch() has connected every socket.
         if (this.state === 'booting')
           for (const step of ['qemu-started', ...steps] as const) this.progress.add(step);
         this.emit('console', data); // never to the crash detector: programs print here too
       },
-      kernelLog: (text) => this.detector.feed(text),
-      panicked: () => this.detector.pvpanic(),
-      exited: (exit, epoch) => void this.enqueue(() => this.followExit(epoch, exit)).catch(() => {}),
+      exited: (exit, epoch) => void this.ops.enqueue(() => this.followExit(epoch, exit)).catch(() => {}),
     };
     return this.slot.attach(proc, handlers, true);
   }
@@ -354,9 +348,10 @@ export class LabSession extends EventEmitter<SessionEvents> {
       const previous = this.slot.current!;
       this.forgetLastMachine();
       this.transition('guest-rebooted');
-      // The same machine boots again, cold, on the disk it had; the workspace is mounted again.
-      const disk = { kind: 'adopt', file: previous.overlayPath! } as const;
-      return this.bootOp((guard) => this.bootMachine(disk, guard, previous));
+      return this.bootOp(
+        (guard) => this.bootAgain(previous, guard),
+        'the guest rebooted but did not boot again',
+      );
     }
     const kernelLogTail = this.detector.tail();
     await this.retire();
@@ -379,19 +374,14 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.readyAt = null;
     this.transition('kernel-crashed');
     this.emit('crash', crash);
-    this.boot?.interrupt('crash');
+    this.sizer.detach(); // a crashed guest takes no more commands
+    this.ops.interrupt('crash');
     // A panicked kernel spins forever; an oopsed one may limp on. Either way, freeze it.
     if (crash.kind === 'panic' || crash.kind === 'pvpanic') this.slot.current?.freeze().catch(() => {});
   }
 
   private policy(): AcceleratorPolicy {
     return this.opts.accelerators ?? defaultAcceleratorPolicy(this.env, this.image!);
-  }
-
-  private requireReady(): LabProcess {
-    const proc = this.slot.current;
-    if (this.state !== 'ready' || !proc) throw new Error(`the guest is not ready (it is ${this.state})`);
-    return proc;
   }
 
   private emitStatus(): void {

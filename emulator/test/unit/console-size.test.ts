@@ -33,3 +33,20 @@ test('a size that fails is tried once per request, never in a loop; detach stops
   assert.deepEqual(tried, ['100x30', '120x40']);
   assert.deepEqual(sizer.size, { cols: 60, rows: 20 });
 });
+
+test('detach ends the wait for a command that never returns (a frozen guest); the next guest gets the size', async () => {
+  const sizer = new ConsoleSizer({ cols: 100, rows: 30 });
+  const sent: string[] = [];
+  const attaching = sizer.attach((size) => {
+    sent.push(`${size.cols}x${size.rows}`);
+    return new Promise<void>(() => {}); // never answers
+  });
+  sizer.detach();
+  await attaching;
+  const applied: ConsoleSize[] = [];
+  await sizer.attach(async (size) => {
+    applied.push(size);
+  });
+  assert.deepEqual(sent, ['100x30']);
+  assert.deepEqual(applied, [{ cols: 100, rows: 30 }]);
+});

@@ -1,9 +1,11 @@
 // A fake QemuProcess for the session's state-machine tests: each boot is one FakeProcess whose
 // launch, agent answer, console, kernel log and exit the test drives by hand.
 import { writeFile } from 'node:fs/promises';
+import type { AcceleratorInfo, VmState, VmStatus } from '../../src/api.ts';
 import type { GuestImage } from '../../src/image.ts';
 import type { LabProcess, QemuProcessSpec, SessionAgent } from '../../src/qemu-process.ts';
 import type { QemuExit } from '../../src/session-state.ts';
+import { LabSession, type LabSessionOptions } from '../../src/session.ts';
 
 export class Deferred<T = void> {
   readonly promise: Promise<T>;
@@ -27,6 +29,8 @@ export interface FakeBehaviour {
   overlayDir?: string;
   /** Runs for each guest command; may return a promise that holds the command in flight. */
   onCommand?: (script: string, proc: FakeProcess) => Promise<void> | void;
+  /** Runs when the process is disposed, before QEMU "exits"; may hold the disposal. */
+  onDispose?: () => Promise<void> | void;
 }
 
 export class FakeProcess implements LabProcess {
@@ -35,6 +39,7 @@ export class FakeProcess implements LabProcess {
   launched = false;
   disposed = false;
   savedSnapshot?: string;
+  quitAsked = false;
   /** Every shell script run through the agent, in order. */
   readonly commands: string[] = [];
   readonly written: string[] = [];
@@ -105,11 +110,13 @@ export class FakeProcess implements LabProcess {
   }
 
   async quit(): Promise<QemuExit> {
+    this.quitAsked = true;
     this.exit({ code: 0, signal: null, shutdownReason: 'host-qmp-quit' });
     return this.exited;
   }
 
   async dispose(): Promise<void> {
+    await this.behaviour.onDispose?.();
     this.disposed = true;
     this.exit({ code: 0, signal: null, shutdownReason: 'host-qmp-quit' });
   }
@@ -163,3 +170,45 @@ export const fakeImage: GuestImage = {
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+export const tcg: AcceleratorInfo = { accel: 'tcg', label: 'TCG — no hardware acceleration: slower' };
+
+/** A session over fake processes (no warm state, no probe, no cleaning), and what it went through. */
+export function makeSession(
+  behaviours: FakeBehaviour[] = [],
+  opts: LabSessionOptions = {},
+  fallback?: FakeBehaviour,
+) {
+  const factory = fakeFactory(behaviours, fallback);
+  const session = new LabSession({
+    image: fakeImage,
+    accelerator: tcg,
+    warmBoot: false,
+    cleanStale: false,
+    cols: 120,
+    rows: 40,
+    createProcess: factory.create,
+    ...opts,
+  });
+  const states: VmState[] = [];
+  const statuses: VmStatus[] = [];
+  session.on('status', (s) => {
+    statuses.push(s);
+    if (states.at(-1) !== s.state) states.push(s.state);
+  });
+  return { session, made: factory.made, states, statuses };
+}
+
+/** The next status in `state`. */
+export function untilState(session: LabSession, state: VmState): Promise<VmStatus> {
+  return new Promise((resolve) => {
+    const onStatus = (s: VmStatus) => {
+      if (s.state !== state) return;
+      session.off('status', onStatus);
+      resolve(s);
+    };
+    session.on('status', onStatus);
+  });
+}
+
+export const stty = (rows: number, cols: number) => `stty -F /dev/ttyS0 rows ${rows} cols ${cols}`;

@@ -96,3 +96,33 @@ test('dispose() before launch() has made anything leaves nothing behind', async 
   assert.equal(proc.overlayPath, undefined);
   assert.deepEqual(await runFoldersOfThisProcess(), []);
 });
+
+test(
+  'quit() of a QEMU that never opened QMP kills it instead of waiting forever',
+  { timeout: 30_000 },
+  async () => {
+    const qemu = await fakeQemu('no-qmp-qemu', 'echo "pid=$$"; exec sleep 600');
+    const proc = new QemuProcess(await spec(qemu));
+    const launching = proc.launch();
+    launching.catch(() => undefined);
+    const [, pid] = (await consoleUntil(proc, /pid=(\d+)/)) as unknown as [string, string];
+    assert.deepEqual(await proc.quit(), { code: null, signal: 'SIGKILL' });
+    assert.equal(processAlive(Number(pid)), false);
+    await proc.dispose();
+    await assert.rejects(
+      launching,
+      /^Error: QEMU ended while starting \(code null, signal SIGKILL\)$|ProcessDisposedError/,
+    );
+  },
+);
+
+test('once QEMU has exited, no timer of its process is left running (a CLI would linger)', async () => {
+  const qemu = await fakeQemu('quick-qemu', 'exit 3');
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const proc = new QemuProcess(await spec(qemu));
+  await assert.rejects(proc.launch(), /^Error: QEMU ended while starting \(code 3, signal null\)$/);
+  assert.deepEqual(await proc.exited, { code: 3, signal: null });
+  assert.equal(timers(), before);
+  await proc.dispose();
+});

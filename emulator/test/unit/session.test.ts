@@ -6,50 +6,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { AcceleratorInfo, VmState, VmStatus } from '../../src/api.ts';
+import type { AcceleratorInfo } from '../../src/api.ts';
 import type { AcceleratorPolicy } from '../../src/boot-watchdog.ts';
-import { LabSession, type LabSessionOptions } from '../../src/session.ts';
-import { Deferred, fakeFactory, fakeImage, settle, type FakeBehaviour } from './fake-process.ts';
-
-const tcg: AcceleratorInfo = { accel: 'tcg', label: 'TCG — no hardware acceleration: slower' };
-
-function makeSession(
-  behaviours: FakeBehaviour[] = [],
-  opts: LabSessionOptions = {},
-  fallback?: FakeBehaviour,
-) {
-  const factory = fakeFactory(behaviours, fallback);
-  const session = new LabSession({
-    image: fakeImage,
-    accelerator: tcg,
-    warmBoot: false,
-    cleanStale: false,
-    cols: 120,
-    rows: 40,
-    createProcess: factory.create,
-    ...opts,
-  });
-  const states: VmState[] = [];
-  const statuses: VmStatus[] = [];
-  session.on('status', (s) => {
-    statuses.push(s);
-    if (states.at(-1) !== s.state) states.push(s.state);
-  });
-  return { session, made: factory.made, states, statuses };
-}
-
-function untilState(session: LabSession, state: VmState): Promise<VmStatus> {
-  return new Promise((resolve) => {
-    const onStatus = (s: VmStatus) => {
-      if (s.state !== state) return;
-      session.off('status', onStatus);
-      resolve(s);
-    };
-    session.on('status', onStatus);
-  });
-}
-
-const stty = (rows: number, cols: number) => `stty -F /dev/ttyS0 rows ${rows} cols ${cols}`;
+import { Deferred, makeSession, settle, stty, untilState } from './fake-process.ts';
 
 test('start: booting → ready, the boot steps, and the size known at boot applied to the guest tty', async () => {
   const { session, made, states } = makeSession([{ printsAtLaunch: 'farfetchd-lab: init started\r\n' }]);
@@ -202,23 +161,16 @@ test('stop and reset pressed at once during a boot run one after the other: read
   );
 });
 
-test('reset and stop pressed at once when ready: the stop comes last, everything disposed', async () => {
+test("reset and stop pressed at once when ready: the stop voids the reset's boot, everything disposed", async () => {
   const { session, made, states } = makeSession();
   await session.start();
-  await Promise.all([session.reset(), session.stop()]);
-  assert.deepEqual(states, [
-    'booting',
-    'ready',
-    'stopping',
-    'stopped',
-    'booting',
-    'ready',
-    'stopping',
-    'stopped',
-  ]);
+  const [reset, stop] = [session.reset(), session.stop()];
+  await assert.rejects(reset, /^LabBootError: the boot was cancelled: the machine was stopped$/);
+  await stop;
+  assert.deepEqual(states, ['booting', 'ready', 'stopping', 'stopped']);
   assert.deepEqual(
     made.map((p) => p.disposed),
-    [true, true],
+    [true],
   );
 });
 
