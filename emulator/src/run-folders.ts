@@ -12,12 +12,6 @@ export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
 /** Names the host process that owns a run folder. */
 export const PID_FILE = 'pid';
 
-/**
- * @deprecated labCacheDir (accel.ts) under an old name, kept only for warm-state.ts's import
- * until its owner switches it; nothing else uses it.
- */
-export const cacheDir = labCacheDir;
-
 /** Creates a private run folder owned by this process (mode 0700, as mkdtemp makes it). */
 export async function makeRunFolder(tmp: string = os.tmpdir()): Promise<string> {
   const dir = await mkdtemp(path.join(tmp, RUN_FOLDER_PREFIX));

@@ -4,12 +4,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { labCacheDir } from './accel.ts';
 import { SilentBootError } from './boot-watchdog.ts';
 import type { GuestImage } from './image.ts';
 import { OperationInterrupted, type Guard } from './operation-queue.ts';
 import { DEFAULT_KERNEL_CMDLINE } from './qemu-args.ts';
 import type { DiskSource, LabProcess } from './qemu-process.ts';
-import { cacheDir } from './run-folders.ts';
 
 /** The savevm tag inside a warm-state file. */
 export const WARM_SNAPSHOT = 'lab-ready';
@@ -20,7 +20,7 @@ export function warmStatePath(
   shape: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
-  return path.join(cacheDir(env), `warm-${image.manifest.key}-${shape}.qcow2`);
+  return path.join(labCacheDir(env), `warm-${image.manifest.key}-${shape}.qcow2`);
 }
 
 /**
