@@ -288,8 +288,16 @@ test('reset during the first boot warm-up: one machine in the end, no QEMU, fold
     assert.equal(session.status().state, 'ready');
     assert.equal(qemuChildren().length, 1);
     assert.equal((await runFoldersOfThisProcess()).length, 1);
-    const warm = (await readdir(cache)).filter((f) => f.startsWith('warm-'));
+    const files = await readdir(cache);
+    // One whole snapshot (no .tmp copy left by the interrupted warm-up), and the sidecar that
+    // registers this image folder for the snapshot cleanup.
+    const warm = files.filter((f) => f.startsWith('warm-') && !f.endsWith('.image'));
     assert.equal(warm.length, 1, `warm files: ${warm.join(' ')}`);
+    const { key } = loadImage().manifest;
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.image')).map((f) => f.replace(/\.[0-9a-f]+\.image$/, '')),
+      [`warm-${key}`],
+    );
     const { accel } = session.status().accelerator!;
     assert.equal(accel, (await labAcceleratorDecision(env)).info.accel);
     assert.match(warm[0]!, new RegExp(`^warm-[0-9a-f]{16}-[0-9a-f]{8}-${accel}-512-2-nows\\.qcow2$`));
