@@ -421,6 +421,18 @@ export class LabSession extends EventEmitter<SessionEvents> {
     this.qemu?.resume();
   }
 
+  /** A QEMU monitor (HMP) command through QMP, e.g. `xp` to read guest physical memory. */
+  async monitor(command: string): Promise<string> {
+    this.requireReady();
+    if (!this.qmp) throw new Error('the QEMU monitor is not connected');
+    return this.raceWithExit(this.qmp.humanMonitorCommand(command));
+  }
+
+  /** The boot's private folder (for files QEMU writes, e.g. `pmemsave`), while a guest runs. */
+  get runFolder(): string | undefined {
+    return this.runDir;
+  }
+
   private requireReady(): GuestAgent {
     // While booting, start() itself uses the agent (clock, workspace) once it answers.
     if ((this.state !== 'ready' && this.state !== 'booting') || !this.agent) {

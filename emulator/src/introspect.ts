@@ -1,0 +1,142 @@
+// The panels' typed queries, answered through the session's guest agent (one guest command per
+// query, fixed scripts, the parameters passed as arguments, never as text in a script) and, for
+// the host's own re-walk of a page walk, through QEMU's monitor reading guest physical memory.
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DriverReport, Mapping, PageWalkResult, ProcessInfo } from './api.ts';
+import { FARFETCH_NODE, parseDevices, parseModules, parseNodes, registrationChain } from './drivers.ts';
+import { GuestOutputError, parseMaps, parsePagemap, parseProcesses, parseWalkJson } from './guest-parse.ts';
+import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
+import type { LabSession } from './session.ts';
+
+/** What the queries need of a session (a LabSession; a fake in unit tests). */
+export type IntrospectSession = Pick<LabSession, 'run' | 'monitor' | 'runFolder'>;
+
+export class IntrospectError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IntrospectError';
+  }
+}
+
+const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
+const MAPS = 'exec cat "/proc/$1/maps"';
+// The walk, then pagemap's entry for the same page, in one round trip.
+const WALK = `lab-ptwalk "$1" "$2" || exit 1
+echo
+dd if="/proc/$1/pagemap" bs=8 skip=$(( $2 / 4096 )) count=1 2>/dev/null | od -An -tx8 -v`;
+const DRIVERS = `cat /proc/devices; echo @@
+cat /proc/modules; echo @@
+find /dev -maxdepth 1 \\( -type c -o -type b \\) -exec stat -c '%F|%t|%T|%a|%n' {} +; echo @@
+stat -c '%F|%t|%T|%a|%n' ${FARFETCH_NODE} 2>/dev/null; true`;
+
+async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
+  const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
+  if (r.exitCode !== 0) {
+    const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
+    throw new IntrospectError('EGUEST', why.split('\n').pop()!);
+  }
+  return r.stdout.toString();
+}
+
+/** Every hex word after an address in `xp /Ngx` output ("0000000004a2b000: 0x… 0x…"). */
+export function parseXp(text: string): bigint[] {
+  const words: bigint[] = [];
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    for (const word of line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)) {
+      if (/^0x[0-9a-f]+$/i.test(word)) words.push(BigInt(word));
+    }
+  }
+  return words;
+}
+
+/** Guest physical memory through HMP `xp` (8-byte words, little-endian as the guest stores them). */
+export function xpReader(session: Pick<IntrospectSession, 'monitor'>): ReadPhys {
+  return async (addr, len) => {
+    const count = Math.ceil(len / 8);
+    const text = await session.monitor(`xp /${count}gx ${hex(addr)}`);
+    const words = parseXp(text);
+    if (words.length !== count) throw new IntrospectError('EQMP', `xp ${hex(addr)}: ${text.trim()}`);
+    const bytes = new Uint8Array(count * 8);
+    const view = new DataView(bytes.buffer);
+    words.forEach((w, i) => view.setBigUint64(i * 8, w, true));
+    return bytes.subarray(0, len);
+  };
+}
+
+/** Guest physical memory through `pmemsave` into the run folder (the bench compares it with xp). */
+export function pmemsaveReader(session: IntrospectSession): ReadPhys {
+  let n = 0;
+  return async (addr, len) => {
+    const dir = session.runFolder;
+    if (!dir) throw new IntrospectError('ESTATE', 'the guest is not running');
+    const file = path.join(dir, `pmem-${n++}.bin`);
+    const text = await session.monitor(`pmemsave ${hex(addr)} ${len} "${file}"`);
+    if (text.trim() !== '') throw new IntrospectError('EQMP', `pmemsave: ${text.trim()}`);
+    try {
+      return new Uint8Array(await readFile(file));
+    } finally {
+      await rm(file, { force: true });
+    }
+  };
+}
+
+export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys = xpReader(session)) {
+  return {
+    async processes(): Promise<ProcessInfo[]> {
+      return parseProcesses(await guest(session, PROCESSES));
+    },
+
+    async mappings(pid: number): Promise<Mapping[]> {
+      return parseMaps(await guest(session, MAPS, [String(pid)]));
+    },
+
+    async pageWalk(pid: number, addr: string): Promise<PageWalkResult> {
+      const at = new Date().toISOString();
+      const t0 = performance.now();
+      const out = await guest(session, WALK, [String(pid), addr]);
+      const guestMs = performance.now() - t0;
+      const [json, od] = out.split('\n\n');
+      const walk = parseWalkJson(json ?? '');
+      if (walk.pid !== pid) throw new GuestOutputError(`lab-ptwalk walked pid ${walk.pid}, not ${pid}`);
+      const t1 = performance.now();
+      const hostWalk = await walkTables(readPhys, {
+        pid,
+        addr: BigInt(walk.addr),
+        pgdPhys: BigInt(walk.pgdPhys),
+        levels: walk.levels,
+      });
+      const ms = performance.now() - t1;
+      return {
+        guest: walk,
+        host: { walk: hostWalk, ...compareWalks(walk, hostWalk), method: 'QMP xp', ms },
+        pagemap: parsePagemap(od ?? '', walk),
+        at,
+        guestMs,
+      };
+    },
+
+    async drivers(): Promise<DriverReport> {
+      const [devices, modules, nodes, node] = (await guest(session, DRIVERS)).split('@@\n');
+      const majors = parseDevices(devices ?? '');
+      const loaded = parseModules(modules ?? '');
+      const farfetch = parseNodes(node ?? '')[0] ?? null;
+      return {
+        majors,
+        nodes: parseNodes(nodes ?? '').sort((a, b) => a.path.localeCompare(b.path)),
+        modules: loaded,
+        ...registrationChain(majors, loaded, farfetch),
+      };
+    },
+  };
+}
+
+export type Introspect = ReturnType<typeof createIntrospect>;
