@@ -236,10 +236,10 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       term.focus();
     },
     /**
-     * Where `text` is on the screen (client pixels of its first character's centre), for tests
-     * that click what the terminal shows; null when it is not in view.
+     * Where `text` is on the screen, lowest first (client pixels of the centre of its character
+     * `at`), for tests that click what the terminal shows; null when it is not in view.
      */
-    cellOf(text: string): { x: number; y: number } | null {
+    cellOf(text: string, at = 0): { x: number; y: number } | null {
       const buffer = term.buffer.active;
       const screen = term.element?.querySelector('.xterm-screen')?.getBoundingClientRect();
       if (!screen) return null;
@@ -252,7 +252,7 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
         if (col >= 0) {
           const w = screen.width / term.cols;
           const h = screen.height / term.rows;
-          return { x: screen.left + (col + 0.5) * w, y: screen.top + (row + 0.5) * h };
+          return { x: screen.left + (col + at + 0.5) * w, y: screen.top + (row + 0.5) * h };
         }
       }
       return null;

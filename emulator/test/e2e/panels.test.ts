@@ -1,0 +1,231 @@
+// End to end: the page-table and driver panels in Debian's chromium, against `serve` with the
+// real backend and a real guest, checked by the names of the issue's contract. The oracle for the
+// frame is /proc/PID/pagemap read by the test itself through the session. Screenshots go to
+// test-results/ to be looked at.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { LabBackend } from '../../src/api.ts';
+import { createBackend } from '../../src/backend.ts';
+import { repoRoot } from '../../src/image.ts';
+import { startServer, type RunningServer } from '../../src/serve.ts';
+import { LabSession } from '../../src/session.ts';
+
+const results = path.join(repoRoot, 'test-results');
+const staticDir = path.join(repoRoot, 'renderer', 'dist');
+let session: LabSession;
+let backend: LabBackend;
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+let workspace: string;
+let profile: string;
+const pageErrors: string[] = [];
+
+type Debug = { terminalText(): string; cellOf(text: string, at?: number): { x: number; y: number } | null };
+
+async function terminalText(): Promise<string> {
+  return page.evaluate(() =>
+    (window as unknown as { farfetchdLabDebug: Debug }).farfetchdLabDebug.terminalText(),
+  );
+}
+
+async function waitForText(expect: RegExp, what: string, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await terminalText();
+    const m = expect.exec(text);
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`terminal never showed ${expect} after ${what}; it shows:\n${text.trimEnd().slice(-1500)}`);
+}
+
+async function type(command: string): Promise<void> {
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+}
+
+const shot = (name: string) => page.screenshot({ path: path.join(results, name) });
+
+/** The frame /proc/PID/pagemap gives for `addr`, read as root in the guest (the independent oracle). */
+async function pagemapFrame(pid: number, addr: bigint): Promise<bigint> {
+  const out = await session.sh(
+    `dd if=/proc/${pid}/pagemap bs=8 skip=${addr / 4096n} count=1 2>/dev/null | od -An -tx8 -v`,
+  );
+  const entry = BigInt(`0x${out.trim()}`);
+  assert.equal(entry >> 63n, 1n, `pagemap says ${addr.toString(16)} is not present: ${out}`);
+  return (entry & ((1n << 55n) - 1n)) << 12n;
+}
+
+before(async () => {
+  assert.ok(
+    existsSync(path.join(staticDir, 'index.html')),
+    'build the renderer first: npm run build:renderer',
+  );
+  mkdirSync(results, { recursive: true });
+  workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
+  session = new LabSession({ workspace });
+  backend = createBackend({ session, workspace });
+  server = await startServer({ backend, staticDir });
+  profile = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  await page.goto(server.url);
+  try {
+    await page
+      .getByTestId('vm-state')
+      .filter({ hasText: /^\s*ready\s*$/i })
+      .waitFor({ timeout: 180_000 });
+  } catch (err) {
+    await shot('panels-boot-failed.png');
+    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(session.status())}`);
+  }
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  await backend?.dispose();
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test("a target's printed address, clicked in the terminal, opens its walk: five levels, pagemap's frame, verified by the host", async () => {
+  await type('mmap &');
+  const [, pidText, addrText] = await waitForText(/pid: (\d+)\naddr: (0x[0-9a-f]+)\n/, 'mmap &');
+  const pid = Number(pidText);
+  const addr = BigInt(addrText!);
+  // The address as the terminal shows it is a link: hover it (xterm finds links on hover), click.
+  const cell = await page.evaluate(
+    (text) => (window as unknown as { farfetchdLabDebug: Debug }).farfetchdLabDebug.cellOf(text, 10),
+    `addr: ${addrText}`,
+  );
+  assert.ok(cell, 'the address is on the screen');
+  await page.mouse.move(cell.x, cell.y);
+  await page.waitForTimeout(300);
+  await page.mouse.click(cell.x, cell.y);
+
+  assert.equal(await page.getByRole('tab', { name: 'Page tables' }).getAttribute('aria-selected'), 'true');
+  const phys = page.getByLabel('Physical address', { exact: true });
+  await phys.waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByLabel('PID', { exact: true }).inputValue(), String(pid));
+  assert.equal(await page.getByLabel('Address', { exact: true }).inputValue(), addrText);
+  for (const level of ['PGD', 'P4D', 'PUD', 'PMD', 'PTE']) {
+    const region = page.getByRole('region', { name: level, exact: true });
+    assert.match((await region.textContent()) ?? '', /index \d+ · entry at 0x[0-9a-f]+ = 0x[0-9a-f]+/, level);
+  }
+  const physText = ((await phys.textContent()) ?? '').trim();
+  assert.match(physText, /^0x[0-9a-f]+$/);
+  const frame = await pagemapFrame(pid, addr);
+  assert.equal(
+    BigInt(physText),
+    frame | (addr & 0xfffn),
+    "the walk's physical address is pagemap's frame + offset",
+  );
+  assert.match(
+    (await page.getByText(/Physical address 0x/).textContent()) ?? '',
+    new RegExp(`Physical address ${physText}`),
+  );
+  assert.match((await page.getByTestId('walk-verdict').textContent()) ?? '', /✔ verified by the host/);
+  assert.match((await page.getByTestId('walk-pagemap').textContent()) ?? '', /the same as the walk's/);
+  // The target is listed, as a target, with its user.
+  const row = page
+    .getByTestId('process-list')
+    .locator('tr', { hasText: `${pid}` })
+    .first();
+  assert.match((await row.textContent()) ?? '', new RegExp(`${pid}\\s*mmap\\s*target\\s*root`));
+  await shot('page-walk.png');
+
+  // Typed, and not an address: one line saying what to type.
+  await page.getByLabel('Address', { exact: true }).fill('7f00');
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
+  assert.equal(
+    await page.getByTestId('walk-error').textContent(),
+    '"7f00" is not an address: type it in hex (0x7f12a4c00000) or in decimal',
+  );
+  // A kernel address is the guest's refusal, said as it is.
+  await page.getByLabel('Address', { exact: true }).fill('0xffffffff81000000');
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
+  await page
+    .getByTestId('walk-error')
+    .filter({ hasText: `lab-ptwalk: 0xffffffff81000000 is not a user-space address of process ${pid}` })
+    .waitFor({ timeout: 20_000 });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('p3 loaded with the module button: the registration chain is all ✔ with its major', async () => {
+  await page.getByTestId('load-p3').click();
+  await page.getByTestId('loaded-module').filter({ hasText: 'module: p3' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('tab', { name: 'Drivers' }).click();
+  const major = Number((await session.sh(`awk '$2 == "farfetch" { print $1 }' /proc/devices`)).trim());
+  assert.ok(major > 0);
+  await page
+    .getByTestId('farfetch-major')
+    .filter({ hasText: `farfetch: major ${major}` })
+    .waitFor({ timeout: 20_000 });
+  const marks = page.getByTestId('chain').locator('.mark');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=chain] .mark').length === 5);
+  assert.deepEqual(await marks.allTextContents(), ['✔', '✔', '✔', '✔', '✔']);
+  assert.equal(await page.getByTestId('chain-fix').count(), 0);
+  await shot('drivers-chain-ok.png');
+});
+
+test('a wrong node is flagged with the exact mknod line; the button pastes it and does not run it', async () => {
+  const major = Number((await session.sh(`awk '$2 == "farfetch" { print $1 }' /proc/devices`)).trim());
+  await type('rm /dev/farfetch; mknod /dev/farfetch c 1 3; echo planted-$?');
+  await waitForText(/planted-0/, 'planting a wrong node');
+  await page.getByTestId('drivers').getByRole('button', { name: 'Refresh' }).click();
+  const fix = page.getByTestId('chain-fix');
+  await fix.waitFor({ timeout: 20_000 });
+  assert.deepEqual(await fix.locator('pre').allTextContents(), [
+    'rm /dev/farfetch',
+    `mknod -m 0666 /dev/farfetch c ${major} 0`,
+  ]);
+  assert.deepEqual(await page.getByTestId('chain').locator('.mark').allTextContents(), [
+    '✔',
+    '✔',
+    '✔',
+    '✘',
+    '✘',
+  ]);
+  await shot('drivers-stale-node.png');
+  await page.getByTestId('paste-fix').click();
+  await waitForText(new RegExp(`rm /dev/farfetch && mknod -m 0666 /dev/farfetch c ${major} 0`), 'the paste');
+  // Pasted, not run: the node is still the planted one until Enter.
+  assert.equal((await session.sh("stat -c '%t:%T' /dev/farfetch")).trim(), '1:3');
+  await page.keyboard.press('Enter');
+  const expected = `${major.toString(16)}:0 666`;
+  for (let i = 0; i < 50 && (await session.sh("stat -c '%t:%T %a' /dev/farfetch")).trim() !== expected; i++) {
+    await page.waitForTimeout(200);
+  }
+  await page.getByTestId('drivers').getByRole('button', { name: 'Refresh' }).click();
+  await page.getByTestId('chain-fix').waitFor({ state: 'detached', timeout: 20_000 });
+  assert.deepEqual(await page.getByTestId('chain').locator('.mark').allTextContents(), [
+    '✔',
+    '✔',
+    '✔',
+    '✔',
+    '✔',
+  ]);
+  assert.deepEqual(pageErrors, []);
+});
