@@ -24,22 +24,28 @@ export class IntrospectError extends Error {
 
 const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
 const MAPS = 'exec cat "/proc/$1/maps"';
-// The walk, then pagemap's entry for the same page, in one round trip.
-const WALK = `lab-ptwalk "$1" "$2" || exit 1
-echo
-dd if="/proc/$1/pagemap" bs=8 skip=$(( $2 / 4096 )) count=1 2>/dev/null | od -An -tx8 -v`;
+// pagemap's 8 bytes for the page (raw: the agent's output is binary-safe), then the walk, in one
+// round trip: under TCG every process the guest starts costs tens of ms, so only dd is started and
+// lab-ptwalk is exec'd in place.
+const WALK = `[ -d "/proc/$1" ] || { echo "lab-ptwalk: no process $1 with an address space" >&2; exit 1; }
+dd if="/proc/$1/pagemap" bs=8 skip=$(( $2 / 4096 )) count=1 2>/dev/null
+exec lab-ptwalk "$1" "$2"`;
 const DRIVERS = `cat /proc/devices; echo @@
 cat /proc/modules; echo @@
 find /dev -maxdepth 1 \\( -type c -o -type b \\) -exec stat -c '%F|%t|%T|%a|%n' {} +; echo @@
 stat -c '%F|%t|%T|%a|%n' ${FARFETCH_NODE} 2>/dev/null; true`;
 
-async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
+async function guestBytes(session: IntrospectSession, script: string, args: string[] = []): Promise<Buffer> {
   const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
     throw new IntrospectError('EGUEST', why.split('\n').pop()!);
   }
-  return r.stdout.toString();
+  return r.stdout;
+}
+
+async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
+  return (await guestBytes(session, script, args)).toString();
 }
 
 /** Every hex word after an address in `xp /Ngx` output ("0000000004a2b000: 0x… 0x…"). */
@@ -102,10 +108,10 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     async pageWalk(pid: number, addr: string): Promise<PageWalkResult> {
       const at = new Date().toISOString();
       const t0 = performance.now();
-      const out = await guest(session, WALK, [String(pid), addr]);
+      const out = await guestBytes(session, WALK, [String(pid), addr]);
       const guestMs = performance.now() - t0;
-      const [json, od] = out.split('\n\n');
-      const walk = parseWalkJson(json ?? '');
+      if (out.length < 8) throw new GuestOutputError(`/proc/${pid}/pagemap gave no entry for ${addr}`);
+      const walk = parseWalkJson(out.subarray(8).toString());
       if (walk.pid !== pid) throw new GuestOutputError(`lab-ptwalk walked pid ${walk.pid}, not ${pid}`);
       const t1 = performance.now();
       const hostWalk = await walkTables(readPhys, {
@@ -118,7 +124,7 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
       return {
         guest: walk,
         host: { walk: hostWalk, ...compareWalks(walk, hostWalk), method: 'QMP xp', ms },
-        pagemap: parsePagemap(od ?? '', walk),
+        pagemap: parsePagemap(out.readBigUInt64LE(0).toString(16).padStart(16, '0'), walk),
         at,
         guestMs,
       };

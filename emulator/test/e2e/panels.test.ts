@@ -215,7 +215,9 @@ test('a wrong node is flagged with the exact mknod line; the button pastes it an
   assert.equal((await session.sh("stat -c '%t:%T' /dev/farfetch")).trim(), '1:3');
   await page.keyboard.press('Enter');
   const expected = `${major.toString(16)}:0 666`;
-  for (let i = 0; i < 50 && (await session.sh("stat -c '%t:%T %a' /dev/farfetch")).trim() !== expected; i++) {
+  // Between the rm and the mknod there is no node: ask until the new one is there.
+  const node = () => session.sh("stat -c '%t:%T %a' /dev/farfetch 2>/dev/null; true");
+  for (let i = 0; i < 50 && (await node()).trim() !== expected; i++) {
     await page.waitForTimeout(200);
   }
   await page.getByTestId('drivers').getByRole('button', { name: 'Refresh' }).click();

@@ -12,14 +12,18 @@ const WALK =
   '{"level":"pte","index":1,"entryPhys":"0x13008","raw":"0x8000000000abc067","flags":{},"nextPhys":null}],' +
   '"present":true,"phys":"0xabc000","pageSize":4096,"stop":null}\n';
 
-function fakeSession(memory: Map<bigint, bigint>, stdout: string, exitCode = 0, stderr = '') {
+function fakeSession(memory: Map<bigint, bigint>, stdout: string | Buffer, exitCode = 0, stderr = '') {
   const runs: string[][] = [];
   const monitor: string[] = [];
   const session: IntrospectSession = {
     runFolder: undefined,
     run: async (file, args) => {
       runs.push([file, ...args]);
-      return { exitCode, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) };
+      return {
+        exitCode,
+        stdout: typeof stdout === 'string' ? Buffer.from(stdout) : stdout,
+        stderr: Buffer.from(stderr),
+      };
     },
     monitor: async (command) => {
       monitor.push(command);
@@ -30,6 +34,13 @@ function fakeSession(memory: Map<bigint, bigint>, stdout: string, exitCode = 0, 
     },
   };
   return { session, runs, monitor };
+}
+
+/** What the walk's guest command prints: pagemap's 8 raw bytes (little-endian), then the JSON. */
+function pagemapThen(json: string): Buffer {
+  const entry = Buffer.alloc(8);
+  entry.writeBigUInt64LE(0x8100_0000_0000_0abcn);
+  return Buffer.concat([entry, Buffer.from(json)]);
 }
 
 const MEMORY = new Map([
@@ -48,7 +59,7 @@ test('xp output is read as little-endian memory, word by word', async () => {
 });
 
 test('pageWalk: one guest command with pid and address as arguments, verified by the host walk', async () => {
-  const { session, runs, monitor } = fakeSession(MEMORY, `${WALK}\n 8100000000000abc\n`);
+  const { session, runs, monitor } = fakeSession(MEMORY, pagemapThen(WALK));
   const r = await createIntrospect(session).pageWalk(9, '0x1000');
   assert.deepEqual(runs[0]!.slice(0, 2), ['/bin/sh', '-c']);
   assert.deepEqual(runs[0]!.slice(3), ['lab-query', '9', '0x1000']);
@@ -65,7 +76,7 @@ test('pageWalk: one guest command with pid and address as arguments, verified by
 test('pageWalk: a table the guest reported differently is where the host disagrees', async () => {
   const memory = new Map(MEMORY);
   memory.set(0x12000n, 0x14067n); // the pmd now points elsewhere
-  const { session } = fakeSession(memory, `${WALK}\n 8100000000000abc\n`);
+  const { session } = fakeSession(memory, pagemapThen(WALK));
   const r = await createIntrospect(session).pageWalk(9, '0x1000');
   assert.deepEqual([r.host.verified, r.host.disagreeAt], [false, 'pmd']);
   assert.equal(r.host.difference, "entry 0x13067 in the guest's walk, 0x14067 in guest memory");
