@@ -1,16 +1,18 @@
-// The panels' typed queries, answered through the session's guest agent (one guest command per
-// query, fixed scripts, the parameters passed as arguments, never as text in a script) and, for
-// the host's own re-walk of a page walk, through QEMU's monitor reading guest physical memory.
+// The panels' typed queries, answered through the session's guest agent — its file calls where a
+// file says it all (the walk, pagemap, maps: no guest process), else one fixed script with the
+// parameters as arguments, never as text in it — and, for the host's own re-walk of a page walk,
+// through QEMU's monitor reading guest physical memory.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DriverReport, Mapping, PageWalkResult, ProcessInfo } from './api.ts';
 import { FARFETCH_NODE, parseDevices, parseModules, parseNodes, registrationChain } from './drivers.ts';
 import { GuestOutputError, parseMaps, parsePagemap, parseProcesses, parseWalkJson } from './guest-parse.ts';
+import { ptwalkReport, readGuestFile, readPagemapEntry } from './guest-files.ts';
 import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
 import type { LabSession } from './session.ts';
 
 /** What the queries need of a session (a LabSession; a fake in unit tests). */
-export type IntrospectSession = Pick<LabSession, 'run' | 'monitor' | 'runFolder'>;
+export type IntrospectSession = Pick<LabSession, 'run' | 'monitor' | 'runFolder' | 'agentRequest'>;
 
 export class IntrospectError extends Error {
   constructor(
@@ -23,29 +25,18 @@ export class IntrospectError extends Error {
 }
 
 const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
-const MAPS = 'exec cat "/proc/$1/maps"';
-// pagemap's 8 bytes for the page (raw: the agent's output is binary-safe), then the walk, in one
-// round trip: under TCG every process the guest starts costs tens of ms, so only dd is started and
-// lab-ptwalk is exec'd in place.
-const WALK = `[ -d "/proc/$1" ] || { echo "lab-ptwalk: no process $1 with an address space" >&2; exit 1; }
-dd if="/proc/$1/pagemap" bs=8 skip=$(( $2 / 4096 )) count=1 2>/dev/null
-exec lab-ptwalk "$1" "$2"`;
 const DRIVERS = `cat /proc/devices; echo @@
 cat /proc/modules; echo @@
 find /dev -maxdepth 1 \\( -type c -o -type b \\) -exec stat -c '%F|%t|%T|%a|%n' {} +; echo @@
 stat -c '%F|%t|%T|%a|%n' ${FARFETCH_NODE} 2>/dev/null; true`;
 
-async function guestBytes(session: IntrospectSession, script: string, args: string[] = []): Promise<Buffer> {
+async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
   const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
     throw new IntrospectError('EGUEST', why.split('\n').pop()!);
   }
-  return r.stdout;
-}
-
-async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
-  return (await guestBytes(session, script, args)).toString();
+  return r.stdout.toString();
 }
 
 /** Every hex word after an address in `xp /Ngx` output ("0000000004a2b000: 0x… 0x…"). */
@@ -102,17 +93,20 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     },
 
     async mappings(pid: number): Promise<Mapping[]> {
-      return parseMaps(await guest(session, MAPS, [String(pid)]));
+      return parseMaps(await readGuestFile(session, `/proc/${pid}/maps`));
     },
 
+    /**
+     * Through the agent's file calls, no guest process: the report from lab_introspect's debugfs
+     * file (as lab-ptwalk reads it), then pagemap's entry, then the host's own walk.
+     */
     async pageWalk(pid: number, addr: string): Promise<PageWalkResult> {
       const at = new Date().toISOString();
       const t0 = performance.now();
-      const out = await guestBytes(session, WALK, [String(pid), addr]);
-      const guestMs = performance.now() - t0;
-      if (out.length < 8) throw new GuestOutputError(`/proc/${pid}/pagemap gave no entry for ${addr}`);
-      const walk = parseWalkJson(out.subarray(8).toString());
+      const walk = parseWalkJson(await ptwalkReport(session, pid, addr));
       if (walk.pid !== pid) throw new GuestOutputError(`lab-ptwalk walked pid ${walk.pid}, not ${pid}`);
+      const pagemap = parsePagemap(await readPagemapEntry(session, pid, BigInt(walk.addr)), walk);
+      const guestMs = performance.now() - t0;
       const t1 = performance.now();
       const hostWalk = await walkTables(readPhys, {
         pid,
@@ -124,7 +118,7 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
       return {
         guest: walk,
         host: { walk: hostWalk, ...compareWalks(walk, hostWalk), method: 'QMP xp', ms },
-        pagemap: parsePagemap(out.readBigUInt64LE(0).toString(16).padStart(16, '0'), walk),
+        pagemap,
         at,
         guestMs,
       };

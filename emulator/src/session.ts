@@ -380,6 +380,11 @@ export class LabSession extends EventEmitter<SessionEvents> {
     await this.requireReady().ping();
   }
 
+  /** One guest-agent command (e.g. the guest-file-* calls the panels read /proc and debugfs with). */
+  async agentRequest<T>(command: string, args: Record<string, unknown>): Promise<T> {
+    return this.raceWithExit(this.requireReady().request<T>(command, args));
+  }
+
   async putFile(guestPath: string, data: Buffer, mode: number): Promise<void> {
     await this.requireReady().writeFile(guestPath, data, mode);
   }

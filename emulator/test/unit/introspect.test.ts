@@ -2,6 +2,7 @@
 // arguments, xp output is read back as memory, the host's re-walk is compared with the guest's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PTWALK_FILE } from '../../src/guest-files.ts';
 import { createIntrospect, parseXp, xpReader, type IntrospectSession } from '../../src/introspect.ts';
 
 const WALK =
@@ -12,18 +13,58 @@ const WALK =
   '{"level":"pte","index":1,"entryPhys":"0x13008","raw":"0x8000000000abc067","flags":{},"nextPhys":null}],' +
   '"present":true,"phys":"0xabc000","pageSize":4096,"stop":null}\n';
 
-function fakeSession(memory: Map<bigint, bigint>, stdout: string | Buffer, exitCode = 0, stderr = '') {
+/**
+ * A guest agent's file calls over three files: lab_introspect's debugfs file (a write asks, a
+ * read answers), a pagemap (seek, read 8 bytes) and a maps file; `refuse` fails the walk's write.
+ */
+function fakeSession(
+  memory: Map<bigint, bigint>,
+  opts: { stdout?: string; exitCode?: number; stderr?: string; walk?: string; refuse?: string } = {},
+) {
   const runs: string[][] = [];
   const monitor: string[] = [];
+  const agent: string[] = [];
+  const open = new Map<number, { path: string; offset: number }>();
+  let next = 1;
+  const pagemap = Buffer.alloc(0x10 * 8);
+  pagemap.writeBigUInt64LE(0x8100_0000_0000_0abcn, 8); // the page of 0x1000
   const session: IntrospectSession = {
     runFolder: undefined,
     run: async (file, args) => {
       runs.push([file, ...args]);
       return {
-        exitCode,
-        stdout: typeof stdout === 'string' ? Buffer.from(stdout) : stdout,
-        stderr: Buffer.from(stderr),
+        exitCode: opts.exitCode ?? 0,
+        stdout: Buffer.from(opts.stdout ?? ''),
+        stderr: Buffer.from(opts.stderr ?? ''),
       };
+    },
+    agentRequest: async <T>(command: string, args: Record<string, unknown>): Promise<T> => {
+      const file = open.get(args.handle as number);
+      agent.push(file ? `${command} ${file.path}` : `${command} ${String(args.path)}`);
+      const reply = (value: unknown) => value as T;
+      if (command === 'guest-file-open') {
+        open.set(next, { path: args.path as string, offset: 0 });
+        return reply(next++);
+      }
+      if (command === 'guest-file-close') return reply({});
+      if (command === 'guest-file-seek') {
+        file!.offset = args.offset as number;
+        return reply({ position: file!.offset, eof: false });
+      }
+      if (command === 'guest-file-write') {
+        assert.equal(Buffer.from(args['buf-b64'] as string, 'base64').toString(), '9 0x1000\n');
+        if (opts.refuse) throw new Error(`failed to write to file: ${opts.refuse}`);
+        return reply({ count: 9, eof: false });
+      }
+      const content =
+        file!.path === PTWALK_FILE
+          ? Buffer.from(opts.walk ?? WALK)
+          : file!.path === '/proc/9/pagemap'
+            ? pagemap
+            : Buffer.from('00001000-00002000 rw-p 00000000 00:00 0 \n');
+      const bytes = content.subarray(file!.offset, file!.offset + (args.count as number));
+      file!.offset += bytes.length;
+      return reply({ count: bytes.length, 'buf-b64': bytes.toString('base64'), eof: bytes.length === 0 });
     },
     monitor: async (command) => {
       monitor.push(command);
@@ -33,14 +74,7 @@ function fakeSession(memory: Map<bigint, bigint>, stdout: string | Buffer, exitC
       return `${addr.toString(16).padStart(16, '0')}: ${words.map((w) => `0x${w.toString(16).padStart(16, '0')}`).join(' ')}\r\n`;
     },
   };
-  return { session, runs, monitor };
-}
-
-/** What the walk's guest command prints: pagemap's 8 raw bytes (little-endian), then the JSON. */
-function pagemapThen(json: string): Buffer {
-  const entry = Buffer.alloc(8);
-  entry.writeBigUInt64LE(0x8100_0000_0000_0abcn);
-  return Buffer.concat([entry, Buffer.from(json)]);
+  return { session, runs, monitor, agent };
 }
 
 const MEMORY = new Map([
@@ -52,17 +86,26 @@ const MEMORY = new Map([
 
 test('xp output is read as little-endian memory, word by word', async () => {
   assert.deepEqual(parseXp('0000000000010000: 0x0000000000011067 0x00000000000000ff\r\n'), [0x11067n, 0xffn]);
-  const { session, monitor } = fakeSession(MEMORY, '');
+  const { session, monitor } = fakeSession(MEMORY);
   const bytes = await xpReader(session)(0x10000n, 8);
   assert.deepEqual([...bytes], [0x67, 0x10, 0x01, 0, 0, 0, 0, 0]);
   assert.deepEqual(monitor, ['xp /1gx 0x10000']);
 });
 
-test('pageWalk: one guest command with pid and address as arguments, verified by the host walk', async () => {
-  const { session, runs, monitor } = fakeSession(MEMORY, pagemapThen(WALK));
+test('pageWalk: no guest process, the debugfs file and pagemap through the agent, verified by the host', async () => {
+  const { session, runs, monitor, agent } = fakeSession(MEMORY);
   const r = await createIntrospect(session).pageWalk(9, '0x1000');
-  assert.deepEqual(runs[0]!.slice(0, 2), ['/bin/sh', '-c']);
-  assert.deepEqual(runs[0]!.slice(3), ['lab-query', '9', '0x1000']);
+  assert.deepEqual(runs, []);
+  assert.deepEqual(agent, [
+    `guest-file-open ${PTWALK_FILE}`,
+    `guest-file-write ${PTWALK_FILE}`,
+    `guest-file-read ${PTWALK_FILE}`,
+    `guest-file-close ${PTWALK_FILE}`,
+    'guest-file-open /proc/9/pagemap',
+    'guest-file-seek /proc/9/pagemap',
+    'guest-file-read /proc/9/pagemap',
+    'guest-file-close /proc/9/pagemap',
+  ]);
   assert.deepEqual(monitor, ['xp /1gx 0x10000', 'xp /1gx 0x11000', 'xp /1gx 0x12000', 'xp /1gx 0x13008']);
   assert.deepEqual([r.host.verified, r.host.disagreeAt, r.host.method], [true, null, 'QMP xp']);
   assert.deepEqual(r.pagemap, {
@@ -71,23 +114,36 @@ test('pageWalk: one guest command with pid and address as arguments, verified by
     frame: '0xabc000',
     agrees: true,
   });
+  assert.deepEqual(await createIntrospect(session).mappings(9), [
+    {
+      start: '0x00001000',
+      end: '0x00002000',
+      perms: 'rw-p',
+      offset: '0x00000000',
+      dev: '00:00',
+      inode: 0,
+      name: '',
+    },
+  ]);
 });
 
 test('pageWalk: a table the guest reported differently is where the host disagrees', async () => {
   const memory = new Map(MEMORY);
   memory.set(0x12000n, 0x14067n); // the pmd now points elsewhere
-  const { session } = fakeSession(memory, pagemapThen(WALK));
+  const { session } = fakeSession(memory);
   const r = await createIntrospect(session).pageWalk(9, '0x1000');
   assert.deepEqual([r.host.verified, r.host.disagreeAt], [false, 'pmd']);
   assert.equal(r.host.difference, "entry 0x13067 in the guest's walk, 0x14067 in guest memory");
 });
 
-test("a failing guest command is one line: lab-ptwalk's own reason", async () => {
-  const { session } = fakeSession(MEMORY, '', 1, 'lab-ptwalk: no process 9 with an address space\n');
-  await assert.rejects(createIntrospect(session).pageWalk(9, '0x1000'), {
-    code: 'EGUEST',
-    message: 'lab-ptwalk: no process 9 with an address space',
-  });
+test("a refused walk is one line in lab-ptwalk's words", async () => {
+  for (const [errno, message] of [
+    ['No such process', 'lab-ptwalk: no process 9 with an address space'],
+    ['Bad address', 'lab-ptwalk: 0x1000 is not a user-space address of process 9'],
+  ]) {
+    const { session } = fakeSession(MEMORY, { refuse: errno });
+    await assert.rejects(createIntrospect(session).pageWalk(9, '0x1000'), { code: 'EGUEST', message });
+  }
 });
 
 test('drivers: the four parts of one guest command become the report and the chain', async () => {
@@ -96,7 +152,7 @@ test('drivers: the four parts of one guest command become the report and the cha
     'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n@@\n' +
     'character special file|1|3|644|/dev/mem\ncharacter special file|1|3|666|/dev/farfetch\n@@\n' +
     'character special file|1|3|666|/dev/farfetch\n';
-  const { session } = fakeSession(MEMORY, out);
+  const { session } = fakeSession(MEMORY, { stdout: out });
   const r = await createIntrospect(session).drivers();
   assert.equal(r.farfetchMajor, 246);
   assert.deepEqual(
