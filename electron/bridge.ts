@@ -52,6 +52,7 @@ export function createBridge(ipc: IpcRendererLike): Bridge {
     mappings: (pid) => invoke('mappings', pid),
     pageWalk: (pid, addr) => invoke('pageWalk', pid, addr),
     drivers: () => invoke('drivers'),
+    kernelLog: () => invoke('kernelLog'),
     onEvent: (listener) => {
       listeners.add(listener);
       attach();

@@ -92,6 +92,7 @@ test('one handler per API method and one to attach, each removed again', () => {
       'consoleInput',
       'consoleResize',
       'drivers',
+      'kernelLog',
       'loadModule',
       'mappings',
       'pageWalk',

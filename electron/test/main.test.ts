@@ -147,6 +147,7 @@ test('when ready: one sandboxed, isolated window on app://lab, one handler per A
       'consoleInput',
       'consoleResize',
       'drivers',
+      'kernelLog',
       'loadModule',
       'mappings',
       'pageWalk',

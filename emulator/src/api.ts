@@ -254,6 +254,11 @@ export interface LabApi {
   pageWalk(pid: number, addr: string): Promise<PageWalkResult>;
   /** Majors, /dev nodes, loaded modules and the farfetch registration chain. */
   drivers(): Promise<DriverReport>;
+  /**
+   * The recent kernel log as the kernel's own console printed it (hvc0, read by the host: errors
+   * and worse, the guest runs with `quiet`), empty before a boot.
+   */
+  kernelLog(): Promise<string>;
 }
 
 /** Pushed from the backend to a UI. */

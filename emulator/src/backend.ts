@@ -129,6 +129,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     mappings: (pid: number) => introspect.mappings(pid),
     pageWalk: (pid: number, addr: string) => introspect.pageWalk(pid, addr),
     drivers: () => introspect.drivers(),
+    kernelLog: async () => session.kernelLogTail,
   };
 
   return {

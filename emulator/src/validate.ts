@@ -86,6 +86,7 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   mappings: (params) => [pid(params, 'mappings', 1)],
   pageWalk: (params) => [pid(params, 'pageWalk', 2), address(params[1])],
   drivers: none('drivers'),
+  kernelLog: none('kernelLog'),
 };
 
 /** Every method of the API, in one list (the Electron preload and main register one each). */

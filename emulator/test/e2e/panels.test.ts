@@ -231,3 +231,62 @@ test('a wrong node is flagged with the exact mknod line; the button pastes it an
   ]);
   assert.deepEqual(pageErrors, []);
 });
+
+test('fork + a scripted farfetchd write into the child: the re-walk highlights the COW copy', async () => {
+  await page.getByTestId('load-p2').click();
+  await page.getByTestId('loaded-module').filter({ hasText: 'module: p2' }).waitFor({ timeout: 60_000 });
+  await type('fork &');
+  const [, parentText, childText, addrText] = await waitForText(
+    /parent: (\d+)\nparent-addr: 0x[0-9a-f]+\nchild: (\d+)\nchild-addr: 0x[0-9a-f]+\npid: \d+\naddr: (0x[0-9a-f]+)\n/,
+    'fork &',
+  );
+  const [parent, child, addr] = [Number(parentText), Number(childText), BigInt(addrText!)];
+  await page.getByRole('tab', { name: 'Page tables' }).click();
+  await page.getByLabel('PID', { exact: true }).fill(String(child));
+  await page.getByLabel('Address', { exact: true }).fill(addrText!);
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
+  const phys = page.getByLabel('Physical address', { exact: true });
+  await phys.filter({ hasText: /^0x/ }).waitFor({ timeout: 30_000 });
+  await page
+    .getByTestId('walk-result')
+    .filter({ hasText: `pid ${child}, ${addrText}` })
+    .waitFor();
+  const shared = BigInt((await phys.textContent())!.trim());
+  // Before the write the page is the parent's too, and read-only in the child (COW).
+  assert.equal(shared & ~0xfffn, await pagemapFrame(parent, addr));
+  const pte = page.getByRole('region', { name: 'PTE', exact: true });
+  assert.ok(!(await pte.locator('.flag.on').allTextContents()).includes('RW'), 'the COW pte is read-only');
+
+  await type(`FARFETCHD_EDITOR='sed -i s/private/fetched/' farfetchd ${child} ${addrText} 20; echo wrote-$?`);
+  await waitForText(/wrote-0/, 'farfetchd');
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
+  const change = pte.getByTestId('level-change');
+  await change.waitFor({ timeout: 30_000 });
+  const copy = BigInt((await phys.textContent())!.trim());
+  assert.notEqual(copy & ~0xfffn, shared & ~0xfffn, 'the write gave the child a frame of its own');
+  assert.equal(copy & ~0xfffn, await pagemapFrame(child, addr));
+  assert.equal(await pagemapFrame(parent, addr), shared & ~0xfffn, 'the parent keeps the shared frame');
+  assert.match((await change.textContent()) ?? '', /\+RW/);
+  assert.match(
+    (await page.locator('.phys.changed').textContent()) ?? '',
+    new RegExp(`was 0x${shared.toString(16)}`),
+  );
+  assert.match((await page.getByTestId('walk-verdict').textContent()) ?? '', /✔ verified by the host/);
+  await shot('page-walk-cow.png');
+  assert.deepEqual(pageErrors, []);
+});
+
+test("the Kernel log tab follows the kernel's console and marks a WARNING line", async () => {
+  await page.getByRole('tab', { name: 'Kernel log' }).click();
+  // Priority 3 (KERN_ERR): printed on the console under `quiet`; not an oops to the crash detector.
+  await type("echo '<3>WARNING: a line for the lab e2e' > /dev/kmsg; echo logged-$?");
+  await waitForText(/logged-0/, 'writing /dev/kmsg');
+  const log = page.getByRole('log', { name: 'kernel log' });
+  const line = log.locator('.line', { hasText: 'WARNING: a line for the lab e2e' });
+  await line.waitFor({ timeout: 10_000 });
+  assert.equal(await line.getAttribute('class'), 'line warning');
+  assert.match((await line.textContent()) ?? '', /^\[\s*\d+\.\d+\] WARNING: a line for the lab e2e$/);
+  assert.equal(session.status().state, 'ready');
+  await shot('kernel-log.png');
+  assert.deepEqual(pageErrors, []);
+});

@@ -69,6 +69,7 @@ test('validateCall accepts exactly the API and its parameter types', () => {
     ['start', ['now'], /start takes no parameters/],
     ['processes', [1], /processes takes no parameters/],
     ['drivers', ['all'], /drivers takes no parameters/],
+    ['kernelLog', [100], /kernelLog takes no parameters/],
     ['mappings', [], /mappings takes a pid/],
     ['mappings', [0], /pid must be an integer from 1 to 4194304/],
     ['mappings', ['1; reboot'], /pid must be an integer/],

@@ -121,6 +121,7 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     mappings: (pid) => call('mappings', pid),
     pageWalk: (pid, addr) => call('pageWalk', pid, addr),
     drivers: () => call('drivers'),
+    kernelLog: () => call('kernelLog'),
   };
   return {
     api,
@@ -176,6 +177,7 @@ export function bridgeApi(bridge: PreloadBridge): LabApi {
     mappings: wrap(bridge.mappings),
     pageWalk: wrap(bridge.pageWalk),
     drivers: wrap(bridge.drivers),
+    kernelLog: wrap(bridge.kernelLog),
   };
 }
 
