@@ -25,10 +25,8 @@ export class IntrospectError extends Error {
 }
 
 const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
-const DRIVERS = `cat /proc/devices; echo @@
-cat /proc/modules; echo @@
-find /dev -maxdepth 1 \\( -type c -o -type b \\) -exec stat -c '%F|%t|%T|%a|%n' {} +; echo @@
-stat -c '%F|%t|%T|%a|%n' ${FARFETCH_NODE} 2>/dev/null; true`;
+// Every entry of /dev in one process (a dangling link makes stat fail, and is left out).
+const DEV_NODES = "stat -c '%F|%t|%T|%a|%n' /dev/* 2>/dev/null; true";
 
 async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
   const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
@@ -125,15 +123,14 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     },
 
     async drivers(): Promise<DriverReport> {
-      const [devices, modules, nodes, node] = (await guest(session, DRIVERS)).split('@@\n');
-      const majors = parseDevices(devices ?? '');
-      const loaded = parseModules(modules ?? '');
-      const farfetch = parseNodes(node ?? '')[0] ?? null;
+      const majors = parseDevices(await readGuestFile(session, '/proc/devices'));
+      const loaded = parseModules(await readGuestFile(session, '/proc/modules'));
+      const entries = parseNodes(await guest(session, DEV_NODES));
       return {
         majors,
-        nodes: parseNodes(nodes ?? '').sort((a, b) => a.path.localeCompare(b.path)),
+        nodes: entries.filter((n) => n.type === 'char' || n.type === 'block'),
         modules: loaded,
-        ...registrationChain(majors, loaded, farfetch),
+        ...registrationChain(majors, loaded, entries.find((n) => n.path === FARFETCH_NODE) ?? null),
       };
     },
   };

@@ -19,7 +19,14 @@ const WALK =
  */
 function fakeSession(
   memory: Map<bigint, bigint>,
-  opts: { stdout?: string; exitCode?: number; stderr?: string; walk?: string; refuse?: string } = {},
+  opts: {
+    stdout?: string;
+    exitCode?: number;
+    stderr?: string;
+    walk?: string;
+    refuse?: string;
+    files?: Record<string, string>;
+  } = {},
 ) {
   const runs: string[][] = [];
   const monitor: string[] = [];
@@ -61,7 +68,7 @@ function fakeSession(
           ? Buffer.from(opts.walk ?? WALK)
           : file!.path === '/proc/9/pagemap'
             ? pagemap
-            : Buffer.from('00001000-00002000 rw-p 00000000 00:00 0 \n');
+            : Buffer.from(opts.files?.[file!.path] ?? '00001000-00002000 rw-p 00000000 00:00 0 \n');
       const bytes = content.subarray(file!.offset, file!.offset + (args.count as number));
       file!.offset += bytes.length;
       return reply({ count: bytes.length, 'buf-b64': bytes.toString('base64'), eof: bytes.length === 0 });
@@ -146,18 +153,26 @@ test("a refused walk is one line in lab-ptwalk's words", async () => {
   }
 });
 
-test('drivers: the four parts of one guest command become the report and the chain', async () => {
+test('drivers: /proc/devices and /proc/modules read as files, /dev in one stat, then the chain', async () => {
   const out =
-    'Character devices:\n  1 mem\n246 farfetch\n\nBlock devices:\n254 virtblk\n@@\n' +
-    'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n@@\n' +
-    'character special file|1|3|644|/dev/mem\ncharacter special file|1|3|666|/dev/farfetch\n@@\n' +
-    'character special file|1|3|666|/dev/farfetch\n';
-  const { session } = fakeSession(MEMORY, { stdout: out });
+    'character special file|1|3|644|/dev/mem\ndirectory|0|0|755|/dev/pts\n' +
+    'character special file|1|3|666|/dev/farfetch\nblock special file|fe|0|660|/dev/vda\n';
+  const { session, runs, agent } = fakeSession(MEMORY, {
+    stdout: out,
+    files: {
+      '/proc/devices': 'Character devices:\n  1 mem\n246 farfetch\n\nBlock devices:\n254 virtblk\n',
+      '/proc/modules': 'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n',
+    },
+  });
   const r = await createIntrospect(session).drivers();
+  assert.equal(runs.length, 1);
+  assert.ok(
+    agent.includes('guest-file-open /proc/devices') && agent.includes('guest-file-open /proc/modules'),
+  );
   assert.equal(r.farfetchMajor, 246);
   assert.deepEqual(
     r.nodes.map((n) => n.path),
-    ['/dev/farfetch', '/dev/mem'],
+    ['/dev/mem', '/dev/farfetch', '/dev/vda'],
   );
   assert.deepEqual(r.fix?.commands, ['rm /dev/farfetch', 'mknod -m 0666 /dev/farfetch c 246 0']);
 });
