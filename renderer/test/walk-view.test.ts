@@ -2,6 +2,8 @@
 // terminal's address links.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { LabApi } from '../../emulator/src/api.ts';
+import { usePageTables } from '../src/composables/usePageTables.ts';
 import {
   diffWalks,
   findHexLinks,
@@ -76,4 +78,34 @@ test('hex addresses in the terminal become links, opened with the pid printed ne
   assert.equal(nearestPid(lines, 5), 12);
   assert.equal(nearestPid(lines, 6), 12);
   assert.equal(nearestPid(['addr: 0x1000'], 0), null);
+});
+
+test('the panel store: typed input checked first, a re-walk keeps the one before for the diff', async () => {
+  const first = await walkResult();
+  const second = await walkResult(tables((1n << 63n) | 0x7_7777_7000n | 0x67n));
+  const asked: [number, string][] = [];
+  const answers = [first, second];
+  const api = {
+    pageWalk: async (pid: number, addr: string) => {
+      asked.push([pid, addr]);
+      return answers.shift()!;
+    },
+    mappings: async () => [],
+  } as unknown as LabApi;
+  const tablesStore = usePageTables(api);
+  tablesStore.state.pidText = 'abc';
+  tablesStore.state.addrText = '0x1000';
+  await tablesStore.walk();
+  assert.equal(tablesStore.state.error, '"abc" is not a pid: type a process number, e.g. 212');
+  assert.deepEqual(asked, []);
+  await tablesStore.open(212, '0x30281C120BABC');
+  assert.deepEqual(asked, [[212, '0x30281c120babc']]);
+  assert.deepEqual(tablesStore.state.result, first);
+  assert.equal(tablesStore.state.previous, null);
+  await tablesStore.rewalk();
+  assert.deepEqual(asked[1], [212, '0x30281c120babc']);
+  assert.deepEqual(tablesStore.state.result, second);
+  assert.deepEqual(tablesStore.state.previous, first);
+  assert.match(tablesStore.exportText(), /^Page walk of 0x30281c120babc in pid 212/);
+  assert.equal(JSON.parse(tablesStore.exportJson()).guest.phys, '0x777777abc');
 });

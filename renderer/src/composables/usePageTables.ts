@@ -19,7 +19,11 @@ export interface PageTablesState {
   error: string | null;
   /** The panel's own round trip for the last walk (ms), as the student sees it. */
   roundTripMs: number | null;
+  /** Walk the last walk's address again every REWALK_MS while the panel is shown. */
+  follow: boolean;
 }
+
+export const REWALK_MS = 2000;
 
 export function usePageTables(api: LabApi) {
   const state = reactive<PageTablesState>({
@@ -33,6 +37,7 @@ export function usePageTables(api: LabApi) {
     busy: null,
     error: null,
     roundTripMs: null,
+    follow: false,
   });
 
   async function ask<T>(
@@ -94,6 +99,16 @@ export function usePageTables(api: LabApi) {
     if (state.mappingsPid !== p) void loadMappings(p);
   }
 
+  /** The timer's walk: the last walk's pid and address again, unless a question is under way. */
+  async function rewalk() {
+    const last = state.result?.guest;
+    if (!last || state.busy) return;
+    const result = await ask('walk', () => api.pageWalk(last.pid, last.addr));
+    if (!result || state.result?.guest.pid !== last.pid || state.result.guest.addr !== last.addr) return;
+    state.previous = state.result;
+    state.result = result;
+  }
+
   /** Opens the walk of `addr` in `p` (a link clicked in the terminal). */
   async function open(p: number, addr: string) {
     state.pidText = String(p);
@@ -106,6 +121,7 @@ export function usePageTables(api: LabApi) {
     refreshProcesses,
     choose,
     walk,
+    rewalk,
     open,
     exportJson: () => (state.result ? JSON.stringify(state.result, null, 2) + '\n' : ''),
     exportText: () => (state.result ? walkToText(state.result) : ''),
