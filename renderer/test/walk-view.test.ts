@@ -91,6 +91,7 @@ test('the panel store: typed input checked first, a re-walk keeps the one before
       return answers.shift()!;
     },
     mappings: async () => [],
+    processes: async () => [{ pid: 212, user: 'root', command: 'mmap', target: true }],
   } as unknown as LabApi;
   const tablesStore = usePageTables(api);
   tablesStore.state.pidText = 'abc';
@@ -102,6 +103,10 @@ test('the panel store: typed input checked first, a re-walk keeps the one before
   assert.deepEqual(asked, [[212, '0x30281c120babc']]);
   assert.deepEqual(tablesStore.state.result, first);
   assert.equal(tablesStore.state.previous, null);
+  assert.deepEqual(
+    tablesStore.state.processes.map((p) => p.pid),
+    [212],
+  );
   await tablesStore.rewalk();
   assert.deepEqual(asked[1], [212, '0x30281c120babc']);
   assert.deepEqual(tablesStore.state.result, second);

@@ -3,12 +3,12 @@
 // frame is /proc/PID/pagemap read by the test itself through the session. Screenshots go to
 // test-results/ to be looked at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { LabBackend } from '../../src/api.ts';
+import type { LabBackend, PageWalkResult } from '../../src/api.ts';
 import { createBackend } from '../../src/backend.ts';
 import { repoRoot } from '../../src/image.ts';
 import { startServer, type RunningServer } from '../../src/serve.ts';
@@ -84,6 +84,7 @@ before(async () => {
       '--disable-background-networking',
     ],
     viewport: { width: 1400, height: 900 },
+    acceptDownloads: true,
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -91,15 +92,19 @@ before(async () => {
     if (msg.type() === 'error') pageErrors.push(msg.text());
   });
   await page.goto(server.url);
-  try {
-    await page
-      .getByTestId('vm-state')
-      .filter({ hasText: /^\s*ready\s*$/i })
-      .waitFor({ timeout: 180_000 });
-  } catch (err) {
-    await shot('panels-boot-failed.png');
-    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(session.status())}`);
+  // The page starts the guest; a boot that fails (no image, QEMU missing) says so at once.
+  for (const deadline = Date.now() + 180_000; session.status().state !== 'ready';) {
+    const { state, error } = session.status();
+    if ((state === 'stopped' && error) || Date.now() > deadline) {
+      await shot('panels-boot-failed.png');
+      throw new Error(`the guest did not boot: ${error ?? `still ${state}`}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
+  await page
+    .getByTestId('vm-state')
+    .filter({ hasText: /^\s*ready\s*$/i })
+    .waitFor({ timeout: 30_000 });
 });
 
 after(async () => {
@@ -155,6 +160,14 @@ test("a target's printed address, clicked in the terminal, opens its walk: five 
     .first();
   assert.match((await row.textContent()) ?? '', new RegExp(`${pid}\\s*mmap\\s*target\\s*root`));
   await shot('page-walk.png');
+  // Exported for a lab report: the JSON is the walk the panel shows.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export JSON' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `walk-${pid}-${addrText}.json`);
+  const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as PageWalkResult;
+  assert.deepEqual([exported.guest.phys, exported.host.verified], [physText, true]);
 
   // Typed, and not an address: one line saying what to type.
   await page.getByLabel('Address', { exact: true }).fill('7f00');
@@ -257,11 +270,14 @@ test('fork + a scripted farfetchd write into the child: the re-walk highlights t
   const pte = page.getByRole('region', { name: 'PTE', exact: true });
   assert.ok(!(await pte.locator('.flag.on').allTextContents()).includes('RW'), 'the COW pte is read-only');
 
+  // Followed on the timer: the change shows up without pressing Walk again.
+  await page.getByTestId('walk-follow').check();
   await type(`FARFETCHD_EDITOR='sed -i s/private/fetched/' farfetchd ${child} ${addrText} 20; echo wrote-$?`);
   await waitForText(/wrote-0/, 'farfetchd');
-  await page.getByRole('button', { name: 'Walk', exact: true }).click();
   const change = pte.getByTestId('level-change');
   await change.waitFor({ timeout: 30_000 });
+  await page.getByTestId('walk-follow').uncheck();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=walk]')?.hasAttribute('disabled'));
   const copy = BigInt((await phys.textContent())!.trim());
   assert.notEqual(copy & ~0xfffn, shared & ~0xfffn, 'the write gave the child a frame of its own');
   assert.equal(copy & ~0xfffn, await pagemapFrame(child, addr));

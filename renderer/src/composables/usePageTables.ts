@@ -96,7 +96,9 @@ export function usePageTables(api: LabApi) {
       state.result && state.result.guest.pid === p && state.result.guest.addr === result.guest.addr;
     state.previous = same ? state.result : null;
     state.result = result;
-    if (state.mappingsPid !== p) void loadMappings(p);
+    // The process's maps next to its walk, and the process in the list (one started since it was read).
+    if (state.mappingsPid !== p) await loadMappings(p);
+    if (!state.processes.some((proc) => proc.pid === p)) await refreshProcesses();
   }
 
   /** The timer's walk: the last walk's pid and address again, unless a question is under way. */
