@@ -183,6 +183,15 @@ test("a target's printed address, clicked in the terminal, opens its walk: five 
     .getByTestId('walk-error')
     .filter({ hasText: `lab-ptwalk: 0xffffffff81000000 is not a user-space address of process ${pid}` })
     .waitFor({ timeout: 20_000 });
+  // An address with no mapping (walked under the mmap write lock): where the walk stops, and the
+  // host's own walk stops at the same entry.
+  await page.getByLabel('Address', { exact: true }).fill('0x1000');
+  await page.getByRole('button', { name: 'Walk', exact: true }).click();
+  const stop = page.getByTestId('walk-stop');
+  await stop.waitFor({ timeout: 20_000 });
+  assert.match((await stop.textContent()) ?? '', /^The walk stops: not present at (p4d|pud|pmd|pte)\.$/);
+  assert.match((await page.getByTestId('walk-verdict').textContent()) ?? '', /✔ verified by the host/);
+  assert.match((await page.getByTestId('walk-pagemap').textContent()) ?? '', /pagemap: not present/);
   assert.deepEqual(pageErrors, []);
 });
 
