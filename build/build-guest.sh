@@ -210,10 +210,24 @@ build_image() {
 	install -D -m 0755 "$repo/kernel-module/tests/bin/farfetch_tests" \
 		"$stage/usr/local/libexec/farfetch/farfetch_tests"
 	make -s -C "$repo/kernel-module/tests" clean >/dev/null
+	# Handout-style hook modules the suite loads itself (out-of-order unloads): fixtures, so
+	# beside the suite rather than in /lib/modules.
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" >/dev/null ||
+		die "the suite's hook modules failed to build"
+	install -m 0644 "$repo/kernel-module/tests/hooks/handout_hook_a.ko" \
+		"$repo/kernel-module/tests/hooks/handout_hook_b.ko" "$stage/usr/local/libexec/farfetch/"
+	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
 
 	log "image: init, profile, lab commands"
 	install -m 0755 "$repo/build/guest/lab-init" "$stage/sbin/lab-init"
 	install -m 0755 "$repo/build/guest/lab-ptwalk" "$stage/usr/local/bin/lab-ptwalk"
+	# minbase has no init package, hence no poweroff, reboot or halt: ours (build/guest/lab-power.c).
+	gcc -O2 -Wall -Wextra -Werror -o "$tmp/lab-power" "$repo/build/guest/lab-power.c"
+	install -m 0755 "$tmp/lab-power" "$stage/usr/sbin/poweroff"
+	ln -f "$stage/usr/sbin/poweroff" "$stage/usr/sbin/reboot"
+	ln -f "$stage/usr/sbin/poweroff" "$stage/usr/sbin/halt"
+	rm "$tmp/lab-power"
 	install -m 0644 "$repo/build/guest/profile.sh" "$stage/etc/profile.d/farfetchd-lab.sh"
 	echo farfetchd-lab >"$stage/etc/hostname"
 	printf '127.0.0.1 localhost farfetchd-lab\n' >"$stage/etc/hosts"

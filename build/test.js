@@ -4,7 +4,7 @@
 //   unit          emulator/test/unit, electron/test           (no guest)
 //   integration   emulator/test/integration, kernel-module/tests, targets/tests   (real guest)
 //   e2e           emulator/test/e2e                           (real guest + Debian chromium)
-// `node build/test.js unit` runs one group.
+// `node build/test.js unit` runs one group; `node build/test.js --list unit` prints its files instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +27,8 @@ function testFiles(dir) {
     .map((f) => path.join(dir, f));
 }
 
-const selected = process.argv.slice(2);
+const listOnly = process.argv[2] === '--list';
+const selected = process.argv.slice(listOnly ? 3 : 2);
 const names = selected.length ? selected : Object.keys(groups);
 const files = names.flatMap((name) => {
   if (!groups[name]) {
@@ -36,6 +37,10 @@ const files = names.flatMap((name) => {
   }
   return groups[name].flatMap(testFiles);
 });
+if (listOnly) {
+  process.stdout.write(files.map((f) => `${f}\n`).join(''));
+  process.exit(0);
+}
 // The spec reporter is for people; a TAP copy gives the counts for the plain summary line.
 mkdirSync(path.join(repo, 'test-results'), { recursive: true });
 const tapFile = path.join(repo, 'test-results', 'tests.tap');

@@ -1,5 +1,5 @@
 // The accelerator probe: boot our own guest kernel under a hardware accelerator and wait for its
-// first console line.
+// first kernel line on the console ("Decompressing Linux…", "Linux version …").
 //
 // Nothing short of that is proof. Some hosts open /dev/kvm, answer query-kvm with enabled=true
 // and keep a bare q35 vCPU "running" — and then never get a real kernel to print a byte (a
@@ -7,17 +7,40 @@
 // vCPU of the real CPU model is set up ("failed to set MSR 0x10a to 0x69"). So the probe starts
 // the machine type and CPU model a session uses (accelArgs from qemu-args.ts) with the image's
 // bzImage and no disk: a kernel that reaches its first printk has been run by the accelerator.
+// Any other line (firmware, an option ROM) proves nothing about our kernel, so it does not count.
+//
+// A failure is one of two kinds. QEMU refusing the accelerator before any guest code ran ("Could
+// not access KVM kernel module: Permission denied", "KVM_CREATE_VM … Device or resource busy"
+// while VirtualBox holds VT-x) is a state of the host that the user can change at any time:
+// `startup`, never remembered. A kernel that stays silent, or a QEMU that aborts once the vCPU
+// runs it ("failed to set MSR 0x10a to 0x69", SIGABRT) is a verdict on this host: remembered.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import type { Accelerator } from './api.ts';
 import { accelArgs } from './qemu-args.ts';
+import { withDeathSignal } from './qemu-process.ts';
 
-/** How long the probe waits for the kernel's first console line (a working KVM needs a fraction). */
+/** How long the probe waits for the kernel's first line (a working KVM needs a fraction). */
 export const PROBE_TIMEOUT_MS = 3000;
 /** The kernel command line of the probe boot: console output as early as the kernel can give it. */
 export const PROBE_KERNEL_CMDLINE = 'console=ttyS0 earlyprintk=serial,ttyS0 panic=-1';
 
-export type ProbeResult = { ok: true; consoleLine: string } | { ok: false; reason: string };
+/**
+ * `startup`: QEMU could not set the accelerator up at all (see above): nothing was learned about
+ * our kernel, and the verdict must not be remembered.
+ */
+export type ProbeResult = { ok: true; consoleLine: string } | { ok: false; reason: string; startup?: true };
+
+/** What only the guest kernel prints: the decompressor's first words or the kernel's banner. */
+const KERNEL_PROOF =
+  /Decompressing Linux|early console in (setup code|extract_kernel)|Booting the kernel|Linux version \d/;
+
+/**
+ * QEMU's words when the accelerator cannot even be set up (before the vCPU runs any guest code):
+ * KVM, HVF and WHPX initialisation errors, a device that is busy or not permitted.
+ */
+const STARTUP_ERROR =
+  /KVM_CREATE_VM|Could not access KVM kernel module|failed to initiali[sz]e (kvm|hvf|whpx)|Permission denied|Operation not permitted|Device or resource busy|No accelerator found|HV_(ERROR|BUSY|DENIED|UNSUPPORTED|NO_RESOURCES)/i;
 
 /** The one-line reason for a boot that printed nothing: "no console output in 3 s". */
 export function noConsoleOutputReason(timeoutMs: number): string {
@@ -51,8 +74,8 @@ export function probeArgs(accel: Accelerator, kernelPath: string): string[] {
 }
 
 /**
- * Boots `kernelPath` under `accel` and resolves when the kernel has printed a complete console
- * line, or with the reason it did not within `timeoutMs`. Always kills QEMU before resolving.
+ * Boots `kernelPath` under `accel` and resolves when the kernel has printed one of its own lines
+ * (KERNEL_PROOF), or with the reason it did not within `timeoutMs`. Always kills QEMU before resolving.
  * Never throws: a failure is a reason.
  */
 export async function probeAccelerator(
@@ -62,7 +85,7 @@ export async function probeAccelerator(
   opts: { timeoutMs?: number } = {},
 ): Promise<ProbeResult> {
   const timeoutMs = opts.timeoutMs ?? PROBE_TIMEOUT_MS;
-  const [file, args] = withDeathSignal(qemuBinary, probeArgs(accel, kernelPath));
+  const [file, args] = probeCommand(qemuBinary, probeArgs(accel, kernelPath));
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   let stderr = '';
   let output = '';
@@ -86,7 +109,7 @@ export async function probeAccelerator(
   const printed = new Promise<Outcome>((resolve) => {
     child.stdout.on('data', (text: string) => {
       if (output.length < 8192) output += text;
-      const line = firstCompleteLine(output);
+      const line = kernelLine(output);
       if (line !== undefined) resolve({ kind: 'line', line });
     });
   });
@@ -98,34 +121,45 @@ export async function probeAccelerator(
   try {
     const outcome = await Promise.race([printed, exited, timedOut]);
     if (outcome.kind === 'line') return { ok: true, consoleLine: outcome.line };
-    if (outcome.kind === 'unstartable') return { ok: false, reason: outcome.why };
+    if (outcome.kind === 'unstartable') return { ok: false, reason: outcome.why, startup: true };
     if (outcome.kind === 'timeout') {
       const said = qemuError(stderr);
       const partial = output.trim();
       const what = partial
-        ? `no complete console line in ${Number((timeoutMs / 1000).toFixed(2))} s (only "${clip(partial)}")`
+        ? `no kernel line in ${Number((timeoutMs / 1000).toFixed(2))} s (only "${clip(partial)}")`
         : noConsoleOutputReason(timeoutMs);
       return { ok: false, reason: said ? `${what}; QEMU said: ${said}` : what };
     }
     // QEMU ended. Its output may still be in the pipes: a kernel line that came out just
     // before the exit is still proof, and QEMU's own words on stderr say best why it ended.
     await Promise.all([drained(child.stdout), drained(child.stderr)]);
-    const line = firstCompleteLine(output);
+    const line = kernelLine(output);
     if (line !== undefined) return { ok: true, consoleLine: line };
     const said = qemuError(stderr);
-    if (said) return { ok: false, reason: `${said} (${outcome.how})` };
-    return { ok: false, reason: `${outcome.how} before the kernel printed a console line` };
+    // Nothing from the guest and QEMU's own set-up error: the accelerator never ran a guest.
+    const startup = output.trim() === '' && STARTUP_ERROR.test(stderr) ? { startup: true as const } : {};
+    if (said) return { ok: false, reason: `${said} (${outcome.how})`, ...startup };
+    return { ok: false, reason: `${outcome.how} before the kernel printed a line`, ...startup };
   } finally {
     clearTimeout(timer);
     await killAndWait(child);
   }
 }
 
-/** The first non-empty line ended by a newline, without its line ending. */
-function firstCompleteLine(text: string): string | undefined {
-  const lines = text.split('\n');
-  lines.pop(); // the unfinished rest
-  return lines.map((line) => line.replace(/\r/g, '').trim()).find((line) => line !== '');
+/**
+ * The line (to its end, or to the end of the text so far) in which the kernel first showed
+ * itself, or undefined. The decompressor prints "Decompressing Linux... " and finishes the line
+ * only later, so the words count, not the newline; "Linux vers" cut short does not.
+ */
+export function kernelLine(text: string): string | undefined {
+  const found = KERNEL_PROOF.exec(text);
+  if (!found) return undefined;
+  const start = text.lastIndexOf('\n', found.index) + 1;
+  const end = text.indexOf('\n', found.index);
+  return text
+    .slice(start, end < 0 ? undefined : end)
+    .replace(/\r/g, '')
+    .trim();
 }
 
 /** Resolves when `stream` has closed, or after a moment (a grandchild may hold it open). */
@@ -157,15 +191,12 @@ function killAndWait(child: ReturnType<typeof spawn>): Promise<void> {
 
 /**
  * A probe QEMU must not outlive us: under a hardware accelerator that runs nothing it spins at
- * 100 % of a core forever. On Linux the kernel kills it when we die (PR_SET_PDEATHSIG through
- * setpriv, as the session does).
+ * 100 % of a core forever; withDeathSignal (the session's) has the kernel kill it when we die.
+ * A binary that is not executable is spawned directly, so that the error names it (ENOENT,
+ * EACCES) instead of setpriv's exit status.
  */
-function withDeathSignal(qemuBinary: string, args: string[]): [string, string[]] {
-  if (process.platform === 'linux' && existsSync('/usr/bin/setpriv') && isExecutable(qemuBinary)) {
-    return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args]];
-  }
-  // Not executable: spawn it directly so that the error names it (ENOENT, EACCES).
-  return [qemuBinary, args];
+function probeCommand(qemuBinary: string, args: string[]): [string, string[]] {
+  return isExecutable(qemuBinary) ? withDeathSignal(qemuBinary, args) : [qemuBinary, args];
 }
 
 function isExecutable(file: string): boolean {

@@ -2,7 +2,8 @@
 // only the first start on a host (and the first after QEMU or the kernel changes) pays for a
 // probe boot.
 //
-// A verdict holds for one host, one QEMU binary and one guest kernel. The QEMU binary is known
+// A verdict holds for one host (its name and its running kernel: a host kernel update can fix
+// or break KVM), one QEMU binary and one guest kernel. The QEMU binary is known
 // by path, size and mtime, not by running `qemu --version` (that would cost a process start on
 // every lab start); the version is recorded when a probe runs, for display only.
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,8 @@ export function labCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** What a verdict is about. Two keys are the same when every field is. */
 export interface VerdictKey {
   host: string;
+  /** os.release(): the host's kernel (absent in verdicts of older labs: they match nothing). */
+  hostRelease?: string;
   qemu: { path: string; size: number; mtimeMs: number };
   /** The image manifest's kernelKey, else "size:mtimeMs" of the bzImage. */
   kernel: string;
@@ -70,6 +73,7 @@ export async function verdictKey(
   }
   return {
     host: os.hostname(),
+    hostRelease: os.release(),
     qemu: { path: qemuPath, size: q.size, mtimeMs: Math.trunc(q.mtimeMs) },
     kernel,
   };
@@ -78,6 +82,7 @@ export async function verdictKey(
 function sameKey(a: VerdictKey, b: VerdictKey): boolean {
   return (
     a.host === b.host &&
+    a.hostRelease === b.hostRelease &&
     a.kernel === b.kernel &&
     a.qemu.path === b.qemu.path &&
     a.qemu.size === b.qemu.size &&
@@ -112,6 +117,7 @@ function isVerdict(v: unknown): v is Verdict {
   const q = r.qemu as Record<string, unknown> | undefined;
   return (
     typeof r.host === 'string' &&
+    (r.hostRelease === undefined || typeof r.hostRelease === 'string') &&
     typeof r.kernel === 'string' &&
     typeof q === 'object' &&
     q !== null &&

@@ -43,8 +43,10 @@ const ACCELERATORS: readonly Accelerator[] = ['tcg', 'kvm', 'hvf', 'whpx'];
 /** The environment variable that forces an accelerator (no probe). */
 export const ACCEL_ENV = 'FARFETCHD_LAB_ACCEL';
 /**
- * A real boot under a hardware accelerator that prints nothing on the console within this is
- * given up (the session's watchdog): QEMU is killed and the guest booted again under TCG.
+ * A real boot under a hardware accelerator that shows no sign of life within this is given up
+ * (boot-watchdog.ts): QEMU is killed and the guest booted again under TCG, for this session; a
+ * new probe decides whether later starts try the accelerator again. Under `quiet` the first
+ * sign is init's line (after the kernel, the root mount and init's exec), ~1 s under a working KVM.
  */
 export const HW_BOOT_WATCHDOG_MS = 3000;
 
@@ -131,14 +133,52 @@ export async function decideAccelerator(opts: DetectAcceleratorOptions): Promise
   if (remembered && remembered.accel === native) {
     return { info: infoFromVerdict(remembered, 'remembered'), verdict: remembered };
   }
+  const run = await probeOnce(opts, cacheDir, key, native);
+  if (!run.remembered) return { info: notStarted(native, run.verdict.reason ?? '') };
+  return { info: infoFromVerdict(run.verdict, 'probe'), verdict: run.verdict };
+}
+
+/** A probe that ran: its verdict, and whether it was remembered (not for a start-up error). */
+interface ProbeRun {
+  verdict: Verdict;
+  remembered: boolean;
+}
+
+/**
+ * The probes running now, one per cache folder, verdict key and accelerator: a session's
+ * detect(), two System pages and a watchdog's re-probe asking at once share one probe QEMU.
+ */
+const probesInFlight = new Map<string, Promise<ProbeRun>>();
+
+function probeOnce(
+  opts: DetectAcceleratorOptions,
+  cacheDir: string,
+  key: VerdictKey,
+  accel: Exclude<Accelerator, 'tcg'>,
+): Promise<ProbeRun> {
+  const id = JSON.stringify([cacheDir, accel, key.host, key.hostRelease, key.kernel, key.qemu]);
+  let run = probesInFlight.get(id);
+  if (!run) {
+    run = probeAndRemember(opts, cacheDir, key, accel).finally(() => probesInFlight.delete(id));
+    probesInFlight.set(id, run);
+  }
+  return run;
+}
+
+async function probeAndRemember(
+  opts: DetectAcceleratorOptions,
+  cacheDir: string,
+  key: VerdictKey,
+  accel: Exclude<Accelerator, 'tcg'>,
+): Promise<ProbeRun> {
   const started = performance.now();
   const [result, qemuVersion] = await Promise.all([
-    probeAccelerator(opts.qemuBinary, native, opts.kernelPath, { timeoutMs: opts.probeTimeoutMs }),
+    probeAccelerator(opts.qemuBinary, accel, opts.kernelPath, { timeoutMs: opts.probeTimeoutMs }),
     readQemuVersion(opts.qemuBinary),
   ]);
   const verdict: Verdict = {
     ...key,
-    accel: native,
+    accel,
     ok: result.ok,
     ...(result.ok ? {} : { reason: result.reason }),
     source: 'probe',
@@ -146,36 +186,44 @@ export async function decideAccelerator(opts: DetectAcceleratorOptions): Promise
     probeMs: Math.round(performance.now() - started),
     ...(qemuVersion ? { qemuVersion } : {}),
   };
-  await saveVerdict(cacheDir, verdict).catch(debug);
-  return { info: infoFromVerdict(verdict, 'probe'), verdict };
+  // QEMU refusing to set the accelerator up says nothing about our kernel: like the cheap checks.
+  const remembered = result.ok || !result.startup;
+  if (remembered) await saveVerdict(cacheDir, verdict).catch(debug);
+  return { verdict, remembered };
 }
 
 /**
- * A real boot under `accel` printed nothing within the watchdog: remember that and return the
- * TCG fallback. Never throws for the cache (an unwritable cache only means the next start tries
- * the hardware accelerator again).
+ * A real boot under `accel` showed no sign of life within the watchdog (`reason`). Returns the
+ * TCG fallback for this session, and probes `accel` again: only when that probe fails too (and
+ * not for a start-up error) is the failure remembered for later starts. A slow but working
+ * accelerator (a loaded host, a cold disk cache) so costs one session, not every later one.
+ * Never throws for the cache (an unwritable one only means the next start tries again).
  */
-export async function rememberBootFailure(
+export async function fallBackAfterSilentBoot(
   opts: DetectAcceleratorOptions,
   accel: Accelerator,
   reason: string,
 ): Promise<AcceleratorInfo> {
   if (accel === 'tcg')
-    throw new Error('rememberBootFailure: TCG is the fallback, not a hardware accelerator');
+    throw new Error('fallBackAfterSilentBoot: TCG is the fallback, not a hardware accelerator');
+  const key = await keyOrPlaceholder(opts);
+  const thisTime = (why: string): AcceleratorInfo => {
+    const fallbackReason = `${accel.toUpperCase()} did not boot the guest this time: ${reason} (${why}; the next start tries ${accel.toUpperCase()} again)`;
+    return { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason, source: 'watchdog' };
+  };
+  if (key.host === '') return thisTime('not probed again: a file is missing');
+  const cacheDir = opts.cacheDir ?? labCacheDir(opts.env ?? process.env);
+  const { verdict: probe, remembered } = await probeOnce(opts, cacheDir, key, accel);
+  if (probe.ok) return thisTime('its probe boots the guest kernel');
+  if (!remembered) return thisTime(`a new probe could not start it: ${probe.reason ?? 'unknown reason'}`);
   const verdict: Verdict = {
-    ...(await keyOrPlaceholder(opts)),
-    accel,
-    ok: false,
-    reason,
+    ...probe,
+    reason: `${reason}, and a new probe failed: ${probe.reason ?? 'unknown reason'}`,
     source: 'watchdog',
     decidedAt: new Date().toISOString(),
   };
-  if (verdict.host !== '') {
-    const cacheDir = opts.cacheDir ?? labCacheDir(opts.env ?? process.env);
-    const previous = await findVerdict(cacheDir, verdict);
-    if (previous?.qemuVersion) verdict.qemuVersion = previous.qemuVersion;
-    await saveVerdict(cacheDir, verdict).catch(debug);
-  }
+  delete verdict.probeMs;
+  await saveVerdict(cacheDir, verdict).catch(debug);
   return infoFromVerdict(verdict, 'watchdog');
 }
 
@@ -190,7 +238,7 @@ export async function forgetAcceleratorVerdict(opts: DetectAcceleratorOptions): 
 async function keyOrPlaceholder(opts: DetectAcceleratorOptions): Promise<VerdictKey> {
   return verdictKey(opts.qemuBinary, opts.kernelPath, opts.kernelKey).catch((err: Error) => {
     debug(err);
-    return { host: '', qemu: { path: '', size: 0, mtimeMs: 0 }, kernel: '' };
+    return { host: '', hostRelease: '', qemu: { path: '', size: 0, mtimeMs: 0 }, kernel: '' };
   });
 }
 
@@ -198,6 +246,12 @@ function infoFromVerdict(verdict: Verdict, source: AcceleratorSource): Accelerat
   if (verdict.ok) return { accel: verdict.accel, label: ACCEL_LABELS[verdict.accel], source };
   const fallbackReason = `${verdict.accel.toUpperCase()} did not boot the guest on this machine: ${verdict.reason ?? 'unknown reason'}`;
   return { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason, source };
+}
+
+/** QEMU could not set the accelerator up (see accel-probe.ts): TCG now, nothing remembered. */
+function notStarted(accel: Exclude<Accelerator, 'tcg'>, reason: string): AcceleratorDecision['info'] {
+  const fallbackReason = `${accel.toUpperCase()} could not be started: ${reason}`;
+  return { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason, source: 'probe' };
 }
 
 function tcgWithout(fallbackReason: string): AcceleratorDecision['info'] {

@@ -110,8 +110,9 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     stop: () => guard(() => session.stop()),
     reset: () =>
       guard(async () => {
-        await session.stop();
-        await bootAndLoad();
+        // One queued operation in the session: a Stop pressed in another tab meanwhile waits.
+        await session.reset();
+        if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
       }),
     loadModule: (module: ModuleName) => guard(() => session.loadModule(module)),
     consoleInput: async (data: string) => session.writeConsole(data),

@@ -1,6 +1,7 @@
 // `farfetchd-lab bench`: measures the lab's speed on this machine. Prints a table, or JSON.
 // Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
 import os from 'node:os';
+import { timeAcceleratorDecision } from './bench-accel.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 
@@ -87,6 +88,8 @@ export async function runBenchmarks(opts: {
   const hostVerify: number[] = [];
   const driversRoundTrip: number[] = [];
   let accel = '';
+  progress('accelerator decision: probed, then remembered');
+  const decision = await timeAcceleratorDecision(5);
   for (let i = 0; i < boots; i++) {
     progress(`boot ${i + 1}/${boots}`);
     const session = new LabSession();
@@ -153,6 +156,8 @@ export async function runBenchmarks(opts: {
     await session.stop();
   }
   const results = [
+    summarize('accelerator decision, first start (probe)', 'ms', decision.first),
+    summarize('accelerator decision, remembered', 'ms', decision.remembered),
     summarize('boot to shell prompt', 'ms', bootToPrompt),
     summarize('boot to agent ready', 'ms', bootToAgent),
     summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),

@@ -1,6 +1,6 @@
 // Booting a guest for a CLI command (`exec`, `run`): progress, the accelerator line, and a boot
 // failure as one line.
-import type { AcceleratorInfo, ModuleName } from './api.ts';
+import type { AcceleratorInfo, ModuleName, VmStatus } from './api.ts';
 import type { Out } from './cli-args.ts';
 import { LabSession } from './session.ts';
 
@@ -8,6 +8,30 @@ import { LabSession } from './session.ts';
 export function acceleratorLine(a: AcceleratorInfo): string {
   const reason = a.fallbackReason && !a.label.includes(a.fallbackReason) ? ` (${a.fallbackReason})` : '';
   return `accelerator ${a.label}${reason}`;
+}
+
+/**
+ * The boot-step lines to print for each status, each step once. A boot that starts again (the
+ * fallback to TCG after a silent hardware boot, a snapshot that would not load) restarts the
+ * list: its steps are printed again from where the two lists part.
+ */
+export class BootStepLines {
+  private printed: VmStatus['bootSteps'] = [];
+
+  next(steps: VmStatus['bootSteps']): string[] {
+    let same = 0;
+    while (
+      same < this.printed.length &&
+      same < steps.length &&
+      this.printed[same]!.step === steps[same]!.step &&
+      this.printed[same]!.atMs === steps[same]!.atMs
+    ) {
+      same++;
+    }
+    const fresh = steps.slice(same);
+    this.printed = [...steps];
+    return fresh.map((s) => `farfetchd-lab: ${s.step} (${(s.atMs / 1000).toFixed(2)} s)\n`);
+  }
 }
 
 /**
@@ -21,13 +45,8 @@ export async function bootForCli(module: ModuleName, out: Out, verbose = false):
     rows: process.stdout.rows,
   });
   if (verbose) {
-    let shown = 0;
-    session.on('status', (status) => {
-      for (; shown < status.bootSteps.length; shown++) {
-        const s = status.bootSteps[shown]!;
-        out.stderr.write(`farfetchd-lab: ${s.step} (${(s.atMs / 1000).toFixed(2)} s)\n`);
-      }
-    });
+    const lines = new BootStepLines();
+    session.on('status', (status) => lines.next(status.bootSteps).forEach((line) => out.stderr.write(line)));
   }
   try {
     await session.start();

@@ -7,9 +7,12 @@ import { bootForCli } from './cli-boot.ts';
 /** Ctrl-], the telnet escape: ends the attachment. */
 const DETACH_BYTE = 0x1d;
 
-/** Why an attachment ended: the user pressed Ctrl-], or the machine ended without being asked. */
+/**
+ * Why an attachment ended: the user pressed Ctrl-], or the machine ended without being asked —
+ * `boot-failed` when it stopped because a boot (after a guest reboot) failed.
+ */
 export type AttachEnd =
-  { kind: 'detached' } | { kind: 'ended'; state: 'stopped' | 'crashed'; reason: string };
+  { kind: 'detached' } | { kind: 'ended'; state: 'stopped' | 'crashed' | 'boot-failed'; reason: string };
 
 /** What attachConsole needs of a session (LabSession has it; the unit tests fake it). */
 export interface AttachableSession {
@@ -39,7 +42,10 @@ export function attachConsole(
         `\r\nfarfetchd-lab: the guest kernel crashed: ${crash.headline}. Ctrl-] quits; run again for a clean guest.\r\n`,
       );
     const onStatus = (status: VmStatus) => {
-      if (status.state === 'stopped') {
+      if (status.state === 'stopped' && status.error !== undefined) {
+        // A boot failed (a guest reboot that QEMU could not bring up): a lab failure, not a poweroff.
+        finish({ kind: 'ended', state: 'boot-failed', reason: status.stopReason ?? status.error });
+      } else if (status.state === 'stopped') {
         finish({ kind: 'ended', state: 'stopped', reason: status.stopReason ?? 'the machine stopped' });
       } else if (status.state === 'crashed' && status.stopReason) {
         finish({ kind: 'ended', state: 'crashed', reason: status.stopReason });
@@ -66,9 +72,15 @@ export function attachConsole(
   });
 }
 
-/** The line run prints when it ends, and its exit status. */
+/** The line run prints when it ends, and its exit status (125 for a lab failure, as everywhere). */
 export function endOfRun(end: AttachEnd): { message: string; code: number } {
   if (end.kind === 'detached') return { message: 'farfetchd-lab: guest stopped', code: 0 };
+  if (end.state === 'boot-failed') {
+    const said = end.reason.startsWith('the guest did not boot')
+      ? end.reason
+      : `the guest did not boot: ${end.reason}`;
+    return { message: `farfetchd-lab: lab failure: ${said}`, code: EXIT_LAB_FAILURE };
+  }
   return {
     message: `farfetchd-lab: guest ${end.state}: ${end.reason}`,
     code: end.state === 'stopped' ? 0 : 1,

@@ -15,7 +15,9 @@ const CONTEXT_LINES_BEFORE = 5;
 const kernelLine = /^\[\s*\d+\.\d+\]\s?(.*)$/;
 const patterns: { kind: string; re: RegExp }[] = [
   { kind: 'panic', re: /Kernel panic - not syncing/ },
-  { kind: 'oops', re: /^Oops: |general protection fault/ },
+  // Anchored as a whole: "traps: prog[123] general protection fault ip:…" is a user program's #GP
+  // (pr_info, a SIGSEGV for the program), not a kernel crash.
+  { kind: 'oops', re: /^(Oops: |general protection fault)/ },
   { kind: 'bug', re: /^BUG: / },
 ];
 
@@ -53,11 +55,6 @@ export class CrashDetector extends EventEmitter<{ crash: [CrashInfo] }> {
   /** The last KEEP_BYTES of the kernel's log. */
   tail(): string {
     return this.buffer;
-  }
-
-  /** Reads the kernel's log from now on (the session's only source besides pvpanic). */
-  follow(kernelLog: { on(event: 'data', listener: (text: string) => void): unknown }): void {
-    kernelLog.on('data', (text) => this.feed(text));
   }
 
   /** Text from the kernel's log, in the order it came, split anywhere. */

@@ -173,7 +173,7 @@ function howDecided(accel: NonNullable<SystemReport['accelerator']>): string {
     case 'remembered':
       return `remembered from ${accel.probeMs !== undefined ? 'a probe' : 'a failed boot'} at ${accel.decidedAt ?? '?'}${cost}`;
     case 'watchdog':
-      return 'a boot printed nothing in time and was redone under TCG';
+      return 'a boot showed no sign of life in time and was redone under TCG, and the accelerator probed again';
   }
 }
 
@@ -185,6 +185,18 @@ function acceleratorAdvice(accel: AcceleratorInfo): string | undefined {
   }
   if (/EACCES|EPERM|"kvm" group/.test(reason)) {
     return 'sudo usermod -aG kvm "$USER", then log out and in again; the lab works under TCG meanwhile';
+  }
+  if (/could not be started: .*(Device or resource busy|HV_BUSY)/.test(reason)) {
+    return 'another hypervisor (VirtualBox, VMware) holds the virtualization extensions: close it, then farfetchd-lab doctor probes again; the lab works under TCG meanwhile';
+  }
+  if (/^KVM could not be started: .*(Permission denied|Operation not permitted)/.test(reason)) {
+    return 'sudo usermod -aG kvm "$USER", then log out and in again; the lab works under TCG meanwhile';
+  }
+  if (/could not be started/.test(reason)) {
+    return 'not remembered: every start tries the hardware accelerator again; the lab works under TCG meanwhile';
+  }
+  if (/did not boot the guest this time/.test(reason)) {
+    return 'nothing to fix now: the next start tries the hardware accelerator again; if boots keep falling back, the host is too loaded for it';
   }
   if (/did not boot the guest/.test(reason)) {
     return 'nothing to fix: the lab works under TCG, only slower; after a change to this host (QEMU, nested virtualization), farfetchd-lab doctor probes again';

@@ -20,11 +20,6 @@ import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import type { SocketEndpoint } from './qemu-args.ts';
 
-/** close() was called before the kernel printed anything. */
-export class KernelLogClosedError extends Error {
-  override name = 'KernelLogClosedError';
-}
-
 interface KernelLogEvents {
   /** Text the kernel printed, decoded as UTF-8 (a character split across reads is kept whole). */
   data: [string];
@@ -33,13 +28,6 @@ interface KernelLogEvents {
 }
 
 export class KernelLogListener extends EventEmitter<KernelLogEvents> {
-  /**
-   * Resolves at the kernel's first byte (for a boot watchdog); rejects with KernelLogClosedError
-   * if close() comes first. Never an unhandled rejection: awaiting it is optional.
-   */
-  readonly firstOutput: Promise<void>;
-  private resolveFirst!: () => void;
-  private rejectFirst!: (err: Error) => void;
   private connection?: net.Socket;
   private closing?: Promise<void>;
 
@@ -49,11 +37,6 @@ export class KernelLogListener extends EventEmitter<KernelLogEvents> {
     readonly endpoint: SocketEndpoint,
   ) {
     super();
-    this.firstOutput = new Promise<void>((resolve, reject) => {
-      this.resolveFirst = resolve;
-      this.rejectFirst = reject;
-    });
-    this.firstOutput.catch(() => undefined);
     server.on('connection', (socket) => this.accept(socket));
     // Once listening, a failed accept (e.g. out of file descriptors) only means QEMU cannot
     // connect, which QEMU's exit reports; it must not throw in the event loop.
@@ -84,9 +67,6 @@ export class KernelLogListener extends EventEmitter<KernelLogEvents> {
   /** Stops listening, drops QEMU's connection and removes the socket file. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.rejectFirst(
-        new KernelLogClosedError('the kernel log was closed before the kernel printed anything'),
-      );
       this.connection?.destroy();
       this.connection = undefined;
       await new Promise<void>((resolve) => {
@@ -109,7 +89,6 @@ export class KernelLogListener extends EventEmitter<KernelLogEvents> {
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
       if (text === '') return;
-      this.resolveFirst();
       this.emit('data', text);
     });
     // A reset from QEMU's side (it was killed) ends the channel like a clean close does.

@@ -8,77 +8,44 @@
 // connection ends, for whatever reason, every pending call is rejected with
 // QmpDisconnectedError, so no caller is ever left waiting on a dead QEMU.
 //
-// The wire format is one JSON object per line (QEMU ends lines with "\r\n"). The socket
-// hands us chunks split anywhere, even inside a multi-byte UTF-8 character, so lines are cut
-// on the raw bytes and only whole lines are decoded.
-import net from 'node:net';
+// The wire format is one JSON object per line (QEMU ends lines with "\r\n"), cut by
+// qmp-protocol.ts's LineSplitter; the message types and the errors are defined there too and
+// exported from here as well, so that callers import one module.
 import type { Duplex } from 'node:stream';
+import {
+  describeAddress,
+  connectWithRetry,
+  isObject,
+  LineSplitter,
+  QmpCommandError,
+  QmpConnectError,
+  QmpDisconnectedError,
+  QmpError,
+  QmpProtocolError,
+  QmpTimeoutError,
+  type JsonObject,
+  type QmpAddress,
+  type QmpConnectOptions,
+  type QmpEvent,
+  type QmpGreeting,
+  type QmpRunstate,
+} from './qmp-protocol.ts';
+import { EventStream } from './qmp-event-stream.ts';
 
-/** A unix socket path, or a loopback TCP port (Windows, where QEMU's QMP is served over TCP). */
-export type QmpAddress = string | { host: string; port: number };
-
-export interface QmpGreeting {
-  QMP: {
-    version: { qemu: { major: number; minor: number; micro: number }; package: string };
-    capabilities: string[];
-  };
-}
-
-export interface QmpEvent {
-  /** e.g. "SHUTDOWN", "RESET", "STOP", "RESUME", "GUEST_PANICKED". */
-  event: string;
-  data?: Record<string, unknown>;
-  timestamp: { seconds: number; microseconds: number };
-}
-
-export type QmpRunstate = 'connecting' | 'running' | 'disconnected';
-
-export interface QmpConnectOptions {
-  /** Time allowed for the socket to appear, the greeting and the negotiation together. */
-  timeoutMs?: number;
-}
-
-/** Base class of every error this module throws. */
-export class QmpError extends Error {
-  override name = 'QmpError';
-}
-
-/** QEMU answered a command with an error reply. */
-export class QmpCommandError extends QmpError {
-  override name = 'QmpCommandError';
-  /** QMP's error class, e.g. "GenericError", "CommandNotFound", "DeviceNotFound". */
-  readonly class: string;
-
-  constructor(
-    /** The command that failed. */
-    readonly command: string,
-    errorClass: string,
-    /** QEMU's human-readable description. */
-    readonly desc: string,
-  ) {
-    super(`${command}: ${desc} (${errorClass})`);
-    this.class = errorClass;
-  }
-}
-
-/** The connection ended before a reply arrived, or the call was made after it ended. */
-export class QmpDisconnectedError extends QmpError {
-  override name = 'QmpDisconnectedError';
-}
-
-/** Connecting failed: no socket before the deadline, no greeting, or negotiation refused. */
-export class QmpConnectError extends QmpError {
-  override name = 'QmpConnectError';
-}
-
-/** The peer sent something that is not QMP; the connection is dropped when this happens. */
-export class QmpProtocolError extends QmpError {
-  override name = 'QmpProtocolError';
-}
-
-export class QmpTimeoutError extends QmpError {
-  override name = 'QmpTimeoutError';
-}
+export {
+  connectWithRetry,
+  QmpCommandError,
+  QmpConnectError,
+  QmpDisconnectedError,
+  QmpError,
+  QmpProtocolError,
+  QmpTimeoutError,
+  type QmpAddress,
+  type QmpConnectOptions,
+  type QmpEvent,
+  type QmpGreeting,
+  type QmpRunstate,
+};
 
 interface PendingCall {
   command: string;
@@ -86,15 +53,9 @@ interface PendingCall {
   reject: (error: Error) => void;
 }
 
-type JsonObject = Record<string, unknown>;
-
 /** 10 MiB without a newline is not QMP: the same limit as QEMU's python client and libvirt. */
 const MAX_LINE_BYTES = 10 * 1024 * 1024;
-/** Events kept for an `events()` iterator nobody reads; beyond this the oldest are dropped. */
-const MAX_BUFFERED_EVENTS = 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-/** How often to look again for a socket QEMU has not created yet. */
-const CONNECT_RETRY_MS = 25;
 
 export class QmpClient {
   private state: QmpRunstate = 'connecting';
@@ -104,8 +65,7 @@ export class QmpClient {
   private nextId = 0;
   private readonly listeners = new Set<(event: QmpEvent) => void>();
   private readonly streams = new Set<EventStream>();
-  private partial: Buffer[] = [];
-  private partialBytes = 0;
+  private readonly lines = new LineSplitter(MAX_LINE_BYTES);
   /** Why the connection ended, once it has; given to every call that was or will be refused. */
   private closeReason?: Error;
   private readonly closedPromise: Promise<void>;
@@ -280,27 +240,11 @@ export class QmpClient {
   }
 
   private onData(chunk: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const newline = chunk.indexOf(0x0a, start);
-      if (newline < 0) break;
-      const piece = chunk.subarray(start, newline);
-      const line = this.partial.length ? Buffer.concat([...this.partial, piece]) : piece;
-      this.partial = [];
-      this.partialBytes = 0;
-      start = newline + 1;
-      this.onLine(line.toString('utf8'));
-      if (this.state === 'disconnected' || this.stream.destroyed) return;
-    }
-    if (start < chunk.length) {
-      // Copied: the socket may reuse the chunk's memory once this handler returns.
-      const rest = Buffer.from(chunk.subarray(start));
-      this.partial.push(rest);
-      this.partialBytes += rest.length;
-      if (this.partialBytes > MAX_LINE_BYTES) {
-        this.fail(new QmpProtocolError(`a QMP message longer than ${MAX_LINE_BYTES} bytes`));
-      }
-    }
+    const fits = this.lines.push(chunk, (line) => {
+      this.onLine(line);
+      return this.state !== 'disconnected' && !this.stream.destroyed;
+    });
+    if (!fits) this.fail(new QmpProtocolError(`a QMP message longer than ${MAX_LINE_BYTES} bytes`));
   }
 
   private onLine(line: string): void {
@@ -411,117 +355,9 @@ export class QmpClient {
   }
 }
 
-/** One subscriber's queue of events, read through the async iterator protocol. */
-class EventStream implements AsyncIterableIterator<QmpEvent> {
-  private readonly buffer: QmpEvent[] = [];
-  private readonly waiters: ((result: IteratorResult<QmpEvent>) => void)[] = [];
-  private done = false;
-
-  constructor(private readonly unsubscribe: () => void) {}
-
-  push(event: QmpEvent): void {
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      waiter({ value: event, done: false });
-      return;
-    }
-    this.buffer.push(event);
-    if (this.buffer.length > MAX_BUFFERED_EVENTS) this.buffer.shift();
-  }
-
-  end(): void {
-    this.done = true;
-    for (const waiter of this.waiters.splice(0)) waiter({ value: undefined, done: true });
-  }
-
-  next(): Promise<IteratorResult<QmpEvent>> {
-    const event = this.buffer.shift();
-    if (event) return Promise.resolve({ value: event, done: false });
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<QmpEvent>> {
-    this.unsubscribe();
-    this.buffer.length = 0;
-    this.end();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<QmpEvent> {
-    return this;
-  }
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isGreeting(message: JsonObject): message is JsonObject & QmpGreeting {
   const qmp = message.QMP;
   return (
     isObject(qmp) && isObject(qmp.version) && isObject(qmp.version.qemu) && Array.isArray(qmp.capabilities)
   );
-}
-
-function describeAddress(address: QmpAddress): string {
-  return typeof address === 'string' ? address : `${address.host}:${address.port}`;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Connects to a unix socket or TCP port, trying again while it does not exist yet (ENOENT)
- * or nobody listens on it yet (ECONNREFUSED), until the deadline. Shared with the guest agent.
- */
-export async function connectWithRetry(
-  address: QmpAddress,
-  deadline: number,
-  timeoutMs: number,
-): Promise<net.Socket> {
-  let lastError: NodeJS.ErrnoException | undefined;
-  for (;;) {
-    try {
-      return await connectOnce(address, deadline);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ECONNREFUSED' && code !== 'ETIMEDOUT') throw err;
-      lastError = err as NodeJS.ErrnoException;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      throw new QmpConnectError(
-        `could not connect to ${describeAddress(address)} within ${timeoutMs} ms (${lastError.code ?? lastError.message})`,
-        { cause: lastError },
-      );
-    }
-    await sleep(Math.min(CONNECT_RETRY_MS, left));
-  }
-}
-
-function connectOnce(address: QmpAddress, deadline: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket =
-      typeof address === 'string'
-        ? net.createConnection(address)
-        : net.createConnection(address.port, address.host);
-    // A TCP connect can hang (a filtered port); a unix socket connect never does.
-    const timer = setTimeout(
-      () => {
-        socket.destroy();
-        reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
-      },
-      Math.max(deadline - Date.now(), 1),
-    );
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    });
-  });
 }

@@ -5,9 +5,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabBackend, LabEvent } from './api.ts';
 import { toApiError } from './backend.ts';
+import { asError, guardBackend, type ErrorReporter } from './guarded-backend.ts';
 import { dispatch, requestId, validateRequest } from './validate.ts';
 
 export interface ServerOptions {
@@ -16,6 +18,8 @@ export interface ServerOptions {
   port?: number;
   /** The built renderer (index.html and assets). */
   staticDir: string;
+  /** Told about a handler that failed (a bug in the lab, not bad input); default: a line on stderr. */
+  onError?: ErrorReporter;
 }
 
 export interface RunningServer {
@@ -55,9 +59,24 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-function tokenMatches(given: string | null, token: string): boolean {
-  if (!given || given.length !== token.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(token));
+/**
+ * Compares bytes, not characters: a token of the right length in UTF-16 units but not in UTF-8
+ * bytes ("é" is one unit, two bytes) would make timingSafeEqual throw.
+ */
+export function tokenMatches(given: string | null, token: string): boolean {
+  if (given === null) return false;
+  const givenBytes = Buffer.from(given, 'utf8');
+  const tokenBytes = Buffer.from(token, 'utf8');
+  return givenBytes.length === tokenBytes.length && timingSafeEqual(givenBytes, tokenBytes);
+}
+
+/** The URL of a request target, or null when it is none (`http://[`, which the parser lets through). */
+function requestUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://127.0.0.1');
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -86,65 +105,133 @@ export function staticFile(staticDir: string, urlPath: string): string | null {
   return existsSync(full) && statSync(full).isFile() ? full : null;
 }
 
+interface ServerContext {
+  staticDir: string;
+  token: string;
+  /** The port once listening: Host and Origin must name it. */
+  port(): number;
+}
+
+function answerRequest(req: http.IncomingMessage, res: http.ServerResponse, ctx: ServerContext): void {
+  const headers = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, ...SECURITY_HEADERS };
+  const plain = (status: number, text: string) => {
+    res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+  };
+  if (!isLocalAuthority(req.headers.host, ctx.port(), false)) {
+    plain(403, '403: this server answers only to 127.0.0.1\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    plain(405, '405: only GET\n');
+    return;
+  }
+  const url = requestUrl(req.url);
+  if (!url) {
+    plain(400, '400: not a URL path\n');
+    return;
+  }
+  // The page needs the token (however its path is spelt); its assets, loaded by the page
+  // itself, do not carry it.
+  const file = staticFile(ctx.staticDir, url.pathname);
+  const isPage = url.pathname === '/' || file === path.resolve(ctx.staticDir, 'index.html');
+  if (isPage && !tokenMatches(url.searchParams.get('token'), ctx.token)) {
+    plain(403, '403: open the URL that `farfetchd-lab serve` printed (it carries the token)\n');
+    return;
+  }
+  if (!file) {
+    plain(
+      404,
+      existsSync(path.join(ctx.staticDir, 'index.html'))
+        ? '404\n'
+        : '404: the renderer is not built: run `npm run build:renderer`\n',
+    );
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Type': contentType(file) });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // The file can go away between the check and the read (a renderer rebuild): end the response.
+  const stream = createReadStream(file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+/** Whether an upgrade request may open the API socket: its path, the token, Host and Origin. */
+function upgradeAllowed(req: http.IncomingMessage, ctx: ServerContext): boolean {
+  const url = requestUrl(req.url);
+  return (
+    url !== null &&
+    url.pathname === '/api' &&
+    tokenMatches(url.searchParams.get('token'), ctx.token) &&
+    isLocalAuthority(req.headers.host, ctx.port(), false) &&
+    isLocalAuthority(req.headers.origin, ctx.port(), true)
+  );
+}
+
+function reportOnStderr(where: string, err: unknown): void {
+  process.stderr.write(`farfetchd-lab serve: ${where} failed: ${asError(err).message}\n`);
+}
+
+/**
+ * No handler can take the process down: each one catches what it throws, every socket and the
+ * server have 'error' listeners, and the backend is reached through guardBackend(). A failure that
+ * is the lab's own bug goes to `onError`; bad input just gets its answer (403, 405, 400, a
+ * WebSocket close code, an EINVAL reply).
+ */
 export function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString('hex');
+  const report = opts.onError ?? reportOnStderr;
   let port = 0;
+  const ctx: ServerContext = { staticDir: opts.staticDir, token, port: () => port };
+  const backend = guardBackend(opts.backend, report);
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const headers = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, ...SECURITY_HEADERS };
-    const plain = (status: number, text: string) => {
-      res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(req.method === 'HEAD' ? undefined : text);
-    };
-    if (!isLocalAuthority(req.headers.host, port, false)) {
-      plain(403, '403: this server answers only to 127.0.0.1\n');
-      return;
+    try {
+      answerRequest(req, res, ctx);
+    } catch (err) {
+      report('an HTTP request', err);
+      if (res.headersSent) res.destroy();
+      else
+        res.writeHead(500, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('500\n');
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      plain(405, '405: only GET\n');
-      return;
-    }
-    // The page needs the token (however its path is spelt); its assets, loaded by the page
-    // itself, do not carry it.
-    const file = staticFile(opts.staticDir, url.pathname);
-    const isPage = url.pathname === '/' || file === path.resolve(opts.staticDir, 'index.html');
-    if (isPage && !tokenMatches(url.searchParams.get('token'), token)) {
-      plain(403, '403: open the URL that `farfetchd-lab serve` printed (it carries the token)\n');
-      return;
-    }
-    if (!file) {
-      plain(
-        404,
-        existsSync(path.join(opts.staticDir, 'index.html'))
-          ? '404\n'
-          : '404: the renderer is not built: run `npm run build:renderer`\n',
-      );
-      return;
-    }
-    res.writeHead(200, { ...headers, 'Content-Type': contentType(file) });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (
-      url.pathname !== '/api' ||
-      !tokenMatches(url.searchParams.get('token'), token) ||
-      !isLocalAuthority(req.headers.host, port, false) ||
-      !isLocalAuthority(req.headers.origin, port, true)
-    ) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
+  // Only emitted when attached to a server, which this one is not; kept so that it never throws.
+  wss.on('error', (err) => report('the WebSocket server', err));
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    // A peer that resets the connection during or after the handshake: nothing to answer.
+    socket.on('error', () => socket.destroy());
+    try {
+      if (!upgradeAllowed(req, ctx)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // A bad frame from the client (opcode, masking, length, UTF-8) is an 'error' on its
+        // socket, after which ws closes it with the matching close code itself.
+        ws.on('error', () => undefined);
+        try {
+          serveClient(ws, backend);
+        } catch (err) {
+          report('a WebSocket client', err);
+          ws.terminate();
+        }
+      });
+    } catch (err) {
+      report('a WebSocket upgrade', err);
+      socket.destroy();
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveClient(ws, opts.backend));
   });
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      server.on('error', (err) => report('the HTTP server', err));
       const address = server.address();
       port = typeof address === 'object' && address ? address.port : 0;
       resolve({

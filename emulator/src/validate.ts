@@ -65,8 +65,11 @@ function none(method: ApiMethod): (params: unknown[]) => unknown[] {
 
 /**
  * What each method takes; a method that is not here does not exist. There is no general command
- * runner for a page: what panels need is a typed query here (a compromised page must not be able
- * to run commands as root in the guest, or write the host's workspace through it).
+ * runner for a page: what panels need is a typed query here. That keeps the API from adding power,
+ * it does not take any away: through consoleInput a compromised page can do whatever the terminal
+ * can (type into the guest's root shell, which has the host workspace mounted at /root/work), and
+ * nothing more through the typed methods. The boundary is who may connect: serve's token and its
+ * Host/Origin checks (and Electron's own window).
  */
 const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   status: none('status'),

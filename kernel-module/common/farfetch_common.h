@@ -65,6 +65,10 @@ static inline int far_target_get_nr(pid_t nr, struct far_target *target)
 	return ret;
 }
 
+/**
+ * far_target_put - drop what far_target_get() took
+ * @target: the target of the call
+ */
 static inline void far_target_put(struct far_target *target)
 {
 	mmput(target->mm);

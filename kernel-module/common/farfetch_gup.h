@@ -83,7 +83,8 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 		done += n;
 	}
 	kfree(bounce);
-	return done ? done : err;
+	/* done <= MAX_RW_COUNT, so it is a valid ssize_t. */
+	return done ? (ssize_t)done : err;
 }
 
 #endif /* _FARFETCH_GUP_H */

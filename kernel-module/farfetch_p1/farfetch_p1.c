@@ -6,6 +6,8 @@
  * touched, swapped out) or not writable fails with -EFAULT, and only the one
  * page that holds target_addr is copied.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/cred.h>
 #include <linux/farfetch.h>
 #include <linux/module.h>
@@ -15,10 +17,12 @@
 #include "farfetch_hook.h"
 
 /*
- * Each walk_*() takes an entry of its level and returns a pointer to the
- * entry of the next level that maps @addr, or NULL when the walk must stop
- * there: the entry is none or bad, or it is a huge (leaf) entry, which Part 1
- * does not follow.
+ * walk_pgd(), walk_p4d() and walk_pud() take an entry of their level and
+ * return a pointer to the entry of the next level that maps @addr, or NULL
+ * when the walk must stop there: the entry is none or bad, or it is a huge
+ * (leaf) entry, which Part 1 does not follow.  Tables at these levels are
+ * freed only once no VMA covers them (free_pgtables()), which the VMA check
+ * in p1_find_page() rules out.
  */
 static p4d_t *walk_pgd(pgd_t *pgd, unsigned long addr)
 {
@@ -48,62 +52,98 @@ static pmd_t *walk_pud(pud_t *pud, unsigned long addr)
 	return pmd_offset(pud, addr);
 }
 
-static pte_t *walk_pmd(pmd_t *pmd, unsigned long addr)
-{
-	pmd_t entry = pmdp_get_lockless(pmd);
-
-	if (pmd_none(entry) || pmd_leaf(entry) || pmd_bad(entry))
-		return NULL;
-	/*
-	 * pte_offset_map() would be the generic choice, but it calls
-	 * __pte_offset_map(), which is not exported to modules.  On x86-64 every
-	 * page table lives in the kernel's direct map (there is no highmem), so
-	 * the pte table is always mapped and pte_offset_kernel() gives the same
-	 * pointer, read with ptep_get() under the pte lock (walk_pte()).  The
-	 * table cannot be freed meanwhile: the caller holds the mmap lock and
-	 * the address is inside a VMA.  (With transparent huge pages, which this
-	 * kernel lacks, khugepaged may free a pte table without the mmap lock;
-	 * that is why __pte_offset_map() takes RCU and rechecks the pmd.)
-	 */
-	return pte_offset_kernel(pmd, addr);
-}
-
 /**
- * walk_pte - the last level: the page @pte maps, with a reference taken
- * @mm: the target's address space
- * @pmd: the pmd entry whose table holds @pte
- * @pte: the pte entry for the address
+ * pte_page_get - the page a pte maps, with a reference taken
+ * @entry: the pte, read under its lock (which keeps the page mapped, so
+ *         get_page() is safe: without it a concurrent munmap() or
+ *         MADV_DONTNEED could free the page first)
  * @write: the page will be written
  *
  * Return: the page (put_page() it), or NULL if the pte is not present, is
- * not writable when @write, or maps no normal page (a special mapping such
- * as [vvar]; the shared zero page of a page only ever read is fine).
+ * not writable when @write, or maps no normal page.
  */
-static struct page *walk_pte(struct mm_struct *mm, pmd_t *pmd, pte_t *pte,
-			     bool write)
+static struct page *pte_page_get(pte_t entry, bool write)
 {
-	spinlock_t *ptl = pte_lockptr(mm, pmd);
-	struct page *page = NULL;
-	pte_t entry;
+	struct page *page;
 
-	/*
-	 * The lock keeps the page mapped, so get_page() is safe: without it,
-	 * a concurrent munmap() or MADV_DONTNEED could free the page first.
-	 */
-	spin_lock(ptl);
-	entry = ptep_get(pte);
 	if (!pte_present(entry))
-		goto unlock;
+		return NULL;
 	if (write && !pte_write(entry))
-		goto unlock;
+		return NULL;
+	/*
+	 * A special pte maps memory that is not refcounted as a normal page: a
+	 * VM_PFNMAP or VM_MIXEDMAP mapping such as [vvar], whose frames may have
+	 * no struct page at all, or the shared zero page, which is fine to read
+	 * (a page only ever read) and never writable.  vm_normal_page() makes
+	 * this choice inside the kernel but is not exported.
+	 */
 	if (pte_special(entry) && !is_zero_pfn(pte_pfn(entry)))
-		goto unlock;
+		return NULL;
+	/*
+	 * What vm_normal_page() checks against highest_memmap_pfn: a frame
+	 * without a struct page (a corrupted entry) must not become a page
+	 * pointer.
+	 */
 	if (!pfn_valid(pte_pfn(entry)))
-		goto unlock;
+		return NULL;
 	page = pte_page(entry);
 	get_page(page);
-unlock:
+	return page;
+}
+
+/**
+ * walk_pmd - the last two levels: the pmd entry, then the pte under its lock
+ * @mm: the target's address space
+ * @pmd: the pmd entry that maps the address
+ * @addr: the target address
+ * @write: the page will be written
+ *
+ * The pmd can change while only the mmap read lock is held: with transparent
+ * huge pages, once khugepaged has collapsed a file or shmem range into a
+ * huge page it detaches the pte tables that mapped the range from every
+ * process without their mmap locks (retract_page_tables(), under the pte
+ * lock) and frees them after an RCU grace period; and a huge pmd can be
+ * split into a table.  So this does what __pte_offset_map_lock() does (it is not exported
+ * to modules): read the pmd once, find the pte table from that snapshot
+ * rather than from a second read, hold RCU so the table can't be freed
+ * meanwhile, take the table's lock and check that the pmd still points to
+ * it; if it changed, look again (a pmd that is now huge or none then ends
+ * the walk).
+ *
+ * pte_offset_map() would be the generic way to the pte, but it calls
+ * __pte_offset_map(), which is not exported either.  On x86-64 every page
+ * table lives in the kernel's direct map (there is no highmem), so
+ * pte_offset_kernel() on the snapshot gives the same pointer.
+ *
+ * Return: the page, as pte_page_get(); NULL if the pmd is none, bad or a huge
+ * (leaf) entry, which Part 1 does not follow.
+ */
+static struct page *walk_pmd(struct mm_struct *mm, pmd_t *pmd,
+			     unsigned long addr, bool write)
+{
+	struct page *page;
+	spinlock_t *ptl;	/* the pte table's lock */
+	pmd_t entry;
+	pte_t *pte;
+
+again:
+	rcu_read_lock();
+	entry = pmdp_get_lockless(pmd);
+	if (pmd_none(entry) || pmd_leaf(entry) || pmd_bad(entry)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	pte = pte_offset_kernel(&entry, addr);
+	ptl = pte_lockptr(mm, &entry);
+	spin_lock(ptl);
+	if (unlikely(!pmd_same(entry, pmdp_get_lockless(pmd)))) {
+		spin_unlock(ptl);
+		rcu_read_unlock();
+		goto again;
+	}
+	page = pte_page_get(ptep_get(pte), write);
 	spin_unlock(ptl);
+	rcu_read_unlock();
 	return page;
 }
 
@@ -114,7 +154,7 @@ unlock:
  * @write: the page will be written
  *
  * Return: the page that maps @addr with a reference taken, or NULL if @addr
- * is in no VMA, any level is missing, bad or huge, or walk_pte() refuses
+ * is in no VMA, any level is missing, bad or huge, or pte_page_get() refuses
  * the pte.
  */
 static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
@@ -123,7 +163,6 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 	p4d_t *p4d;
 	pud_t *pud;
 	pmd_t *pmd;
-	pte_t *pte;
 
 	/*
 	 * munmap() frees page tables after removing the VMA and downgrading
@@ -141,10 +180,7 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 	pmd = walk_pud(pud, addr);
 	if (!pmd)
 		return NULL;
-	pte = walk_pmd(pmd, addr);
-	if (!pte)
-		return NULL;
-	return walk_pte(mm, pmd, pte, write);
+	return walk_pmd(mm, pmd, addr, write);
 }
 
 /**
@@ -228,17 +264,14 @@ put_target:
 	return ret;
 }
 
-static farfetch_fn saved_farfetch;
-
 static int __init farfetch_p1_init(void)
 {
-	saved_farfetch = farfetch_hook_install(p1_farfetch);
-	return 0;
+	return farfetch_hook_install(p1_farfetch);
 }
 
 static void __exit farfetch_p1_exit(void)
 {
-	farfetch_hook_restore(saved_farfetch);
+	farfetch_hook_remove(p1_farfetch);
 }
 
 module_init(farfetch_p1_init);

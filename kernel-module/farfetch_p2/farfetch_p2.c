@@ -6,6 +6,8 @@
  * mappings, as ptrace does.  The copy itself is far_gup_copy(), shared with
  * Part 3.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/cred.h>
 #include <linux/farfetch.h>
 #include <linux/module.h>
@@ -52,17 +54,14 @@ static long p2_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 	return ret;
 }
 
-static farfetch_fn saved_farfetch;
-
 static int __init farfetch_p2_init(void)
 {
-	saved_farfetch = farfetch_hook_install(p2_farfetch);
-	return 0;
+	return farfetch_hook_install(p2_farfetch);
 }
 
 static void __exit farfetch_p2_exit(void)
 {
-	farfetch_hook_restore(saved_farfetch);
+	farfetch_hook_remove(p2_farfetch);
 }
 
 module_init(farfetch_p2_init);

@@ -12,6 +12,8 @@
  *
  * There is no root check: the node's permissions decide who may use it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -156,7 +158,7 @@ static int __init farfetch_p3_init(void)
 	major = register_chrdev(0, FARFETCH_DEVICE_NAME, &far_fops);
 	if (major < 0)
 		return major;
-	pr_info("farfetch: registered with major %d\n", major);
+	pr_info("registered with major %d\n", major);
 	return 0;
 }
 

@@ -39,6 +39,32 @@ test('a leftover /dev/farfetch fails with ENXIO after farfetch_p3 is unloaded', 
   assert.equal(r.code, 0);
 });
 
+test('insmod p1, insmod p2, rmmod p1, rmmod p2 (issue 10): p2 refuses to load, then -ENOSYS and no oops', async () => {
+  const script = String.raw`
+insmod /lib/modules/$(uname -r)/extra/farfetch_p1.ko; echo "insmod p1: $?"
+insmod /lib/modules/$(uname -r)/extra/farfetch_p2.ko 2>/dev/null; echo "insmod p2: $?"
+rmmod farfetch_p1; echo "rmmod p1: $?"
+rmmod farfetch_p2 2>/dev/null; echo "rmmod p2: $?"
+${SUITE} --module none --case none_read_is_enosys | grep '^ok'
+dmesg | grep -o 'farfetch_p2: farfetch() is already implemented by p1_farfetch \[farfetch_p1\]'
+echo "oopses: $(dmesg | grep -c -e 'Oops' -e 'BUG:')"`;
+  const r = await guestExec('none', ['bash', '-c', script]);
+  assert.equal(
+    r.stdout,
+    [
+      'insmod p1: 0',
+      'insmod p2: 1',
+      'rmmod p1: 0',
+      'rmmod p2: 1',
+      'ok 1 - none_read_is_enosys',
+      'farfetch_p2: farfetch() is already implemented by p1_farfetch [farfetch_p1]',
+      'oopses: 0',
+      '',
+    ].join('\n'),
+    r.stderr,
+  );
+});
+
 test('without a module the system call is -ENOSYS (errno 38) as seen from C', async () => {
   const prog = `#include <stdio.h>
 #include <errno.h>

@@ -1,17 +1,24 @@
-// Runs the Vue component tests (components.spec.ts, vitest + happy-dom) from npm test and
+// Runs the Vue component tests (renderer/test/*.spec.ts, vitest + happy-dom) from npm test and
 // reports each of their cases here, so they count in the one summary.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../../emulator/src/image.ts';
 
 interface VitestReport {
-  testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+  testResults: {
+    name: string;
+    assertionResults: { fullName: string; status: string; failureMessages: string[] }[];
+  }[];
 }
 
+const specDir = path.join(repoRoot, 'renderer', 'test');
+const specs = readdirSync(specDir)
+  .filter((f) => f.endsWith('.spec.ts'))
+  .sort();
 const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'vitest-')), 'report.json');
 const run = spawnSync(
   path.join(repoRoot, 'node_modules', '.bin', 'vitest'),
@@ -21,8 +28,14 @@ const run = spawnSync(
 const report = JSON.parse(readFileSync(out, 'utf8')) as VitestReport;
 const cases = report.testResults.flatMap((file) => file.assertionResults);
 
-test('vitest ran the component tests', () => {
-  assert.ok(cases.length >= 4, run.stdout + run.stderr);
+test('vitest ran every spec file and every case in it', () => {
+  const ran = report.testResults.map((file) => path.relative(specDir, file.name)).sort();
+  assert.deepEqual(ran, specs, run.stdout + run.stderr);
+  // Each `it(` in the sources is one case vitest must have reported.
+  const written = specs
+    .map((f) => readFileSync(path.join(specDir, f), 'utf8').match(/^\s*it\(/gm)?.length ?? 0)
+    .reduce((a, b) => a + b, 0);
+  assert.equal(cases.length, written, run.stdout + run.stderr);
 });
 
 for (const c of cases) {

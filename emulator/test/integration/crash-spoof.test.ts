@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { CrashInfo } from '../../src/api.ts';
+import { loadImage } from '../../src/image.ts';
 import { LabSession } from '../../src/session.ts';
 import { consoleUntil } from './helpers.ts';
 
@@ -32,7 +33,7 @@ function assertKernelLines(log: string): void {
 before(async () => {
   await session.start();
   release = (await session.sh('uname -r')).trim();
-  assert.match(release, /-farfetch$/);
+  assert.equal(release, loadImage().manifest.kernelRelease);
 });
 
 after(async () => {

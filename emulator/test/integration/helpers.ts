@@ -1,7 +1,13 @@
-// Runs the real `farfetchd-lab` command (the same entry point `npx farfetchd-lab` runs).
+// What the guest tests share: the real `farfetchd-lab` command (the same entry point `npx
+// farfetchd-lab` runs), waiting on a session's console and states, what a session leaves behind,
+// and the accelerator the lab itself chooses on this machine (what the tests compare with).
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../src/image.ts';
+import { decideAccelerator, findQemu, type AcceleratorDecision } from '../../src/accel.ts';
+import type { AcceleratorInfo, VmState, VmStatus } from '../../src/api.ts';
+import { imageDir, loadImage, repoRoot } from '../../src/image.ts';
 
 export const cliPath = path.join(repoRoot, 'emulator', 'bin', 'farfetchd-lab.js');
 
@@ -67,4 +73,64 @@ export function consoleUntil(
     };
     session.on('console', onData);
   });
+}
+
+/** Resolves with the first status of `state` the session reports from now on. */
+export function untilState(
+  session: {
+    on(e: 'status', l: (s: VmStatus) => void): unknown;
+    off(e: 'status', l: (s: VmStatus) => void): unknown;
+  },
+  state: VmState,
+): Promise<VmStatus> {
+  return new Promise((resolve) => {
+    const onStatus = (s: VmStatus) => {
+      if (s.state !== state) return;
+      session.off('status', onStatus);
+      resolve(s);
+    };
+    session.on('status', onStatus);
+  });
+}
+
+/** The run folders in the temp folder whose pid file names process `pid`. */
+export async function runFoldersOf(pid: number): Promise<string[]> {
+  const theirs: string[] = [];
+  for (const name of await readdir(os.tmpdir())) {
+    if (!name.startsWith('farfetchd-lab-')) continue;
+    const owner = await readFile(path.join(os.tmpdir(), name, 'pid'), 'utf8').catch(() => '');
+    if (owner === `${pid}\n`) theirs.push(name);
+  }
+  return theirs;
+}
+
+/** The run folders this test process's sessions have (or left behind). */
+export function runFoldersOfThisProcess(): Promise<string[]> {
+  return runFoldersOf(process.pid);
+}
+
+/**
+ * What the lab itself decides about the accelerator on this machine with `env` (the remembered
+ * verdict, else a probe boot): what a session, `run` and the UI must then show. Tests compare
+ * with it instead of assuming what this machine has.
+ */
+export async function labAcceleratorDecision(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AcceleratorDecision> {
+  const image = loadImage(imageDir(env));
+  return decideAccelerator({
+    qemuBinary: findQemu({ env }),
+    kernelPath: image.kernelPath,
+    kernelKey: image.manifest.kernelKey,
+    env,
+  });
+}
+
+/** The choice itself, without how it was reached (a probe now, or remembered from one). */
+export function acceleratorChoice(
+  info: AcceleratorInfo | undefined,
+): Omit<AcceleratorInfo, 'source'> | undefined {
+  if (!info) return undefined;
+  const { accel, label, fallbackReason } = info;
+  return fallbackReason === undefined ? { accel, label } : { accel, label, fallbackReason };
 }

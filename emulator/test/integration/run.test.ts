@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as pty from 'node-pty';
+import { acceleratorLine } from '../../src/cli-boot.ts';
 import { repoRoot } from '../../src/image.ts';
-import { cliPath } from './helpers.ts';
+import { cliPath, labAcceleratorDecision } from './helpers.ts';
 
 test('run attaches this terminal to the guest console; Ctrl-] stops the guest and quits', async () => {
   const term = pty.spawn(process.execPath, [cliPath, 'run', '--module', 'p1'], {
@@ -22,7 +23,11 @@ test('run attaches this terminal to the guest console; Ctrl-] stops the guest an
   try {
     await waitFor(/attached to the guest console/, 'the attach message');
     assert.match(screen, /farfetchd-lab: agent-ready \(\d+\.\d\d s\)/);
-    assert.match(screen, /farfetchd-lab: accelerator (TCG|KVM)/);
+    // The accelerator the lab decides on this machine, its label and any fallback reason, as one line.
+    const decided = (await labAcceleratorDecision()).info;
+    const line = screen.split(/\r?\n/).find((l) => l.startsWith('farfetchd-lab: accelerator '));
+    assert.equal(line, `farfetchd-lab: ${acceleratorLine(decided)}`);
+    assert.ok(line.includes(decided.label) && line.includes(decided.fallbackReason ?? ''), line);
     await waitFor(/\[farfetchd-lab guest\]/, 'the prompt');
     term.write('lsmod | grep -c farfetch_p1; stty size\r');
     await waitFor(/\b1\r*\n30 100\r*\n/, 'the module and the terminal size');

@@ -1,28 +1,51 @@
 // LabSession against the real guest: boot steps, the console as a real terminal, a crash that is
-// detected with its log, and a one-step reset.
+// detected with its log, a one-step reset; the guest's own poweroff, halt and reboot; QEMU
+// killed from outside; and nothing left behind by a stop during the boot.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { CrashInfo, VmStatus } from '../../src/api.ts';
+import { loadImage } from '../../src/image.ts';
 import { LabSession } from '../../src/session.ts';
-import { cliPath } from './helpers.ts';
+import {
+  acceleratorChoice,
+  cliPath,
+  consoleUntil,
+  labAcceleratorDecision,
+  runFoldersOf,
+  runFoldersOfThisProcess,
+  untilState,
+} from './helpers.ts';
 
-function consoleUntil(session: LabSession, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => {
-      session.off('console', onData);
-      reject(new Error(`console never matched ${pattern}; saw: ${JSON.stringify(seen.slice(-500))}`));
-    }, timeoutMs);
-    const onData = (data: string) => {
-      seen += data;
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        session.off('console', onData);
-        resolve(seen);
-      }
-    };
-    session.on('console', onData);
+/**
+ * This process's session QEMUs (node-pty spawns QEMU as a child of the session's process; the
+ * accelerator probe's QEMUs have no run folder).
+ */
+function qemuChildren(): number[] {
+  let pids: number[];
+  try {
+    pids = execFileSync('pgrep', ['-P', String(process.pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return pids.filter((pid) => {
+    try {
+      const argv = execFileSync('cat', [`/proc/${pid}/cmdline`])
+        .toString()
+        .split('\0');
+      return argv[0]!.endsWith('qemu-system-x86_64') && argv.some((a) => a.includes('/farfetchd-lab-'));
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -40,8 +63,11 @@ test('boot, a real terminal on the console, an injected panic, then reset()', as
       status.bootSteps.map((s) => s.step),
       ['qemu-started', 'kernel-up', 'init', 'agent-ready'],
     );
-    assert.equal(status.accelerator?.accel, process.env.FARFETCHD_LAB_ACCEL ?? 'tcg');
-    assert.match(status.kernelRelease ?? '', /-farfetch$/);
+    // The accelerator the lab decides on this machine (asked after the boot: a boot that fell back
+    // to TCG has revised the verdict by then), with its label and the reason for a fallback.
+    const decided = (await labAcceleratorDecision()).info;
+    assert.deepEqual(acceleratorChoice(status.accelerator), acceleratorChoice(decided));
+    assert.equal(status.kernelRelease, loadImage().manifest.kernelRelease);
 
     // The console is a terminal: stty sees the size we set, and Ctrl-C interrupts a command
     // instead of killing QEMU.
@@ -100,7 +126,7 @@ test('loadModule swaps reference modules and reports the loaded one', async () =
   }
 });
 
-test('QEMU does not outlive a killed farfetchd-lab process', async () => {
+test('QEMU does not outlive a killed farfetchd-lab process, and its run folder goes at the next start', async () => {
   const child = spawn(process.execPath, [cliPath, 'exec', '--', 'sleep', '100'], { stdio: 'ignore' });
   const qemuPids = async (): Promise<string[]> => {
     try {
@@ -135,4 +161,142 @@ test('QEMU does not outlive a killed farfetchd-lab process', async () => {
     });
   }
   assert.deepEqual(alive, [], 'QEMU survived its parent');
+
+  // Its run folder (overlay, sockets) is left behind, naming a dead process: the next session
+  // removes it when it starts.
+  const left = await runFoldersOf(child.pid!);
+  assert.equal(left.length, 1, 'the killed lab left no run folder to clean up');
+  const session = new LabSession();
+  try {
+    await session.start();
+    assert.equal(existsSync(path.join(os.tmpdir(), left[0]!)), false);
+  } finally {
+    await session.stop();
+  }
+});
+
+test('poweroff and halt typed at the guest shell: stopped, saying so, nothing left behind', async () => {
+  const session = new LabSession();
+  try {
+    await session.start();
+    const stopped = untilState(session, 'stopped');
+    session.writeConsole('poweroff\n');
+    const status = await stopped;
+    assert.equal(status.stopReason, 'the guest powered off');
+    assert.equal(status.crash, undefined);
+    assert.deepEqual(qemuChildren(), []);
+    assert.deepEqual(await runFoldersOfThisProcess(), []);
+
+    await session.start();
+    assert.equal(session.status().stopReason, undefined);
+    const said = consoleUntil(session, /halt: on a virtual machine halting is powering off: powering off/);
+    const halted = untilState(session, 'stopped');
+    session.writeConsole('halt\n');
+    await said;
+    assert.equal((await halted).stopReason, 'the guest powered off');
+    assert.deepEqual(qemuChildren(), []);
+    assert.deepEqual(await runFoldersOfThisProcess(), []);
+  } finally {
+    await session.stop();
+  }
+});
+
+test('reboot typed at the guest shell: the same machine boots again, its disk and the workspace intact', async () => {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'lab-ws-'));
+  const session = new LabSession({ workspace });
+  const states: string[] = [];
+  session.on('status', (s) => {
+    if (states.at(-1) !== s.state) states.push(s.state);
+  });
+  try {
+    await writeFile(path.join(workspace, 'notes.txt'), 'from the host\n');
+    await session.start();
+    await session.sh(
+      'echo written-before-reboot > /root/kept.txt && echo from-the-guest > /root/work/guest.txt',
+    );
+    const [firstQemu] = qemuChildren();
+    const rebooting = untilState(session, 'booting');
+    session.writeConsole('reboot\n');
+    await rebooting;
+    await untilState(session, 'ready');
+    assert.deepEqual(states, ['booting', 'ready', 'booting', 'ready']);
+    assert.equal(session.status().stopReason, undefined);
+    assert.equal(
+      await session.sh('cat /root/kept.txt /root/work/notes.txt /root/work/guest.txt'),
+      'written-before-reboot\nfrom the host\nfrom-the-guest\n',
+    );
+    // A new QEMU, and the old one gone.
+    assert.equal(qemuChildren().length, 1);
+    assert.notEqual(qemuChildren()[0], firstQemu);
+    assert.equal((await runFoldersOfThisProcess()).length, 1);
+  } finally {
+    await session.stop();
+    await rm(workspace, { recursive: true, force: true });
+  }
+  assert.deepEqual(await runFoldersOfThisProcess(), []);
+});
+
+test('QEMU killed from outside: crashed with the reason; reset brings a clean guest', async () => {
+  const session = new LabSession();
+  try {
+    await session.start();
+    const [qemu] = qemuChildren();
+    assert.ok(qemu, 'no QEMU child found');
+    const crashed = untilState(session, 'crashed');
+    process.kill(qemu, 'SIGKILL');
+    const status = await crashed;
+    assert.equal(status.stopReason, 'QEMU was killed (SIGKILL)');
+    assert.equal(status.crash?.kind, 'qemu-exit');
+    assert.equal(status.crash?.headline, 'QEMU was killed (SIGKILL)');
+    assert.deepEqual(await runFoldersOfThisProcess(), []);
+    await session.reset();
+    assert.equal(session.status().state, 'ready');
+    assert.equal(session.status().stopReason, undefined);
+    assert.equal(await session.sh('echo alive'), 'alive\n');
+  } finally {
+    await session.stop();
+  }
+});
+
+test('stop during the boot: the boot is cancelled, no QEMU and no run folder left', async () => {
+  const session = new LabSession({ warmBoot: false });
+  const qemuStarted = new Promise<void>((resolve) =>
+    session.on('status', (s) => s.bootSteps.some((b) => b.step === 'qemu-started') && resolve()),
+  );
+  const starting = session.start();
+  await qemuStarted;
+  assert.equal(session.status().state, 'booting');
+  assert.equal(qemuChildren().length, 1);
+  await session.stop();
+  await assert.rejects(starting, /^LabBootError: the boot was cancelled: the machine was stopped$/);
+  assert.equal(session.status().state, 'stopped');
+  assert.deepEqual(qemuChildren(), []);
+  assert.deepEqual(await runFoldersOfThisProcess(), []);
+});
+
+test('reset during the first boot warm-up: one machine in the end, no QEMU, folder or half-made snapshot left over', async () => {
+  const cache = await mkdtemp(path.join(os.tmpdir(), 'lab-cache-'));
+  const env = { ...process.env, FARFETCHD_LAB_CACHE: cache };
+  const session = new LabSession({ env });
+  try {
+    const starting = session.start();
+    // The warm-up shows no boot steps: wait for its QEMU.
+    for (let i = 0; i < 600 && qemuChildren().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(qemuChildren().length, 1, 'the warm-up QEMU never started');
+    await session.reset();
+    await assert.rejects(starting, /^LabBootError: the boot was cancelled: the machine was stopped$/);
+    assert.equal(session.status().state, 'ready');
+    assert.equal(qemuChildren().length, 1);
+    assert.equal((await runFoldersOfThisProcess()).length, 1);
+    const warm = (await readdir(cache)).filter((f) => f.startsWith('warm-'));
+    assert.equal(warm.length, 1, `warm files: ${warm.join(' ')}`);
+    const { accel } = session.status().accelerator!;
+    assert.equal(accel, (await labAcceleratorDecision(env)).info.accel);
+    assert.match(warm[0]!, new RegExp(`^warm-[0-9a-f]{16}-[0-9a-f]{8}-${accel}-512-2-nows\\.qcow2$`));
+  } finally {
+    await session.stop();
+    await rm(cache, { recursive: true, force: true });
+  }
+  assert.deepEqual(qemuChildren(), []);
+  assert.deepEqual(await runFoldersOfThisProcess(), []);
 });

@@ -20,8 +20,8 @@ import {
   decideAccelerator,
   detectAccelerator,
   forgetAcceleratorVerdict,
+  fallBackAfterSilentBoot,
   HW_BOOT_WATCHDOG_MS,
-  rememberBootFailure,
   type DetectAcceleratorOptions,
 } from '../../src/accel.ts';
 import { labCacheDir, VERDICT_FILE } from '../../src/accel-verdicts.ts';
@@ -98,6 +98,7 @@ test('a remembered verdict costs no QEMU run; the file holds the whole verdict',
     'accel',
     'decidedAt',
     'host',
+    'hostRelease',
     'kernel',
     'ok',
     'probeMs',
@@ -106,6 +107,7 @@ test('a remembered verdict costs no QEMU run; the file holds the whole verdict',
     'source',
   ]);
   assert.equal(v.host, os.hostname());
+  assert.equal(v.hostRelease, os.release());
   assert.equal(v.accel, 'kvm');
   assert.equal(v.ok, true);
   assert.equal(v.source, 'probe');
@@ -183,45 +185,177 @@ test('FARFETCHD_LAB_ACCEL wins over a remembered verdict and runs nothing', asyn
   assert.equal((await calls()).length, 2);
 });
 
-test('rememberBootFailure: TCG with the reason, remembered for the next start', async () => {
-  const { qemu, calls } = await countingQemu('qemu-watchdog');
-  const opts = await setup(qemu);
+/**
+ * A fake QEMU whose behaviour is NAME.mode's word: `boots` (prints the kernel banner), `hangs`
+ * (prints nothing), `busy` (KVM_CREATE_VM refused, as while VirtualBox holds VT-x), `msr` (the
+ * MSR abort once the vCPU runs), or `gated` (boots once NAME.go exists). Logs each call.
+ */
+async function switchableQemu(name: string) {
+  const qemu = path.join(dir, name);
+  const log = `${qemu}.log`;
+  const mode = `${qemu}.mode`;
+  await writeFile(
+    qemu,
+    `#!/bin/sh
+echo "$1" >> '${log}'
+if [ "$1" = --version ]; then echo 'QEMU emulator version 9.9.9 (fake)'; exit 0; fi
+case "$(cat '${mode}')" in
+  boots) printf '${BANNER}\\n'; exec sleep 30 ;;
+  gated) while [ ! -e '${qemu}.go' ]; do sleep 0.02; done; printf '${BANNER}\\n'; exec sleep 30 ;;
+  busy) echo 'ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy' >&2
+        echo 'qemu-system-x86_64: -accel kvm: failed to initialize kvm: Device or resource busy' >&2; exit 1 ;;
+  msr) echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2; kill -ABRT $$ ;;
+  *) exec sleep 30 ;;
+esac
+`,
+  );
+  await chmod(qemu, 0o755);
+  await writeFile(log, '');
+  return {
+    qemu,
+    set: (word: 'boots' | 'hangs' | 'busy' | 'msr' | 'gated') => writeFile(mode, word),
+    go: () => writeFile(`${qemu}.go`, ''),
+    probes: async () => (await readFile(log, 'utf8')).split('\n').filter((l) => l === '-nodefaults').length,
+  };
+}
+
+test('a silent boot whose re-probe boots the kernel: TCG for this session only, KVM remembered', async () => {
+  const fake = await switchableQemu('qemu-slow-kvm');
+  await fake.set('boots');
+  const opts = await setup(fake.qemu);
   assert.equal((await detectAccelerator(opts)).accel, 'kvm');
   assert.equal(HW_BOOT_WATCHDOG_MS, 3000);
-  const fallback = await rememberBootFailure(opts, 'kvm', 'no console output in 3 s');
-  const expected = {
+  const fallback = await fallBackAfterSilentBoot(opts, 'kvm', 'no console output in 3 s');
+  const fallbackReason =
+    'KVM did not boot the guest this time: no console output in 3 s (its probe boots the guest kernel; the next start tries KVM again)';
+  assert.deepEqual(fallback, {
     accel: 'tcg',
-    label: 'TCG — KVM did not boot the guest on this machine: no console output in 3 s',
-    fallbackReason: 'KVM did not boot the guest on this machine: no console output in 3 s',
-  };
+    label: `TCG — ${fallbackReason}`,
+    fallbackReason,
+    source: 'watchdog',
+  });
+  assert.equal(await fake.probes(), 2, 'the watchdog did not probe again');
+  const later = await decideAccelerator(opts);
+  assert.deepEqual(later.info, { accel: 'kvm', label: 'KVM — hardware acceleration', source: 'remembered' });
+  assert.equal(later.verdict?.ok, true);
+  assert.equal(await fake.probes(), 2);
+});
+
+test('a silent boot whose re-probe fails too: remembered, and later starts run no QEMU', async () => {
+  const fake = await switchableQemu('qemu-watchdog');
+  await fake.set('boots');
+  const opts = await setup(fake.qemu);
+  assert.equal((await detectAccelerator(opts)).accel, 'kvm');
+  await fake.set('hangs');
+  const fallback = await fallBackAfterSilentBoot(
+    { ...opts, probeTimeoutMs: 200 },
+    'kvm',
+    'no console output in 3 s',
+  );
+  const fallbackReason =
+    'KVM did not boot the guest on this machine: no console output in 3 s, and a new probe failed: no console output in 0.2 s';
+  const expected = { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason };
   assert.deepEqual(fallback, { ...expected, source: 'watchdog' });
   const later = await decideAccelerator(opts);
   assert.deepEqual(later.info, { ...expected, source: 'remembered' });
   assert.equal(later.verdict?.source, 'watchdog');
   assert.equal(later.verdict?.ok, false);
   assert.equal(later.verdict?.probeMs, undefined);
-  // The version the probe recorded is kept for display.
   assert.equal(later.verdict?.qemuVersion, 'QEMU emulator version 9.9.9 (fake)');
-  assert.equal((await calls()).length, 2);
+  assert.equal(await fake.probes(), 2);
   assert.equal((await verdictFile(opts)).verdicts.length, 1);
 });
 
+test('KVM refused at start-up (VirtualBox holds VT-x) is never remembered; the MSR abort is', async () => {
+  const fake = await switchableQemu('qemu-busy');
+  await fake.set('busy');
+  const opts = await setup(fake.qemu);
+  const fallbackReason =
+    'KVM could not be started: ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy (QEMU exited with code 1)';
+  const busy = await decideAccelerator(opts);
+  assert.deepEqual(busy, {
+    info: { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason, source: 'probe' },
+  });
+  await assert.rejects(readFile(path.join(opts.cacheDir!, VERDICT_FILE)), { code: 'ENOENT' });
+  // VirtualBox is closed: the very next start gets KVM.
+  await fake.set('boots');
+  assert.equal((await decideAccelerator(opts)).info.source, 'probe');
+  assert.equal((await decideAccelerator(opts)).info.source, 'remembered');
+  // A watchdog whose re-probe meets a busy KVM: TCG now, the good verdict kept.
+  await fake.set('busy');
+  assert.equal(
+    (await fallBackAfterSilentBoot(opts, 'kvm', 'no console output in 3 s')).fallbackReason,
+    'KVM did not boot the guest this time: no console output in 3 s (a new probe could not start it: ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy (QEMU exited with code 1); the next start tries KVM again)',
+  );
+  assert.equal((await decideAccelerator(opts)).verdict?.ok, true);
+
+  const msr = await switchableQemu('qemu-msr');
+  await msr.set('msr');
+  const msrOpts = await setup(msr.qemu);
+  assert.equal(
+    (await decideAccelerator(msrOpts)).info.fallbackReason,
+    'KVM did not boot the guest on this machine: failed to set MSR 0x10a to 0x69 (QEMU was killed by SIGABRT)',
+  );
+  assert.equal((await decideAccelerator(msrOpts)).info.source, 'remembered');
+  assert.equal(await msr.probes(), 1);
+});
+
+test('a session and two System pages asking at once share one probe QEMU', async () => {
+  const fake = await switchableQemu('qemu-shared');
+  await fake.set('gated');
+  const opts = await setup(fake.qemu);
+  const asked = [decideAccelerator(opts), decideAccelerator(opts), decideAccelerator(opts)];
+  while ((await fake.probes()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await fake.go();
+  const decisions = await Promise.all(asked);
+  assert.deepEqual(
+    decisions.map((d) => d.info),
+    Array(3).fill({ accel: 'kvm', label: 'KVM — hardware acceleration', source: 'probe' }),
+  );
+  assert.equal(await fake.probes(), 1);
+  // Another key (another kernel) is another probe.
+  await writeFile(opts.kernelPath, 'kernel two, longer');
+  assert.equal((await decideAccelerator(opts)).info.source, 'probe');
+  assert.equal(await fake.probes(), 2);
+});
+
 test('forgetAcceleratorVerdict: the next start probes again', async () => {
-  const { qemu, calls } = await countingQemu('qemu-forget');
-  const opts = await setup(qemu);
-  await rememberBootFailure(opts, 'kvm', 'no console output in 3 s');
+  const fake = await switchableQemu('qemu-forget');
+  await fake.set('msr');
+  const opts = await setup(fake.qemu);
   assert.equal((await detectAccelerator(opts)).accel, 'tcg');
-  assert.equal((await calls()).length, 0);
+  assert.equal((await detectAccelerator(opts)).source, 'remembered');
+  assert.equal(await fake.probes(), 1);
+  await fake.set('boots');
   await forgetAcceleratorVerdict(opts);
   assert.deepEqual(await detectAccelerator(opts), {
     accel: 'kvm',
     label: 'KVM — hardware acceleration',
     source: 'probe',
   });
-  assert.equal((await calls()).length, 2);
+  assert.equal(await fake.probes(), 2);
   // Forgetting when nothing is remembered, or when the files are gone, is not an error.
   await forgetAcceleratorVerdict({ ...opts, kernelKey: 'other' });
   await forgetAcceleratorVerdict({ ...opts, qemuBinary: path.join(dir, 'gone') });
+});
+
+test("a verdict from another host kernel (os.release()) or an older lab's (no release) is not used", async () => {
+  const { qemu, calls } = await countingQemu('qemu-release');
+  const opts = await setup(qemu);
+  await detectAccelerator(opts);
+  const file = await verdictFile(opts);
+  file.verdicts[0]!.hostRelease = '5.10.0-old';
+  await writeFile(path.join(opts.cacheDir!, VERDICT_FILE), JSON.stringify(file));
+  assert.equal((await detectAccelerator(opts)).source, 'probe');
+  const again = await verdictFile(opts);
+  delete again.verdicts[0]!.hostRelease;
+  await writeFile(
+    path.join(opts.cacheDir!, VERDICT_FILE),
+    JSON.stringify({ version: 1, verdicts: [again.verdicts[0]] }),
+  );
+  assert.equal((await detectAccelerator(opts)).source, 'probe');
+  assert.equal((await detectAccelerator(opts)).source, 'remembered');
+  assert.equal((await calls()).filter((c) => c === '-nodefaults').length, 3);
 });
 
 test('the cache folder: FARFETCHD_LAB_CACHE, else XDG_CACHE_HOME, else ~/.cache', () => {

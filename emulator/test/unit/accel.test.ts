@@ -252,6 +252,33 @@ test('the default bound reads "no console output in 3 s"', async () => {
   });
 });
 
+test("only the kernel's own words are proof: a firmware line is not, the decompressor's unfinished line is", async () => {
+  const firmware = await fakeQemu(
+    'qemu-firmware',
+    "printf 'SeaBIOS (version 1.16.2)\\r\\nBooting from ROM..\\r\\n'; exec sleep 30",
+  );
+  assert.deepEqual(await probeAccelerator(firmware, 'kvm', kernel, { timeoutMs: 300 }), {
+    ok: false,
+    reason: 'no kernel line in 0.3 s (only "SeaBIOS (version 1.16.2) Booting from ROM..")',
+  });
+  const decompressing = await fakeQemu(
+    'qemu-decompress',
+    "printf 'early console in setup code\\r\\nDecompressing Linux... '; exec sleep 30",
+  );
+  assert.deepEqual(await probeAccelerator(decompressing, 'kvm', kernel), {
+    ok: true,
+    consoleLine: 'early console in setup code',
+  });
+  const decompressorOnly = await fakeQemu(
+    'qemu-decompress-2',
+    "printf 'Decompressing Linux... Parsing ELF... '; exec sleep 30",
+  );
+  assert.deepEqual(await probeAccelerator(decompressorOnly, 'kvm', kernel), {
+    ok: true,
+    consoleLine: 'Decompressing Linux... Parsing ELF...',
+  });
+});
+
 test('a kernel that prints one line and then QEMU dies: the line is the proof', async () => {
   const qemu = await fakeQemu('qemu-one-line', `printf '${LINUX_BANNER}\\n'; exit 1`);
   assert.deepEqual(await probeAccelerator(qemu, 'kvm', kernel), { ok: true, consoleLine: LINUX_BANNER });
@@ -261,12 +288,12 @@ test('QEMU that ends before a whole line came out: not usable, and says how it e
   const qemu = await fakeQemu('qemu-partial', "printf 'Linux vers'; exit 0");
   assert.deepEqual(await probeAccelerator(qemu, 'kvm', kernel), {
     ok: false,
-    reason: 'QEMU exited with code 0 before the kernel printed a console line',
+    reason: 'QEMU exited with code 0 before the kernel printed a line',
   });
   const silent = await fakeQemu('qemu-partial-hangs', "printf 'Linux vers'; exec sleep 30");
   assert.deepEqual(await probeAccelerator(silent, 'kvm', kernel, { timeoutMs: 300 }), {
     ok: false,
-    reason: 'no complete console line in 0.3 s (only "Linux vers")',
+    reason: 'no kernel line in 0.3 s (only "Linux vers")',
   });
 });
 
@@ -300,15 +327,22 @@ test('QEMU refusing the accelerator: the reason quotes its error line, not its w
       'echo "qemu-system-x86_64: -accel kvm: Could not access KVM kernel module: Permission denied" >&2\n' +
       'echo "qemu-system-x86_64: -accel kvm: failed to initialize kvm: Permission denied" >&2\nexit 1',
   );
-  const info = await detectAccelerator(linux(qemu));
+  const opts = linux(qemu);
+  const info = await detectAccelerator(opts);
   assert.equal(
     info.fallbackReason,
-    'KVM did not boot the guest on this machine: -accel kvm: Could not access KVM kernel module: Permission denied (QEMU exited with code 1)',
+    'KVM could not be started: -accel kvm: Could not access KVM kernel module: Permission denied (QEMU exited with code 1)',
   );
+  // A start-up error is the host's state now (a group, a module), not a verdict: not remembered.
+  assert.equal((await detectAccelerator(opts)).source, 'probe');
 });
 
 test('a QEMU binary that cannot be started is a reason, not a crash', async () => {
   const result = await probeAccelerator(path.join(dir, 'missing-qemu'), 'kvm', kernel);
   const missing = path.join(dir, 'missing-qemu');
-  assert.deepEqual(result, { ok: false, reason: `could not start ${missing}: spawn ${missing} ENOENT` });
+  assert.deepEqual(result, {
+    ok: false,
+    reason: `could not start ${missing}: spawn ${missing} ENOENT`,
+    startup: true,
+  });
 });

@@ -14,13 +14,14 @@ class FakeSession extends EventEmitter<{ console: [string]; status: [VmStatus]; 
   }
 }
 
-function status(state: VmStatus['state'], stopReason?: string): VmStatus {
+function status(state: VmStatus['state'], stopReason?: string, error?: string): VmStatus {
   return {
     state,
     bootSteps: [],
     uptimeMs: null,
     loadedModule: 'none',
     ...(stopReason ? { stopReason } : {}),
+    ...(error ? { error } : {}),
   };
 }
 
@@ -67,6 +68,32 @@ test('the guest powering off ends run by itself, with the reason, exit 0', async
     code: 0,
   });
   assert.equal(listeners(), 0);
+});
+
+test('a guest reboot that fails to boot ends run as a lab failure with the boot error, exit 125', async () => {
+  const { session, attached, listeners } = setup();
+  session.emit('status', status('ready'));
+  session.emit('status', status('booting'));
+  session.emit('status', status('stopped', undefined, 'QEMU exited (code 1)'));
+  const end = await attached;
+  assert.deepEqual(end, { kind: 'ended', state: 'boot-failed', reason: 'QEMU exited (code 1)' });
+  assert.deepEqual(endOfRun(end), {
+    message: 'farfetchd-lab: lab failure: the guest did not boot: QEMU exited (code 1)',
+    code: 125,
+  });
+  assert.equal(listeners(), 0);
+});
+
+test('a failed boot with a stopReason says the stopReason, once', async () => {
+  const { session, attached } = setup();
+  session.emit(
+    'status',
+    status('stopped', 'the guest did not boot: QEMU exited (code 1)', 'QEMU exited (code 1)'),
+  );
+  assert.deepEqual(endOfRun(await attached), {
+    message: 'farfetchd-lab: lab failure: the guest did not boot: QEMU exited (code 1)',
+    code: 125,
+  });
 });
 
 test('QEMU dying ends run with the reason, exit 1', async () => {

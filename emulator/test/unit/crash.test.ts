@@ -37,6 +37,25 @@ test('oops, general protection fault and BUG lines are classified', () => {
   );
 });
 
+test("a kernel general protection fault is an oops; a user program's #GP (traps:) is not a crash", () => {
+  assert.deepEqual(
+    classifyKernelLine(
+      '[    5.200000] general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI',
+    ),
+    {
+      kind: 'oops',
+      headline:
+        'general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI',
+    },
+  );
+  assert.equal(
+    classifyKernelLine(
+      '[   61.734210] traps: prog[123] general protection fault ip:401136 sp:7ffd3c1e9a40 error:0 in prog[401000+1000]\r',
+    ),
+    null,
+  );
+});
+
 test('on the kernel log, only lines with the kernel timestamp count, and only crash headlines', () => {
   assert.equal(classifyKernelLine('root:~# echo "Kernel panic - not syncing: fake"'), null);
   assert.equal(classifyKernelLine('Kernel panic - not syncing: fake'), null);
@@ -112,7 +131,7 @@ async function kernelChannel(): Promise<{
   const detector = new CrashDetector();
   const crashes: CrashInfo[] = [];
   detector.on('crash', (c) => crashes.push(c));
-  detector.follow(listener);
+  listener.on('data', (text) => detector.feed(text));
   const endpoint = listener.endpoint;
   assert.equal(endpoint.kind, 'unix');
   const qemu = await new Promise<net.Socket>((resolve, reject) => {

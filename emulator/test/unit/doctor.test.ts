@@ -143,6 +143,28 @@ test('the accelerator line says how the verdict was reached, and what to do abou
       fix: 'sudo usermod -aG kvm "$USER", then log out and in again; the lab works under TCG meanwhile',
     },
   );
+  const busy =
+    'KVM could not be started: ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy (QEMU exited with code 1)';
+  assert.deepEqual(
+    acceleratorCheck({ accel: 'tcg', label: `TCG — ${busy}`, fallbackReason: busy, source: 'probe' }),
+    {
+      name: 'accelerator',
+      ok: true,
+      detail: `TCG — ${busy}; checked now`,
+      fix: 'another hypervisor (VirtualBox, VMware) holds the virtualization extensions: close it, then farfetchd-lab doctor probes again; the lab works under TCG meanwhile',
+    },
+  );
+  const slow =
+    'KVM did not boot the guest this time: no console output in 3 s (its probe boots the guest kernel; the next start tries KVM again)';
+  assert.deepEqual(
+    acceleratorCheck({ accel: 'tcg', label: `TCG — ${slow}`, fallbackReason: slow, source: 'watchdog' }),
+    {
+      name: 'accelerator',
+      ok: true,
+      detail: `TCG — ${slow}; a boot showed no sign of life in time and was redone under TCG, and the accelerator probed again`,
+      fix: 'nothing to fix now: the next start tries the hardware accelerator again; if boots keep falling back, the host is too loaded for it',
+    },
+  );
   assert.deepEqual(
     acceleratorCheck({
       accel: 'tcg',

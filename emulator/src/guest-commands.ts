@@ -1,0 +1,106 @@
+// Commands in the guest through its agent, on a given QEMU process: what LabSession's run()
+// and sh() do, and what its boot does before the machine is ready.
+import type { LabProcess } from './qemu-process.ts';
+import { describeExit } from './session-state.ts';
+
+export interface RunResult {
+  exitCode: number;
+  signal?: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export class GuestCommandError extends Error {
+  constructor(
+    message: string,
+    readonly result: RunResult,
+  ) {
+    super(message);
+    this.name = 'GuestCommandError';
+  }
+}
+
+/** The environment commands run with through the agent (qemu-ga passes no PATH of its own to gcc & co.). */
+export const guestEnv = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'HOME=/root',
+  'LANG=C.UTF-8',
+  'TERM=xterm-256color',
+];
+
+/** Per process: how it ended, once it has, and the races waiting on it until then. */
+interface ExitWatch {
+  error?: Error;
+  readonly waiting: Set<(err: Error) => void>;
+}
+const watches = new WeakMap<LabProcess, ExitWatch>();
+
+/** One reaction to `exited` per process; each race leaves the set when its promise settles. */
+function exitWatch(proc: LabProcess): ExitWatch {
+  let watch = watches.get(proc);
+  if (!watch) {
+    const created: ExitWatch = { waiting: new Set() };
+    void proc.exited.then((exit) => {
+      created.error = new Error(describeExit(exit));
+      for (const reject of created.waiting) reject(created.error);
+      created.waiting.clear();
+    });
+    watches.set(proc, (watch = created));
+  }
+  return watch;
+}
+
+/** Rejects as soon as QEMU exits, so a dead guest never leaves a caller waiting. */
+export function raceExit<T>(proc: LabProcess, promise: Promise<T>): Promise<T> {
+  const watch = exitWatch(proc);
+  return new Promise<T>((resolve, reject) => {
+    if (watch.error) reject(watch.error);
+    watch.waiting.add(reject);
+    void promise.then(resolve, reject).finally(() => watch.waiting.delete(reject));
+  });
+}
+
+/** Runs a program as root in /root. */
+export function runOn(
+  proc: LabProcess,
+  file: string,
+  args: string[],
+  opts: { timeoutMs?: number; input?: Buffer } = {},
+): Promise<RunResult> {
+  return raceExit(
+    proc,
+    proc.agent().run('/bin/sh', ['-c', 'cd /root && exec "$0" "$@"', file, ...args], {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      env: guestEnv,
+      input: opts.input,
+    }),
+  );
+}
+
+/** Runs a shell script; throws GuestCommandError (with its stderr) when it fails. */
+export async function shOn(proc: LabProcess, script: string, timeoutMs = 60_000): Promise<string> {
+  const result = await runOn(proc, '/bin/sh', ['-c', script], { timeoutMs });
+  if (result.exitCode !== 0) {
+    const why = result.stderr.toString().trim() || result.stdout.toString().trim();
+    throw new GuestCommandError(`guest command failed (exit ${result.exitCode}): ${why}`, result);
+  }
+  return result.stdout.toString();
+}
+
+const MOUNT_WORKSPACE =
+  'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 workspace /root/work';
+
+/** What a guest whose agent just answered needs before it is ready for its user. */
+export async function settleGuest(
+  proc: LabProcess,
+  guard: <T>(promise: Promise<T>) => Promise<T>,
+  opts: { fromSnapshot: boolean; workspace: boolean },
+): Promise<void> {
+  if (opts.fromSnapshot) {
+    // The snapshot's clock is from when it was taken, and its shell printed its prompt then.
+    await guard(shOn(proc, `date -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`));
+    proc.write('\n');
+  }
+  // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
+  if (opts.workspace) await guard(shOn(proc, MOUNT_WORKSPACE));
+}

@@ -1,0 +1,180 @@
+// The lab's files outside the repo, and their cleanup: one run folder per QEMU process (its
+// overlay and sockets) in the temp folder, and warm snapshots in the cache folder. A lab host
+// process killed hard (SIGKILL, a crash, a power cut) leaves both behind; the next session
+// removes what nobody owns any more.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { labCacheDir } from './accel.ts';
+
+export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
+/** Names the host process that owns a run folder. */
+export const PID_FILE = 'pid';
+
+/** Creates a private run folder owned by this process (mode 0700, as mkdtemp makes it). */
+export async function makeRunFolder(tmp: string = os.tmpdir()): Promise<string> {
+  const dir = await mkdtemp(path.join(tmp, RUN_FOLDER_PREFIX));
+  await writeFile(path.join(dir, PID_FILE), `${process.pid}\n`);
+  return dir;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, it is someone else's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the run folders in `tmp` whose pid file names a dead process. Returns the folders
+ * removed. A folder without a pid file is left alone: it is being created right now (mkdtemp
+ * comes before the pid file), or belongs to an older lab that may still be running. A pid
+ * reused by an unrelated process keeps its folder: a leak, never a live session's disk lost.
+ */
+export async function cleanStaleRunFolders(
+  tmp: string = os.tmpdir(),
+  isAlive: (pid: number) => boolean = processAlive,
+): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(RUN_FOLDER_PREFIX)) continue;
+    const dir = path.join(tmp, name);
+    if (await isStale(dir, isAlive)) {
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
+async function isStale(dir: string, isAlive: (pid: number) => boolean): Promise<boolean> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) return false;
+  const text = await readFile(path.join(dir, PID_FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return false;
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+  return pid !== process.pid && !isAlive(pid);
+}
+
+// Warm snapshots: warm-<image key>-<shape>.qcow2, and warm-….qcow2.<pid>-<ms>.tmp while one is
+// being written. One cache serves every image folder on the host (an installed app's, a dev
+// checkout's out/, out-<name>/ …), and no session can see the others' folders; so each session
+// registers its image folder in a sidecar, warm-<image key>.<folder hash>.image, and a snapshot
+// goes only when every folder that registered its key provably holds another image or none.
+const WARM_FILE = /^warm-([0-9a-f]+)-.*\.qcow2$/;
+const WARM_TMP = /^warm-([0-9a-f]+)-.*\.qcow2\.(\d+)-\d+\.tmp$/;
+const SIDECAR = /^warm-([0-9a-f]+)\.[0-9a-f]{16}\.image$/;
+/** A snapshot nobody registered (made before sidecars existed) goes after this long unchanged. */
+export const UNREGISTERED_SNAPSHOT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** The key in `dir`'s manifest.json, or undefined (no folder, no manifest, a damaged one). */
+async function manifestKey(dir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const key = (JSON.parse(text) as { key?: unknown }).key;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records in `cache` that `imageDir` (and the folder it resolves to, when it is a link such as
+ * out/image) holds the image its manifest names: that image's snapshots are live while it does.
+ * One sidecar per folder: two sessions registering at once never overwrite each other.
+ */
+export async function registerImageFolder(cache: string, imageDir: string): Promise<void> {
+  const dir = path.resolve(imageDir);
+  const key = await manifestKey(dir);
+  if (key === undefined || !/^[0-9a-f]+$/.test(key)) return;
+  const dirs = [...new Set([dir, await realpath(dir).catch(() => dir)])];
+  const id = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  const file = path.join(cache, `warm-${key}.${id}.image`);
+  await mkdir(cache, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ dirs }) + '\n');
+  await rename(tmp, file);
+}
+
+/** Whether some folder a sidecar names still holds image `key`; a damaged sidecar names none. */
+async function stillHeld(cache: string, sidecar: string, key: string): Promise<boolean> {
+  const text = await readFile(path.join(cache, sidecar), 'utf8').catch(() => undefined);
+  if (text === undefined) return true; // unreadable right now: not proof of anything
+  let dirs: unknown;
+  try {
+    dirs = (JSON.parse(text) as { dirs?: unknown }).dirs;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(dirs)) return false;
+  for (const dir of dirs) {
+    if (typeof dir === 'string' && (await manifestKey(dir)) === key) return true;
+  }
+  return false;
+}
+
+/**
+ * Removes the warm snapshots whose image is provably gone (every folder registered for it holds
+ * another image or none), with their sidecars; half-written copies whose writer is dead; and
+ * unregistered snapshots older than UNREGISTERED_SNAPSHOT_MAX_AGE_MS. Returns what it removed.
+ */
+export async function cleanStaleWarmSnapshots(
+  cache: string,
+  opts: { isAlive?: (pid: number) => boolean; now?: number } = {},
+): Promise<string[]> {
+  const { isAlive = processAlive, now = Date.now() } = opts;
+  const names = await readdir(cache).catch(() => [] as string[]);
+  const sidecars = new Map<string, string[]>();
+  for (const name of names) {
+    const key = SIDECAR.exec(name)?.[1];
+    if (key !== undefined) sidecars.set(key, [...(sidecars.get(key) ?? []), name]);
+  }
+  const gone = new Set<string>();
+  for (const [key, files] of sidecars) {
+    const held = await Promise.all(files.map((f) => stillHeld(cache, f, key)));
+    if (!held.includes(true)) gone.add(key);
+  }
+  const removed: string[] = [];
+  const remove = async (name: string) => {
+    await rm(path.join(cache, name), { force: true });
+    removed.push(path.join(cache, name));
+  };
+  for (const name of names) {
+    const snapshot = WARM_FILE.exec(name);
+    const tmp = WARM_TMP.exec(name);
+    const key = snapshot?.[1] ?? tmp?.[1] ?? SIDECAR.exec(name)?.[1];
+    if (key === undefined) continue;
+    if (gone.has(key)) {
+      await remove(name);
+    } else if (tmp) {
+      const pid = Number(tmp[2]);
+      if (pid !== process.pid && !isAlive(pid)) await remove(name);
+    } else if (snapshot && !sidecars.has(key)) {
+      const info = await stat(path.join(cache, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > UNREGISTERED_SNAPSHOT_MAX_AGE_MS) await remove(name);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Both cleanups, as a session does them before its first boot, after registering its own image
+ * folder (so its snapshots are live); never throws.
+ */
+export async function cleanStaleFiles(env: NodeJS.ProcessEnv, imageDir: string): Promise<void> {
+  try {
+    await cleanStaleRunFolders();
+    const cache = labCacheDir(env);
+    await registerImageFolder(cache, imageDir);
+    await cleanStaleWarmSnapshots(cache);
+  } catch (err) {
+    if (env.FARFETCHD_LAB_DEBUG) process.stderr.write(`cleanup: ${(err as Error).message}\n`);
+  }
+}

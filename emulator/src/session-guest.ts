@@ -1,0 +1,70 @@
+// What a session's ready guest offers besides its state machine: commands through the guest
+// agent, files, and the user's console. LabSession (session.ts) is this plus the machine's
+// lifetime; every method here asks the current process and changes no state.
+import { EventEmitter } from 'node:events';
+import type { VmState } from './api.ts';
+import { runOn, shOn, type RunResult } from './guest-commands.ts';
+import { ProcessSlot } from './process-slot.ts';
+import type { LabProcess } from './qemu-process.ts';
+import type { SessionEvents } from './session-options.ts';
+
+export abstract class GuestAccess extends EventEmitter<SessionEvents> {
+  protected state: VmState = 'stopped';
+  protected readonly slot = new ProcessSlot();
+
+  /** Runs a program in the guest through the agent, as root in /root. */
+  async run(
+    file: string,
+    args: string[],
+    opts: { timeoutMs?: number; input?: Buffer } = {},
+  ): Promise<RunResult> {
+    return runOn(this.requireReady(), file, args, opts);
+  }
+
+  /** Runs a shell script in the guest; throws GuestCommandError (with its stderr) when it fails. */
+  async sh(script: string, timeoutMs = 60_000): Promise<string> {
+    return shOn(this.requireReady(), script, timeoutMs);
+  }
+
+  /** One guest-agent round trip (guest-ping), for the benchmarks. */
+  async agentPing(): Promise<void> {
+    await this.requireReady().agent().ping();
+  }
+
+  /** One guest-agent command (e.g. the guest-file-* calls the panels read /proc and debugfs with). */
+  async agentRequest<T>(command: string, args: Record<string, unknown>): Promise<T> {
+    return this.requireReady().agent().request<T>(command, args);
+  }
+
+  /** A QEMU monitor (HMP) command through QMP, e.g. `xp` to read guest physical memory. */
+  async monitor(command: string): Promise<string> {
+    return this.requireReady().monitor(command);
+  }
+
+  /** The boot's private folder (for files QEMU writes, e.g. `pmemsave`), while a guest runs. */
+  get runFolder(): string | undefined {
+    return this.slot.current?.runFolder;
+  }
+
+  async putFile(guestPath: string, data: Buffer, mode: number): Promise<void> {
+    await this.requireReady().agent().writeFile(guestPath, data, mode);
+  }
+
+  writeConsole(data: string): void {
+    this.slot.terminal?.write(data);
+  }
+
+  pauseConsole(): void {
+    this.slot.terminal?.pause();
+  }
+
+  resumeConsole(): void {
+    this.slot.terminal?.resume();
+  }
+
+  protected requireReady(): LabProcess {
+    const proc = this.slot.current;
+    if (this.state !== 'ready' || !proc) throw new Error(`the guest is not ready (it is ${this.state})`);
+    return proc;
+  }
+}

@@ -1,0 +1,72 @@
+// What a LabSession is made with, and the errors its boots end with.
+import type { Accelerator, AcceleratorInfo, CrashInfo, VmStatus } from './api.ts';
+import type { AcceleratorPolicy } from './boot-watchdog.ts';
+import type { ConsoleSize } from './console-size.ts';
+import type { GuestImage } from './image.ts';
+import type { DiskSource, ProcessFactory, QemuProcessSpec } from './qemu-process.ts';
+
+export interface LabSessionOptions {
+  image?: GuestImage;
+  /** Skips the accelerator probe (tests, or a value the caller probed once). */
+  accelerator?: AcceleratorInfo;
+  memoryMiB?: number;
+  cpus?: number;
+  /** Host folder shared into the guest at /root/work (virtio-9p). */
+  workspace?: string;
+  /** How long booting may take before it counts as failed. TCG on 2 cores needs a few seconds. */
+  bootTimeoutMs?: number;
+  cols?: number;
+  rows?: number;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Boot from a saved snapshot of a freshly booted guest (default on). The first start on a new
+   * image boots cold once more to make it; `false` always boots cold.
+   */
+  warmBoot?: boolean;
+  /** Makes the QEMU process of each boot (unit tests pass fakes). */
+  createProcess?: ProcessFactory;
+  /** Chooses the accelerator and handles a silent hardware boot (unit tests pass their own). */
+  accelerators?: AcceleratorPolicy;
+  /** Remove stale run folders and warm snapshots at the first start (default on). */
+  cleanStale?: boolean;
+}
+
+/** What a LabSession emits. */
+export interface SessionEvents {
+  status: [VmStatus];
+  console: [string];
+  crash: [CrashInfo];
+}
+
+export class LabBootError extends Error {
+  constructor(
+    message: string,
+    /** The end of the kernel's log (its own console, hvc0) from the failed boot. */
+    readonly kernelLogTail: string,
+  ) {
+    super(message);
+    this.name = 'LabBootError';
+  }
+}
+
+/** The QEMU process of one boot of this session's machine. */
+export function processSpec(
+  opts: LabSessionOptions,
+  machine: { image: GuestImage; accel: Accelerator; size: ConsoleSize; env: NodeJS.ProcessEnv },
+  disk: DiskSource,
+  warmUp: boolean,
+): QemuProcessSpec {
+  return {
+    accel: machine.accel,
+    kernelPath: machine.image.kernelPath,
+    baseDisk: machine.image.diskPath,
+    disk,
+    memoryMiB: opts.memoryMiB ?? 512,
+    cpus: opts.cpus ?? 2,
+    // The warm state is made with an empty share in the workspace's place: the same machine.
+    workspace: opts.workspace && (warmUp ? { empty: true } : opts.workspace),
+    cols: machine.size.cols,
+    rows: machine.size.rows,
+    env: machine.env,
+  };
+}

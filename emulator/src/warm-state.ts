@@ -1,0 +1,117 @@
+// The warm state: a snapshot of a freshly booted guest, so that later sessions start from it
+// (`-loadvm`, a fraction of a second) instead of booting the kernel (seconds under TCG).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { labCacheDir } from './accel.ts';
+import { SilentBootError } from './boot-watchdog.ts';
+import type { GuestImage } from './image.ts';
+import { OperationInterrupted, type Guard } from './operation-queue.ts';
+import { DEFAULT_KERNEL_CMDLINE } from './qemu-args.ts';
+import type { DiskSource, LabProcess } from './qemu-process.ts';
+
+/** The savevm tag inside a warm-state file. */
+export const WARM_SNAPSHOT = 'lab-ready';
+
+/** Where the snapshot of a freshly booted guest is kept for this image and machine shape. */
+export function warmStatePath(
+  image: GuestImage,
+  shape: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return path.join(labCacheDir(env), `warm-${image.manifest.key}-${shape}.qcow2`);
+}
+
+/**
+ * What a snapshot depends on besides the image: the machine QEMU builds, and the kernel's
+ * command line (a snapshot holds a kernel booted with it).
+ */
+export function machineShape(accel: string, memoryMiB: number, cpus: number, workspace: boolean): string {
+  const cmdline = createHash('sha256').update(DEFAULT_KERNEL_CMDLINE).digest('hex').slice(0, 8);
+  return [cmdline, accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'].join('-');
+}
+
+/** What a fresh boot from the warm state needs of the session. */
+export interface WarmBootSteps {
+  /** The warm-up machine: fresh, with an empty share, its console not the user's. */
+  warmUpProcess(): LabProcess;
+  /** Launches `proc` and waits until its agent answers (the session's boot, watchdog and all). */
+  untilAgent(proc: LabProcess): Promise<void>;
+  /** Starts the session's machine on `disk` and waits until its agent answers. */
+  start(disk: DiskSource): Promise<LabProcess>;
+  /** Brings a started machine to ready (clock, workspace, console size). */
+  ready(proc: LabProcess, disk: DiskSource): Promise<void>;
+  /** Lets the current process go, all of it. */
+  retire(): Promise<void>;
+  /** The boot starts over: its steps and console begin again. */
+  restart(): void;
+  /** Whether the session still boots (a kernel crash has made it `crashed`). */
+  booting(): boolean;
+  debug(message: string): void;
+}
+
+/**
+ * A fresh machine: from the warm snapshot `warm` (made first if missing), or cold when `warm`
+ * is null or the snapshot cannot be made. A snapshot that does not start (QEMU cannot load it,
+ * or its guest never answers) is deleted and the machine boots cold; a failure after its agent
+ * has answered (a mount, the clock, a loaded host) fails the boot and keeps the snapshot, which
+ * has just proven itself.
+ */
+export async function bootWarmOrCold(warm: string | null, guard: Guard, steps: WarmBootSteps): Promise<void> {
+  const fresh = { kind: 'fresh' } as const;
+  if (warm && !existsSync(warm)) {
+    const proc = steps.warmUpProcess();
+    try {
+      await prepareWarmState(proc, warm, guard, () => steps.untilAgent(proc));
+    } catch (err) {
+      if (err instanceof SilentBootError || err instanceof OperationInterrupted) throw err;
+      steps.debug(`warm state: ${(err as Error).message}`);
+      warm = null; // a cold boot still works; the next start tries again
+    } finally {
+      await steps.retire();
+    }
+  }
+  if (!warm) return steps.ready(await steps.start(fresh), fresh);
+  const snapshot = { kind: 'snapshot', file: warm, loadvm: WARM_SNAPSHOT } as const;
+  let proc: LabProcess;
+  try {
+    proc = await steps.start(snapshot);
+  } catch (err) {
+    if (err instanceof SilentBootError || err instanceof OperationInterrupted || !steps.booting()) throw err;
+    // A snapshot QEMU cannot load (QEMU upgraded, file damaged): forget it and boot cold.
+    await steps.retire();
+    await rm(warm, { force: true });
+    steps.restart();
+    return steps.ready(await steps.start(fresh), fresh);
+  }
+  await steps.ready(proc, snapshot);
+}
+
+/**
+ * Boots `proc` (a fresh machine of the session's shape, with an empty share in place of the
+ * workspace) until its agent answers, saves it (`savevm`) before anything is mounted, lets QEMU
+ * quit and installs its overlay as `warm`. The caller owns `proc` and disposes it.
+ */
+export async function prepareWarmState(
+  proc: LabProcess,
+  warm: string,
+  guard: Guard,
+  /** Launches `proc` and waits until its agent answers. */
+  untilAgent: () => Promise<void>,
+): Promise<void> {
+  await mkdir(path.dirname(warm), { recursive: true });
+  await untilAgent();
+  await guard(proc.saveSnapshot(WARM_SNAPSHOT));
+  await guard(proc.quit());
+  // Sessions starting at the same time may each make one: the last rename wins, whole. The
+  // copy is not interrupted: a short local copy, and an abandoned one could still create `tmp`
+  // after the rm below has run.
+  const tmp = `${warm}.${process.pid}-${Date.now()}.tmp`;
+  try {
+    await copyFile(proc.overlayPath!, tmp);
+    await rename(tmp, warm);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,148 @@
+// The machine's state in the window (vitest + happy-dom): the status bar (boot steps, the
+// accelerator and why not a faster one, uptime, module, the buttons) and the crash banner.
+import { mount } from '@vue/test-utils';
+import { describe, expect, it, vi } from 'vitest';
+import type { VmStatus } from '../../emulator/src/api.ts';
+import CrashBanner from '../src/components/CrashBanner.vue';
+import StatusBar from '../src/components/StatusBar.vue';
+
+const booting: VmStatus = {
+  state: 'booting',
+  bootSteps: [
+    { step: 'qemu-started', atMs: 120 },
+    { step: 'kernel-up', atMs: 1500 },
+  ],
+  uptimeMs: null,
+  loadedModule: 'none',
+  accelerator: {
+    accel: 'tcg',
+    label: 'TCG — no hardware acceleration: slower',
+    fallbackReason: 'KVM: /dev/kvm does not exist',
+  },
+};
+const ready: VmStatus = {
+  ...booting,
+  state: 'ready',
+  bootSteps: [...booting.bootSteps, { step: 'init', atMs: 1600 }, { step: 'agent-ready', atMs: 2300 }],
+  uptimeMs: 3_725_000,
+  loadedModule: 'p3',
+};
+
+describe('StatusBar', () => {
+  it('shows every boot step (done ones with their time), the accelerator and why not a faster one', () => {
+    const w = mount(StatusBar, { props: { status: booting, busy: null, uptimeMs: null } });
+    expect(w.get('[data-testid=vm-state]').text()).toBe('booting');
+    const steps = w.findAll('[data-testid=boot-steps] li');
+    expect(steps.map((s) => s.text())).toEqual([
+      'QEMU started 0.1 s',
+      'kernel up 1.5 s',
+      'init',
+      'agent ready',
+    ]);
+    expect(steps.map((s) => s.classes('done'))).toEqual([true, true, false, false]);
+    expect(w.get('[data-testid=accelerator]').text()).toBe('TCG — KVM: /dev/kvm does not exist');
+    expect(w.get('[data-testid=accelerator]').classes()).toContain('slow');
+    expect(w.get('[data-testid=accelerator]').attributes('title')).toBe(
+      'TCG — no hardware acceleration: slower (KVM: /dev/kvm does not exist). ' +
+        'What the lab found on this computer: the System page',
+    );
+    expect(w.get('[data-testid=load-p1]').attributes('disabled')).toBeDefined();
+    expect(w.get('[data-testid=stop]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('shows uptime and module when ready; load, unload, stop and a confirmed reset are emitted', async () => {
+    const w = mount(StatusBar, { props: { status: ready, busy: null, uptimeMs: ready.uptimeMs } });
+    expect(w.get('[data-testid=uptime]').text()).toBe('up 1:02:05');
+    expect(w.get('[data-testid=loaded-module]').text()).toBe('module: p3');
+    expect(w.get('[data-testid=vm-state]').attributes('title')).toBe('booted in 2.3 s');
+    expect(w.find('[data-testid=boot-steps]').exists()).toBe(false);
+    expect(w.get('[data-testid=load-p3]').attributes('aria-pressed')).toBe('true');
+    expect(w.get('[data-testid=load-p1]').attributes('aria-pressed')).toBe('false');
+    await w.get('[data-testid=load-p1]').trigger('click');
+    await w.get('[data-testid=unload]').trigger('click');
+    expect(w.emitted('load')).toEqual([['p1'], ['none']]);
+    await w.get('[data-testid=stop]').trigger('click');
+    expect(w.emitted('stop')).toHaveLength(1);
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    await w.get('[data-testid=reset]').trigger('click');
+    expect(w.emitted('reset')).toBeUndefined();
+    await w.get('[data-testid=reset]').trigger('click');
+    expect(w.emitted('reset')).toHaveLength(1);
+    expect(confirm).toHaveBeenCalledTimes(2);
+    expect(confirm.mock.calls[0][0]).toMatch(/clean disk.*\/root\/work/s);
+  });
+
+  it('offers Start when stopped, and no unload without a module', async () => {
+    const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
+    const w = mount(StatusBar, { props: { status: stopped, busy: null, uptimeMs: null } });
+    expect(w.get('[data-testid=uptime]').text()).toBe('up —');
+    expect(w.get('[data-testid=accelerator]').text()).toBe('accelerator: not yet probed');
+    expect(w.get('[data-testid=reset]').attributes('disabled')).toBeDefined();
+    await w.setProps({ status: { ...ready, loadedModule: 'none' } });
+    expect(w.get('[data-testid=unload]').attributes('disabled')).toBeDefined();
+    await w.setProps({ status: stopped });
+    await w.get('[data-testid=start]').trigger('click');
+    expect(w.emitted('start')).toHaveLength(1);
+  });
+
+  it('says why the machine stopped or crashed when nobody asked for it', async () => {
+    const off: VmStatus = {
+      state: 'stopped',
+      bootSteps: [],
+      uptimeMs: null,
+      loadedModule: 'none',
+      stopReason: 'the guest powered off',
+    };
+    const w = mount(StatusBar, { props: { status: off, busy: null, uptimeMs: null } });
+    expect(w.get('[data-testid=vm-state]').text()).toBe('stopped');
+    expect(w.get('[data-testid=stop-reason]').text()).toBe('the guest powered off');
+    await w.setProps({ status: { ...off, state: 'crashed', stopReason: 'QEMU was killed (SIGKILL)' } });
+    expect(w.get('[data-testid=stop-reason]').text()).toBe('QEMU was killed (SIGKILL)');
+    await w.setProps({ status: { ...off, stopReason: undefined } });
+    expect(w.find('[data-testid=stop-reason]').exists()).toBe(false);
+  });
+
+  it('shows what is being done instead of the state while busy, with the buttons off', () => {
+    const w = mount(StatusBar, { props: { status: ready, busy: 'Loading p2', uptimeMs: 1 } });
+    expect(w.get('[data-testid=vm-state]').text()).toBe('Loading p2');
+    const actions = w.findAll('button').filter((b) => b.attributes('data-testid') !== 'accelerator');
+    expect(actions).toHaveLength(6);
+    expect(actions.every((b) => b.attributes('disabled') !== undefined)).toBe(true);
+  });
+
+  it('shows a watchdog fallback with its reason once, and opens the System page', async () => {
+    const reason = 'KVM did not boot the guest on this machine: no console output in 3 s';
+    const status: VmStatus = {
+      ...ready,
+      accelerator: { accel: 'tcg', label: `TCG — ${reason}`, fallbackReason: reason },
+    };
+    const w = mount(StatusBar, { props: { status, busy: 'Resetting', uptimeMs: 1 } });
+    const accel = w.get('[data-testid=accelerator]');
+    expect(accel.text()).toBe(`TCG — ${reason}`);
+    expect(accel.attributes('title')).toBe(
+      `TCG — ${reason}. What the lab found on this computer: the System page`,
+    );
+    await accel.trigger('click');
+    expect(w.emitted('show-system')).toHaveLength(1);
+  });
+});
+
+describe('CrashBanner', () => {
+  it('shows the headline and the log, and its one button resets', async () => {
+    const crash = {
+      kind: 'panic',
+      headline: 'Kernel panic - not syncing: sysrq triggered crash',
+      log: '\x1b[?2004l\r\x1b[1;33m[guest]\x1b[0m # echo c\r\r\n[ 1.0] Call Trace:\x07\r\n',
+      at: 'x',
+    };
+    const w = mount(CrashBanner, { props: { crash, busy: null } });
+    expect(w.get('[data-testid=crash-headline]').text()).toBe(crash.headline);
+    expect(w.get('[data-testid=crash-log]').text()).toBe('[guest] # echo c\n[ 1.0] Call Trace:');
+    expect(w.get('details').attributes('open')).toBeDefined();
+    expect(w.findAll('button')).toHaveLength(1);
+    await w.get('[data-testid=crash-reset]').trigger('click');
+    expect(w.emitted('reset')).toHaveLength(1);
+    await w.setProps({ busy: 'Resetting' });
+    expect(w.get('[data-testid=crash-reset]').attributes('disabled')).toBeDefined();
+  });
+});
