@@ -48,6 +48,11 @@ export function createBridge(ipc: IpcRendererLike): Bridge {
     consoleAck: (bytes) => invoke('consoleAck', bytes),
     systemReport: () => invoke('systemReport'),
     probeAccelerator: () => invoke('probeAccelerator'),
+    processes: () => invoke('processes'),
+    mappings: (pid) => invoke('mappings', pid),
+    pageWalk: (pid, addr) => invoke('pageWalk', pid, addr),
+    drivers: () => invoke('drivers'),
+    kernelLog: () => invoke('kernelLog'),
     onEvent: (listener) => {
       listeners.add(listener);
       attach();

@@ -83,6 +83,143 @@ export interface SystemReport {
   checks: SystemCheck[];
 }
 
+/** The page-table levels, top down. With 4-level paging the p4d is folded into the pgd. */
+export type WalkLevelName = 'pgd' | 'p4d' | 'pud' | 'pmd' | 'pte';
+
+/** One level of a walk: the entry, where it is, what it says and where it leads. */
+export interface WalkLevel {
+  level: WalkLevelName;
+  /** The 9-bit index of the entry in its table. */
+  index: number;
+  /** Physical address of the entry itself ("0x…"). */
+  entryPhys: string;
+  /** The entry's 64-bit value ("0x…"). */
+  raw: string;
+  /** Bit names as the hardware names them at this level (bit 7 is PS above the pte, PAT at it). */
+  flags: Record<string, boolean>;
+  /** Physical address of the next table, or null (a leaf, or an entry that is not present). */
+  nextPhys: string | null;
+}
+
+/** A walk of one address in one process's page tables (the guest's or the host's). */
+export interface PageWalk {
+  pid: number;
+  addr: string;
+  /** 5 with LA57 on, else 4 (the p4d is then folded: no entry of its own). */
+  levels: 4 | 5;
+  /** Physical address of the top table (mm->pgd). */
+  pgdPhys: string;
+  walk: WalkLevel[];
+  present: boolean;
+  /** Physical address of `addr` (frame + offset), or null. */
+  phys: string | null;
+  /** Size of the page that maps `addr` (4096, 2 MiB at a pmd leaf, 1 GiB at a pud leaf), or null. */
+  pageSize: number | null;
+  /** Why the walk stopped before a frame ("not present at pmd"), or null. */
+  stop: string | null;
+}
+
+/** The host's own walk of the same tables, from guest physical memory (QMP), and how it compares. */
+export interface HostVerification {
+  walk: PageWalk;
+  /** True when every level's entry (address and value) and the physical address are the same. */
+  verified: boolean;
+  /** The first level where the two walks differ ("phys" for the final address), or null. */
+  disagreeAt: WalkLevelName | 'phys' | 'levels' | null;
+  /** What differs, in one line, or null. */
+  difference: string | null;
+  /** How the host read guest memory ("xp") and how long its walk took. */
+  method: string;
+  ms: number;
+}
+
+/** `/proc/PID/pagemap`'s word for the page of `addr` (read in the guest as root). */
+export interface PagemapCheck {
+  /** The 64-bit entry ("0x…"). */
+  entry: string;
+  present: boolean;
+  /** The frame's physical address ("0x…", pfn << 12), or null when not present. */
+  frame: string | null;
+  /** Whether the walk's frame equals pagemap's (null when neither has one). */
+  agrees: boolean | null;
+}
+
+export interface PageWalkResult {
+  guest: PageWalk;
+  host: HostVerification;
+  pagemap: PagemapCheck;
+  /** When it was walked (ISO time) and how long the guest's part took. */
+  at: string;
+  guestMs: number;
+}
+
+/** A process the page-table panel can look into. */
+export interface ProcessInfo {
+  pid: number;
+  user: string;
+  command: string;
+  /** One of the assignment's targets (mmap, malloc, strlit, fork, twecho, bag). */
+  target: boolean;
+}
+
+/** One line of /proc/PID/maps. */
+export interface Mapping {
+  start: string;
+  end: string;
+  /** "rw-p" */
+  perms: string;
+  offset: string;
+  dev: string;
+  inode: number;
+  /** Path, "[heap]", "[stack]", or "" for an anonymous mapping. */
+  name: string;
+}
+
+/** A major from /proc/devices. */
+export interface DeviceMajor {
+  kind: 'char' | 'block';
+  major: number;
+  name: string;
+}
+
+/** A node in /dev. */
+export interface DeviceNode {
+  path: string;
+  /** "char", "block", "file", "directory", "symlink", "other" */
+  type: string;
+  major: number | null;
+  minor: number | null;
+  /** Permission bits in octal, e.g. "0666". */
+  mode: string;
+}
+
+/** A line of /proc/modules. */
+export interface LoadedModule {
+  name: string;
+  size: number;
+  refcount: number;
+  state: string;
+}
+
+/** One step of the farfetch registration chain. */
+export interface ChainStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DriverReport {
+  majors: DeviceMajor[];
+  nodes: DeviceNode[];
+  modules: LoadedModule[];
+  /** module loaded → major N in /proc/devices → /dev/farfetch exists → char node with major N → mode 0666 */
+  chain: ChainStep[];
+  /** The farfetch character major, or null when /proc/devices has none. */
+  farfetchMajor: number | null;
+  /** What makes the node right, when it is missing or stale: the lines to type, else null. */
+  fix: { explanation: string; commands: string[] } | null;
+}
+
 /** Errors cross every boundary (IPC, WebSocket) in this shape. */
 export interface ApiError {
   code: string;
@@ -106,6 +243,22 @@ export interface LabApi {
   systemReport(): Promise<SystemReport>;
   /** Probes the accelerator again (forgetting the remembered verdict) and reports what it found. */
   probeAccelerator(): Promise<SystemReport>;
+  /** The guest's user processes (the page-table panel's list). */
+  processes(): Promise<ProcessInfo[]>;
+  /** /proc/PID/maps of a guest process, as a table. */
+  mappings(pid: number): Promise<Mapping[]>;
+  /**
+   * The walk of `addr` ("0x…" or decimal) in `pid`'s page tables: the guest's (lab-ptwalk), the
+   * host's own re-walk of guest memory compared with it, and pagemap's frame.
+   */
+  pageWalk(pid: number, addr: string): Promise<PageWalkResult>;
+  /** Majors, /dev nodes, loaded modules and the farfetch registration chain. */
+  drivers(): Promise<DriverReport>;
+  /**
+   * The recent kernel log as the kernel's own console printed it (hvc0, read by the host: errors
+   * and worse, the guest runs with `quiet`), empty before a boot.
+   */
+  kernelLog(): Promise<string>;
 }
 
 /** Pushed from the backend to a UI. */

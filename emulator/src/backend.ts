@@ -17,6 +17,7 @@ import type {
 } from './api.ts';
 import { ConsoleHub } from './console-hub.ts';
 import { collectSystemReport } from './doctor.ts';
+import { createIntrospect } from './introspect.ts';
 import { LabSession, type LabSessionOptions } from './session.ts';
 
 export class LabError extends Error implements ApiError {
@@ -100,6 +101,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
   };
 
+  const introspect = createIntrospect(session);
   let probing: Promise<SystemReport> | null = null;
   /** What every client shares; consoleAck is each client's own. */
   const shared: Omit<LabApi, 'consoleAck'> = {
@@ -123,6 +125,12 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
       probing ??= systemReport({ reprobe: true }).finally(() => (probing = null));
       return probing;
     },
+    // The panels' typed queries: fixed guest commands, the validated parameters as arguments.
+    processes: () => introspect.processes(),
+    mappings: (pid: number) => introspect.mappings(pid),
+    pageWalk: (pid: number, addr: string) => introspect.pageWalk(pid, addr),
+    drivers: () => introspect.drivers(),
+    kernelLog: async () => session.kernelLogTail,
   };
 
   return {

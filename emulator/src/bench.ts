@@ -2,6 +2,7 @@
 // Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
 import os from 'node:os';
 import { timeAcceleratorDecision } from './bench-accel.ts';
+import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
@@ -83,6 +84,9 @@ export async function runBenchmarks(opts: {
   const moduleNoop: number[] = [];
   const farfetchMiBps: number[] = [];
   const pvrMiBps: number[] = [];
+  const walkRoundTrip: number[] = [];
+  const hostVerify: number[] = [];
+  const driversRoundTrip: number[] = [];
   let accel = '';
   progress('accelerator decision: probed, then remembered');
   const decision = await timeAcceleratorDecision(5);
@@ -104,6 +108,21 @@ export async function runBenchmarks(opts: {
         execRoundTrip.push((await time(() => session.run('/bin/true', [])))[0]);
         agentRoundTrip.push((await time(() => session.agentPing()))[0]);
       }
+      progress('panel queries: page walk (guest + host re-walk), drivers');
+      const introspect = createIntrospect(session);
+      const target = await session.sh(
+        'mmap </dev/null >/tmp/bench-mmap.out 2>&1 & sleep 0.5; cat /tmp/bench-mmap.out',
+      );
+      const pid = Number(/^pid: (\d+)$/m.exec(target)?.[1]);
+      const addr = /^addr: (0x[0-9a-f]+)$/m.exec(target)?.[1] ?? '';
+      for (let r = 0; r < rounds; r++) {
+        const [ms, walk] = await time(() => introspect.pageWalk(pid, addr));
+        if (!walk.host.verified) throw new Error(`the host did not verify the walk: ${walk.host.difference}`);
+        walkRoundTrip.push(ms);
+        hostVerify.push(walk.host.ms);
+        driversRoundTrip.push((await time(() => introspect.drivers()))[0]);
+      }
+      await session.sh(`kill ${pid}`);
       progress('console echo');
       for (let r = 0; r < rounds; r++) {
         const marker = String.fromCharCode(97 + (r % 26));
@@ -144,6 +163,9 @@ export async function runBenchmarks(opts: {
     summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),
     summarize('agent round trip (guest-ping)', 'ms', agentRoundTrip),
     summarize('console echo latency', 'ms', echo),
+    summarize('panel query round trip (pageWalk)', 'ms', walkRoundTrip),
+    summarize('host verification of a walk (QMP xp)', 'ms', hostVerify),
+    summarize('panel query round trip (drivers)', 'ms', driversRoundTrip),
     summarize('module build in guest, first (p3)', 'ms', moduleBuild),
     summarize('module build in guest, after an edit', 'ms', moduleRebuild),
     summarize('module build in guest, nothing changed', 'ms', moduleNoop),

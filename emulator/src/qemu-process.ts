@@ -56,7 +56,7 @@ export interface QemuProcessSpec {
 }
 
 /** What the session asks of the guest agent (GuestAgent has it; unit tests fake it). */
-export type SessionAgent = Pick<GuestAgent, 'sync' | 'run' | 'writeFile' | 'ping' | 'close'>;
+export type SessionAgent = Pick<GuestAgent, 'sync' | 'run' | 'writeFile' | 'ping' | 'close' | 'request'>;
 
 /** What LabSession needs of one QEMU run; QemuProcess is the real one. */
 export interface LabProcess {
@@ -64,6 +64,10 @@ export interface LabProcess {
   readonly exited: Promise<QemuExit>;
   /** The overlay file, once launch() has made it. */
   readonly overlayPath: string | undefined;
+  /** The run folder, once launch() has made it (files QEMU writes for the lab, e.g. pmemsave). */
+  readonly runFolder: string | undefined;
+  /** A QEMU monitor (HMP) command through QMP, e.g. `xp` to read guest physical memory. */
+  monitor(command: string): Promise<string>;
   /** Makes the run folder and overlay, starts QEMU and connects QMP and the agent's socket. */
   launch(): Promise<void>;
   /** The agent's channel (after launch); the agent itself answers once the guest runs it. */
@@ -148,6 +152,10 @@ export class QemuProcess implements LabProcess {
 
   get overlayPath(): string | undefined {
     return this.overlay;
+  }
+
+  get runFolder(): string | undefined {
+    return this.runDir;
   }
 
   launch(): Promise<void> {
@@ -310,6 +318,11 @@ export class QemuProcess implements LabProcess {
 
   async freeze(): Promise<void> {
     await this.qmp?.execute('stop');
+  }
+
+  async monitor(command: string): Promise<string> {
+    if (!this.qmp) throw new Error('QMP is not connected');
+    return this.qmp.humanMonitorCommand(command);
   }
 
   async saveSnapshot(tag: string): Promise<void> {

@@ -31,6 +31,21 @@ export abstract class GuestAccess extends EventEmitter<SessionEvents> {
     await this.requireReady().agent().ping();
   }
 
+  /** One guest-agent command (e.g. the guest-file-* calls the panels read /proc and debugfs with). */
+  async agentRequest<T>(command: string, args: Record<string, unknown>): Promise<T> {
+    return this.requireReady().agent().request<T>(command, args);
+  }
+
+  /** A QEMU monitor (HMP) command through QMP, e.g. `xp` to read guest physical memory. */
+  async monitor(command: string): Promise<string> {
+    return this.requireReady().monitor(command);
+  }
+
+  /** The boot's private folder (for files QEMU writes, e.g. `pmemsave`), while a guest runs. */
+  get runFolder(): string | undefined {
+    return this.slot.current?.runFolder;
+  }
+
   async putFile(guestPath: string, data: Buffer, mode: number): Promise<void> {
     await this.requireReady().agent().writeFile(guestPath, data, mode);
   }

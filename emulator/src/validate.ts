@@ -32,6 +32,29 @@ function str(value: unknown, name: string, max: number): string {
   return value;
 }
 
+/** Linux's largest pid (PID_MAX_LIMIT on 64-bit). */
+export const MAX_PID = 4_194_304;
+
+/** A pid as the first of exactly `count` parameters. */
+function pid(params: unknown[], method: ApiMethod, count: number): number {
+  if (params.length !== count) {
+    throw new ValidationError(`${method} takes ${count === 1 ? 'a pid' : 'a pid and an address'}`);
+  }
+  return int(params[0], 'pid', 1, MAX_PID);
+}
+
+/** An address as the guest command takes it: "0x" and 1..16 hex digits, or a decimal below 2^64. */
+function address(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    !/^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(value) ||
+    BigInt(value) >= 1n << 64n
+  ) {
+    throw new ValidationError('addr must be a string: 0x and up to 16 hex digits, or a decimal below 2^64');
+  }
+  return value;
+}
+
 /** For a method that takes nothing: anything given is a mistake worth saying. */
 function none(method: ApiMethod): (params: unknown[]) => unknown[] {
   return (params) => {
@@ -62,6 +85,11 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   consoleAck: ([bytes]) => [int(bytes, 'bytes', 0, 2 ** 31)],
   systemReport: none('systemReport'),
   probeAccelerator: none('probeAccelerator'),
+  processes: none('processes'),
+  mappings: (params) => [pid(params, 'mappings', 1)],
+  pageWalk: (params) => [pid(params, 'pageWalk', 2), address(params[1])],
+  drivers: none('drivers'),
+  kernelLog: none('kernelLog'),
 };
 
 /** Every method of the API, in one list (the Electron preload and main register one each). */

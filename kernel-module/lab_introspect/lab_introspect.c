@@ -24,6 +24,7 @@
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kstrtox.h>
+#include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -83,17 +84,24 @@ static void report_level(struct walk_report *r, const char *level,
 /*
  * One function per level, as in mm/pagewalk.c: each reports its entry and
  * returns the physical address of @addr, walking on if it must, or 0 with
- * r->stop set.  The entries are only read, through the direct map (on
- * x86-64 every page table is in it), without the page-table locks: this is
- * a snapshot, and the caller holds the mmap lock.
+ * r->stop set.  Each entry is read once (a snapshot) and the next level is
+ * found from that snapshot, never by reading the entry again; an entry that
+ * is not a table (pXd_bad) ends the walk.  The caller holds the mmap lock
+ * in a way that keeps these tables from being freed (see lab_ptwalk()); the
+ * pte table, which khugepaged may free without that lock (after an RCU
+ * grace period, pte_free_defer()), is read under rcu_read_lock().
  */
-static phys_addr_t walk_pte_level(struct walk_report *r, pmd_t *pmdval,
+static phys_addr_t walk_pte_level(struct walk_report *r, pmd_t *pmd,
 				  unsigned long addr)
 {
-	pte_t *pte = pte_offset_kernel(pmdval, addr);
-	pte_t entry = ptep_get(pte);
+	pte_t *pte;
+	pte_t entry;
 
+	rcu_read_lock();
+	pte = pte_offset_kernel(pmd, addr);
+	entry = ptep_get(pte);
 	report_level(r, "pte", pte_index(addr), pte, pte_val(entry), false);
+	rcu_read_unlock();
 	if (!pte_present(entry)) {
 		r->stop = "not present at pte";
 		return 0;
@@ -108,7 +116,6 @@ static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
 	pmd_t *pmd = pmd_offset(pud, addr);
 	pmd_t entry = pmdp_get_lockless(pmd);
 	bool leaf = pmd_leaf(entry);
-	phys_addr_t phys;
 
 	report_level(r, "pmd", pmd_index(addr), pmd, pmd_val(entry),
 		     pmd_present(entry) && !leaf);
@@ -120,16 +127,11 @@ static phys_addr_t walk_pmd_level(struct walk_report *r, pud_t *pud,
 		r->page_size = PMD_SIZE;
 		return PFN_PHYS(pmd_pfn(entry)) | (addr & ~PMD_MASK);
 	}
-	/*
-	 * The pte table is found from the snapshot, not from a second read of
-	 * the pmd, and read under RCU: with transparent huge pages khugepaged
-	 * may detach the table without the mmap lock and free it after a grace
-	 * period (as __pte_offset_map() allows for).
-	 */
-	rcu_read_lock();
-	phys = walk_pte_level(r, &entry, addr);
-	rcu_read_unlock();
-	return phys;
+	if (pmd_bad(entry)) {
+		r->stop = "bad entry at pmd";
+		return 0;
+	}
+	return walk_pte_level(r, &entry, addr);
 }
 
 static phys_addr_t walk_pud_level(struct walk_report *r, p4d_t *p4d,
@@ -149,39 +151,61 @@ static phys_addr_t walk_pud_level(struct walk_report *r, p4d_t *p4d,
 		r->page_size = PUD_SIZE;
 		return PFN_PHYS(pud_pfn(entry)) | (addr & ~PUD_MASK);
 	}
-	return walk_pmd_level(r, pud, addr);
+	if (pud_bad(entry)) {
+		r->stop = "bad entry at pud";
+		return 0;
+	}
+	return walk_pmd_level(r, &entry, addr);
 }
 
+/*
+ * With 4-level paging the p4d is folded into the pgd: p4d_offset() then
+ * gives back the pgd entry itself, which the pgd level has reported and
+ * checked already, so there is nothing of its own to report or stop at.
+ */
 static phys_addr_t walk_p4d_level(struct walk_report *r, pgd_t *pgd,
 				  unsigned long addr)
 {
 	p4d_t *p4d = p4d_offset(pgd, addr);
 	p4d_t entry = READ_ONCE(*p4d);
 
-	/* With 4-level paging the p4d is folded into the pgd: no own entry. */
-	if (pgtable_l5_enabled())
+	if (pgtable_l5_enabled()) {
 		report_level(r, "p4d", p4d_index(addr), p4d, p4d_val(entry),
 			     p4d_present(entry));
-	if (!p4d_present(entry)) {
-		r->stop = "not present at p4d";
-		return 0;
+		if (!p4d_present(entry)) {
+			r->stop = "not present at p4d";
+			return 0;
+		}
+		if (p4d_bad(entry)) {
+			r->stop = "bad entry at p4d";
+			return 0;
+		}
 	}
-	return walk_pud_level(r, p4d, addr);
+	return walk_pud_level(r, &entry, addr);
 }
 
+/*
+ * pgd_present() is always true with 4-level paging (the p4d below it is
+ * where the kernel keeps the real check): the hardware's present bit is
+ * what decides here, at either depth.
+ */
 static phys_addr_t walk_pgd_level(struct walk_report *r, struct mm_struct *mm,
 				  unsigned long addr)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);
 	pgd_t entry = READ_ONCE(*pgd);
+	bool present = pgd_flags(entry) & _PAGE_PRESENT;
 
-	report_level(r, "pgd", pgd_index(addr), pgd, pgd_val(entry),
-		     pgd_present(entry));
-	if (!pgd_present(entry)) {
+	report_level(r, "pgd", pgd_index(addr), pgd, pgd_val(entry), present);
+	if (!present) {
 		r->stop = "not present at pgd";
 		return 0;
 	}
-	return walk_p4d_level(r, pgd, addr);
+	if (pgtable_l5_enabled() && pgd_bad(entry)) {
+		r->stop = "bad entry at pgd";
+		return 0;
+	}
+	return walk_p4d_level(r, &entry, addr);
 }
 
 /**
@@ -199,6 +223,7 @@ static ssize_t lab_ptwalk(pid_t nr, unsigned long addr, char *buf)
 	struct walk_report r = { .first_level = true };
 	struct far_target target;
 	phys_addr_t phys;
+	bool mapped;
 	ssize_t ret;
 
 	ret = far_target_get_nr(nr, &target);
@@ -208,9 +233,24 @@ static ssize_t lab_ptwalk(pid_t nr, unsigned long addr, char *buf)
 		ret = -EFAULT;
 		goto put_target;
 	}
+	/*
+	 * munmap() frees page tables after downgrading to the read lock, but
+	 * only those of VMAs it has already removed from the tree: under the
+	 * read lock, the tables of an address inside a VMA vma_lookup() finds
+	 * stay.  Any other address is walked under the write lock, which
+	 * waits for such an unmap to finish.
+	 */
 	if (mmap_read_lock_killable(target.mm)) {
 		ret = -EINTR;
 		goto put_target;
+	}
+	mapped = vma_lookup(target.mm, addr);
+	if (!mapped) {
+		mmap_read_unlock(target.mm);
+		if (mmap_write_lock_killable(target.mm)) {
+			ret = -EINTR;
+			goto put_target;
+		}
 	}
 	seq_buf_init(&r.sb, buf, REPORT_SIZE);
 	seq_buf_printf(&r.sb,
@@ -218,7 +258,10 @@ static ssize_t lab_ptwalk(pid_t nr, unsigned long addr, char *buf)
 		       nr, addr, pgtable_l5_enabled() ? 5 : 4,
 		       (u64)__pa(target.mm->pgd));
 	phys = walk_pgd_level(&r, target.mm, addr);
-	mmap_read_unlock(target.mm);
+	if (mapped)
+		mmap_read_unlock(target.mm);
+	else
+		mmap_write_unlock(target.mm);
 	if (r.stop)
 		seq_buf_printf(&r.sb,
 			       "],\"present\":false,\"phys\":null,\"pageSize\":null,\"stop\":\"%s\"}\n",

@@ -13,7 +13,12 @@ describe('SidePanel', () => {
       slots: { system: '<p class="from-parent">the report</p>' },
     });
     expect(w.attributes('style')).toContain('width: 320px');
-    expect(w.findAll('[role=tab]').map((t) => t.text())).toEqual(['Page tables', 'Drivers', 'System']);
+    expect(w.findAll('[role=tab]').map((t) => t.text())).toEqual([
+      'Page tables',
+      'Drivers',
+      'Kernel log',
+      'System',
+    ]);
     expect(w.get('[role=tabpanel] h2').text()).toBe('Page tables');
     await w.get('[data-testid=tab-drivers]').trigger('click');
     await w.get('[data-testid=tab-system]').trigger('click');

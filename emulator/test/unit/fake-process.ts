@@ -36,6 +36,7 @@ export interface FakeBehaviour {
 export class FakeProcess implements LabProcess {
   readonly exited: Promise<QemuExit>;
   overlayPath: string | undefined;
+  readonly runFolder: string | undefined = undefined;
   launched = false;
   disposed = false;
   savedSnapshot?: string;
@@ -104,6 +105,11 @@ export class FakeProcess implements LabProcess {
   pause(): void {}
   resume(): void {}
   async freeze(): Promise<void> {}
+
+  /** No guest memory here: the panels' host walk is tested on its own (introspect.test.ts). */
+  async monitor(command: string): Promise<string> {
+    throw new Error(`the fake QEMU has no monitor (${command})`);
+  }
 
   async saveSnapshot(tag: string): Promise<void> {
     this.savedSnapshot = tag;

@@ -47,6 +47,12 @@ test('validateCall accepts exactly the API and its parameter types', () => {
   assert.deepEqual(validateCall('loadModule', ['p3']), { method: 'loadModule', params: ['p3'] });
   assert.deepEqual(validateCall('consoleResize', [80, 24]), { method: 'consoleResize', params: [80, 24] });
   assert.deepEqual(validateCall('status', undefined), { method: 'status', params: [] });
+  assert.deepEqual(validateCall('pageWalk', [212, '0x7f00']), {
+    method: 'pageWalk',
+    params: [212, '0x7f00'],
+  });
+  assert.deepEqual(validateCall('pageWalk', [1, '4096']), { method: 'pageWalk', params: [1, '4096'] });
+  assert.deepEqual(validateCall('mappings', [4194304]), { method: 'mappings', params: [4194304] });
   const bad: [unknown, unknown, RegExp][] = [
     ['dispose', [], /unknown method "dispose"/],
     ['__proto__', [], /unknown method/],
@@ -61,6 +67,20 @@ test('validateCall accepts exactly the API and its parameter types', () => {
     ['systemReport', [true], /systemReport takes no parameters/],
     ['probeAccelerator', [{}], /probeAccelerator takes no parameters/],
     ['start', ['now'], /start takes no parameters/],
+    ['processes', [1], /processes takes no parameters/],
+    ['drivers', ['all'], /drivers takes no parameters/],
+    ['kernelLog', [100], /kernelLog takes no parameters/],
+    ['mappings', [], /mappings takes a pid/],
+    ['mappings', [0], /pid must be an integer from 1 to 4194304/],
+    ['mappings', ['1; reboot'], /pid must be an integer/],
+    ['pageWalk', [212], /pageWalk takes a pid and an address/],
+    ['pageWalk', [212, '0x7f00', 'x'], /pageWalk takes a pid and an address/],
+    ['pageWalk', [212, 0x7f00], /addr must be a string/],
+    ['pageWalk', [212, '0x7f00; reboot'], /addr must be a string/],
+    ['pageWalk', [212, '$(reboot)'], /addr must be a string/],
+    ['pageWalk', [212, '0x10000000000000000'], /addr must be a string/],
+    ['pageWalk', [212, '18446744073709551616'], /below 2\^64/],
+    ['pageWalk', [-1, '0x1000'], /pid must be an integer/],
     ['status', 'x', /params must be an array/],
   ];
   for (const [method, params, message] of bad) {

@@ -117,6 +117,11 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     consoleAck: (bytes) => call('consoleAck', bytes),
     systemReport: () => call('systemReport'),
     probeAccelerator: () => call('probeAccelerator'),
+    processes: () => call('processes'),
+    mappings: (pid) => call('mappings', pid),
+    pageWalk: (pid, addr) => call('pageWalk', pid, addr),
+    drivers: () => call('drivers'),
+    kernelLog: () => call('kernelLog'),
   };
   return {
     api,
@@ -168,6 +173,11 @@ export function bridgeApi(bridge: PreloadBridge): LabApi {
     consoleAck: wrap(bridge.consoleAck),
     systemReport: wrap(bridge.systemReport),
     probeAccelerator: wrap(bridge.probeAccelerator),
+    processes: wrap(bridge.processes),
+    mappings: wrap(bridge.mappings),
+    pageWalk: wrap(bridge.pageWalk),
+    drivers: wrap(bridge.drivers),
+    kernelLog: wrap(bridge.kernelLog),
   };
 }
 

@@ -2,6 +2,7 @@
 export const PANEL_TABS = [
   { id: 'page-tables', title: 'Page tables' },
   { id: 'drivers', title: 'Drivers' },
+  { id: 'kernel-log', title: 'Kernel log' },
   { id: 'system', title: 'System' },
 ] as const;
 

@@ -15,6 +15,7 @@ import { InputQueue } from './inputQueue.ts';
 import { LatestOnly } from './latest.ts';
 import type { Theme } from './usePreferences.ts';
 import { commandFor } from './useShortcuts.ts';
+import { findHexLinks, nearestPid } from './walkView.ts';
 
 export const THEMES: Record<Theme, ITheme> = {
   dark: {
@@ -71,6 +72,8 @@ export interface TerminalOptions {
   theme: Theme;
   fontSize: number;
   screenReader: boolean;
+  /** A hex address printed in the terminal was clicked: `pid` is the one printed nearest (or null). */
+  onAddress?: (pid: number | null, addr: string) => void;
 }
 
 export interface SearchResults {
@@ -96,6 +99,28 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
   term.loadAddon(search);
   // Links open outside the app (Electron's main turns the new window into the system browser).
   term.loadAddon(new WebLinksAddon((_event, uri) => window.open(uri, '_blank', 'noopener,noreferrer')));
+  const bufferLines = (): string[] => {
+    const buffer = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    return lines;
+  };
+  // Hex addresses become links that open their page walk, with the `pid:` printed nearest.
+  if (options.onAddress) {
+    const onAddress = options.onAddress;
+    term.registerLinkProvider({
+      provideLinks(y, callback) {
+        const line = term.buffer.active.getLine(y - 1)?.translateToString(true) ?? '';
+        const links = findHexLinks(line).map((link) => ({
+          range: { start: { x: link.start + 1, y }, end: { x: link.start + link.length, y } },
+          text: link.addr,
+          decorations: { pointerCursor: true, underline: true },
+          activate: () => onAddress(nearestPid(bufferLines(), y - 1), link.addr),
+        }));
+        callback(links.length ? links : undefined);
+      },
+    });
+  }
   search.onDidChangeResults(({ resultIndex, resultCount }) => {
     results.value = { index: resultIndex, count: resultCount };
   });
@@ -205,15 +230,37 @@ export function useTerminal(connection: LabConnection, options: TerminalOptions)
       input.push(text.then((t) => (t ? pasted(t) : '')));
       await text;
     },
+    /** Types `text` into the terminal as a paste (bracketed when the guest asked for it); nothing is run. */
+    insert(text: string) {
+      input.push(pasted(text));
+      term.focus();
+    },
+    /**
+     * Where `text` is on the screen, lowest first (client pixels of the centre of its character
+     * `at`), for tests that click what the terminal shows; null when it is not in view.
+     */
+    cellOf(text: string, at = 0): { x: number; y: number } | null {
+      const buffer = term.buffer.active;
+      const screen = term.element?.querySelector('.xterm-screen')?.getBoundingClientRect();
+      if (!screen) return null;
+      for (let row = term.rows - 1; row >= 0; row--) {
+        const col =
+          buffer
+            .getLine(buffer.viewportY + row)
+            ?.translateToString(true)
+            .indexOf(text) ?? -1;
+        if (col >= 0) {
+          const w = screen.width / term.cols;
+          const h = screen.height / term.rows;
+          return { x: screen.left + (col + at + 0.5) * w, y: screen.top + (row + 0.5) * h };
+        }
+      }
+      return null;
+    },
     /** Resolves when all input so far has reached the backend. */
     inputIdle: () => input.idle(),
     /** The whole buffer as text (what a screen reader, or a test, reads). */
-    text(): string {
-      const buffer = term.buffer.active;
-      const lines: string[] = [];
-      for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
-      return lines.join('\n');
-    },
+    text: (): string => bufferLines().join('\n'),
     dispose() {
       offEvent();
       resizer.dispose();

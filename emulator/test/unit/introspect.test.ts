@@ -1,0 +1,178 @@
+// The panels' queries against a fake session: the fixed guest scripts get the parameters as
+// arguments, xp output is read back as memory, the host's re-walk is compared with the guest's.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PTWALK_FILE } from '../../src/guest-files.ts';
+import { createIntrospect, parseXp, xpReader, type IntrospectSession } from '../../src/introspect.ts';
+
+const WALK =
+  '{"pid":9,"addr":"0x1000","levels":4,"pgdPhys":"0x10000","walk":[' +
+  '{"level":"pgd","index":0,"entryPhys":"0x10000","raw":"0x11067","flags":{},"nextPhys":"0x11000"},' +
+  '{"level":"pud","index":0,"entryPhys":"0x11000","raw":"0x12067","flags":{},"nextPhys":"0x12000"},' +
+  '{"level":"pmd","index":0,"entryPhys":"0x12000","raw":"0x13067","flags":{},"nextPhys":"0x13000"},' +
+  '{"level":"pte","index":1,"entryPhys":"0x13008","raw":"0x8000000000abc067","flags":{},"nextPhys":null}],' +
+  '"present":true,"phys":"0xabc000","pageSize":4096,"stop":null}\n';
+
+/**
+ * A guest agent's file calls over three files: lab_introspect's debugfs file (a write asks, a
+ * read answers), a pagemap (seek, read 8 bytes) and a maps file; `refuse` fails the walk's write.
+ */
+function fakeSession(
+  memory: Map<bigint, bigint>,
+  opts: {
+    stdout?: string;
+    exitCode?: number;
+    stderr?: string;
+    walk?: string;
+    refuse?: string;
+    files?: Record<string, string>;
+  } = {},
+) {
+  const runs: string[][] = [];
+  const monitor: string[] = [];
+  const agent: string[] = [];
+  const open = new Map<number, { path: string; offset: number }>();
+  let next = 1;
+  const pagemap = Buffer.alloc(0x10 * 8);
+  pagemap.writeBigUInt64LE(0x8100_0000_0000_0abcn, 8); // the page of 0x1000
+  const session: IntrospectSession = {
+    runFolder: undefined,
+    run: async (file, args) => {
+      runs.push([file, ...args]);
+      return {
+        exitCode: opts.exitCode ?? 0,
+        stdout: Buffer.from(opts.stdout ?? ''),
+        stderr: Buffer.from(opts.stderr ?? ''),
+      };
+    },
+    agentRequest: async <T>(command: string, args: Record<string, unknown>): Promise<T> => {
+      const file = open.get(args.handle as number);
+      agent.push(file ? `${command} ${file.path}` : `${command} ${String(args.path)}`);
+      const reply = (value: unknown) => value as T;
+      if (command === 'guest-file-open') {
+        open.set(next, { path: args.path as string, offset: 0 });
+        return reply(next++);
+      }
+      if (command === 'guest-file-close') return reply({});
+      if (command === 'guest-file-seek') {
+        file!.offset = args.offset as number;
+        return reply({ position: file!.offset, eof: false });
+      }
+      if (command === 'guest-file-write') {
+        assert.equal(Buffer.from(args['buf-b64'] as string, 'base64').toString(), '9 0x1000\n');
+        if (opts.refuse) throw new Error(`failed to write to file: ${opts.refuse}`);
+        return reply({ count: 9, eof: false });
+      }
+      const content =
+        file!.path === PTWALK_FILE
+          ? Buffer.from(opts.walk ?? WALK)
+          : file!.path === '/proc/9/pagemap'
+            ? pagemap
+            : Buffer.from(opts.files?.[file!.path] ?? '00001000-00002000 rw-p 00000000 00:00 0 \n');
+      const bytes = content.subarray(file!.offset, file!.offset + (args.count as number));
+      file!.offset += bytes.length;
+      return reply({ count: bytes.length, 'buf-b64': bytes.toString('base64'), eof: bytes.length === 0 });
+    },
+    monitor: async (command) => {
+      monitor.push(command);
+      const m = /^xp \/(\d+)gx (0x[0-9a-f]+)$/.exec(command)!;
+      const addr = BigInt(m[2]!);
+      const words = Array.from({ length: Number(m[1]) }, (_, i) => memory.get(addr + BigInt(i * 8)) ?? 0n);
+      return `${addr.toString(16).padStart(16, '0')}: ${words.map((w) => `0x${w.toString(16).padStart(16, '0')}`).join(' ')}\r\n`;
+    },
+  };
+  return { session, runs, monitor, agent };
+}
+
+const MEMORY = new Map([
+  [0x10000n, 0x11067n],
+  [0x11000n, 0x12067n],
+  [0x12000n, 0x13067n],
+  [0x13008n, 0x8000_0000_00ab_c067n],
+]);
+
+test('xp output is read as little-endian memory, word by word', async () => {
+  assert.deepEqual(parseXp('0000000000010000: 0x0000000000011067 0x00000000000000ff\r\n'), [0x11067n, 0xffn]);
+  const { session, monitor } = fakeSession(MEMORY);
+  const bytes = await xpReader(session)(0x10000n, 8);
+  assert.deepEqual([...bytes], [0x67, 0x10, 0x01, 0, 0, 0, 0, 0]);
+  assert.deepEqual(monitor, ['xp /1gx 0x10000']);
+});
+
+test('pageWalk: no guest process, the debugfs file and pagemap through the agent, verified by the host', async () => {
+  const { session, runs, monitor, agent } = fakeSession(MEMORY);
+  const r = await createIntrospect(session).pageWalk(9, '0x1000');
+  assert.deepEqual(runs, []);
+  assert.deepEqual(agent, [
+    `guest-file-open ${PTWALK_FILE}`,
+    `guest-file-write ${PTWALK_FILE}`,
+    `guest-file-read ${PTWALK_FILE}`,
+    `guest-file-close ${PTWALK_FILE}`,
+    'guest-file-open /proc/9/pagemap',
+    'guest-file-seek /proc/9/pagemap',
+    'guest-file-read /proc/9/pagemap',
+    'guest-file-close /proc/9/pagemap',
+  ]);
+  assert.deepEqual(monitor, ['xp /1gx 0x10000', 'xp /1gx 0x11000', 'xp /1gx 0x12000', 'xp /1gx 0x13008']);
+  assert.deepEqual([r.host.verified, r.host.disagreeAt, r.host.method], [true, null, 'QMP xp']);
+  assert.deepEqual(r.pagemap, {
+    entry: '0x8100000000000abc',
+    present: true,
+    frame: '0xabc000',
+    agrees: true,
+  });
+  assert.deepEqual(await createIntrospect(session).mappings(9), [
+    {
+      start: '0x00001000',
+      end: '0x00002000',
+      perms: 'rw-p',
+      offset: '0x00000000',
+      dev: '00:00',
+      inode: 0,
+      name: '',
+    },
+  ]);
+});
+
+test('pageWalk: a table the guest reported differently is where the host disagrees', async () => {
+  const memory = new Map(MEMORY);
+  memory.set(0x12000n, 0x14067n); // the pmd now points elsewhere
+  const { session } = fakeSession(memory);
+  const r = await createIntrospect(session).pageWalk(9, '0x1000');
+  assert.deepEqual([r.host.verified, r.host.disagreeAt], [false, 'pmd']);
+  assert.equal(r.host.difference, "entry 0x13067 in the guest's walk, 0x14067 in guest memory");
+});
+
+test("a refused walk is one line in lab-ptwalk's words", async () => {
+  for (const [errno, message] of [
+    ['No such process', 'lab-ptwalk: no process 9 with an address space'],
+    ['Bad address', 'lab-ptwalk: 0x1000 is not a user-space address of process 9'],
+  ]) {
+    const { session } = fakeSession(MEMORY, { refuse: errno });
+    await assert.rejects(createIntrospect(session).pageWalk(9, '0x1000'), { code: 'EGUEST', message });
+  }
+});
+
+test('drivers: /proc/devices and /proc/modules read as files, /dev in one stat, then the chain', async () => {
+  const out =
+    'character special file|1|3|644|/dev/mem\ndirectory|0|0|755|/dev/pts\n' +
+    'character special file|1|3|666|/dev/farfetch\nblock special file|fe|0|660|/dev/vda\n';
+  const { session, runs, agent } = fakeSession(MEMORY, {
+    stdout: out,
+    files: {
+      '/proc/devices': 'Character devices:\n  1 mem\n246 farfetch\n\nBlock devices:\n254 virtblk\n',
+      '/proc/modules': 'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n',
+    },
+  });
+  const r = await createIntrospect(session).drivers();
+  assert.equal(runs.length, 1);
+  assert.ok(
+    agent.includes('guest-file-open /proc/devices') && agent.includes('guest-file-open /proc/modules'),
+  );
+  assert.equal(r.farfetchMajor, 246);
+  assert.deepEqual(
+    r.nodes.map((n) => n.path),
+    ['/dev/mem', '/dev/farfetch', '/dev/vda'],
+  );
+  assert.deepEqual(r.fix?.commands, ['rm /dev/farfetch', 'mknod -m 0666 /dev/farfetch c 246 0']);
+});
