@@ -2,6 +2,7 @@
 // launch, agent answer, console, kernel log and exit the test drives by hand.
 import { writeFile } from 'node:fs/promises';
 import type { AcceleratorInfo, VmState, VmStatus } from '../../src/api.ts';
+import type { AcceleratorPolicy } from '../../src/boot-watchdog.ts';
 import type { GuestImage } from '../../src/image.ts';
 import type { LabProcess, QemuProcessSpec, SessionAgent } from '../../src/qemu-process.ts';
 import type { QemuExit } from '../../src/session-state.ts';
@@ -218,3 +219,27 @@ export function untilState(session: LabSession, state: VmState): Promise<VmStatu
 }
 
 export const stty = (rows: number, cols: number) => `stty -F /dev/ttyS0 rows ${rows} cols ${cols}`;
+
+export const kvm: AcceleratorInfo = { accel: 'kvm', label: 'KVM — hardware acceleration' };
+
+/**
+ * A policy that chooses KVM and, when a boot stays silent for 50 ms, records the failure and
+ * answers `fallback` (TCG with the reason).
+ */
+export function silentKvmPolicy(fallbackReason: string): {
+  accelerators: AcceleratorPolicy;
+  fallback: AcceleratorInfo;
+  failures: string[];
+} {
+  const fallback: AcceleratorInfo = { accel: 'tcg', label: `TCG — ${fallbackReason}`, fallbackReason };
+  const failures: string[] = [];
+  const accelerators: AcceleratorPolicy = {
+    detect: async () => kvm,
+    bootFailed: async (accel, reason) => {
+      failures.push(`${accel.accel}: ${reason}`);
+      return fallback;
+    },
+    watchdogMs: 50,
+  };
+  return { accelerators, fallback, failures };
+}

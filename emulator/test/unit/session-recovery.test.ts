@@ -6,9 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { AcceleratorInfo } from '../../src/api.ts';
-import type { AcceleratorPolicy } from '../../src/boot-watchdog.ts';
-import { Deferred, makeSession, settle, stty, untilState } from './fake-process.ts';
+import { Deferred, makeSession, settle, silentKvmPolicy, stty, untilState } from './fake-process.ts';
 
 const PANIC = '[    5.000000] Kernel panic - not syncing: Fatal exception\n';
 
@@ -131,21 +129,7 @@ test('after a kernel crash no console size is sent to the frozen guest', async (
 });
 
 test('a guest reboot whose hardware boot stays silent falls back to TCG, on the same disk', async () => {
-  const kvm: AcceleratorInfo = { accel: 'kvm', label: 'KVM — hardware acceleration' };
-  const fallback: AcceleratorInfo = {
-    accel: 'tcg',
-    label: 'TCG — KVM did not boot',
-    fallbackReason: 'KVM did not boot',
-  };
-  const failures: string[] = [];
-  const accelerators: AcceleratorPolicy = {
-    detect: async () => kvm,
-    bootFailed: async (accel, reason) => {
-      failures.push(`${accel.accel}: ${reason}`);
-      return fallback;
-    },
-    watchdogMs: 50,
-  };
+  const { accelerators, fallback, failures } = silentKvmPolicy('KVM did not boot');
   // The first KVM boot works; after the reboot KVM stays silent; TCG then boots.
   const { session, made } = makeSession([{}, { agentAnswers: false }, {}], {
     accelerator: undefined,

@@ -6,9 +6,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { AcceleratorInfo } from '../../src/api.ts';
 import type { AcceleratorPolicy } from '../../src/boot-watchdog.ts';
-import { Deferred, makeSession, settle, stty, untilState } from './fake-process.ts';
+import { Deferred, kvm, makeSession, settle, silentKvmPolicy, stty, untilState } from './fake-process.ts';
 
 test('start: booting → ready, the boot steps, and the size known at boot applied to the guest tty', async () => {
   const { session, made, states } = makeSession([{ printsAtLaunch: 'farfetchd-lab: init started\r\n' }]);
@@ -238,21 +237,9 @@ test('reset during the first boot warm-up: the warm-up process goes, no snapshot
 });
 
 test('a hardware boot that stays silent is abandoned for TCG, with the reason shown', async () => {
-  const kvm: AcceleratorInfo = { accel: 'kvm', label: 'KVM — hardware acceleration' };
-  const fallback: AcceleratorInfo = {
-    accel: 'tcg',
-    label: 'TCG — KVM did not boot the guest on this machine: no console output in 0.05 s',
-    fallbackReason: 'KVM did not boot the guest on this machine: no console output in 0.05 s',
-  };
-  const failures: string[] = [];
-  const accelerators: AcceleratorPolicy = {
-    detect: async () => kvm,
-    bootFailed: async (accel, reason) => {
-      failures.push(`${accel.accel}: ${reason}`);
-      return fallback;
-    },
-    watchdogMs: 50,
-  };
+  const { accelerators, fallback, failures } = silentKvmPolicy(
+    'KVM did not boot the guest on this machine: no console output in 0.05 s',
+  );
   // The KVM process never prints and its agent never answers; the TCG one boots.
   const { session, made } = makeSession([{ agentAnswers: false }, {}], {
     accelerator: undefined,
@@ -272,7 +259,6 @@ test('a hardware boot that stays silent is abandoned for TCG, with the reason sh
 });
 
 test('a hardware boot that prints is not abandoned, however long its agent takes', async () => {
-  const kvm: AcceleratorInfo = { accel: 'kvm', label: 'KVM — hardware acceleration' };
   const accelerators: AcceleratorPolicy = {
     detect: async () => kvm,
     bootFailed: async () => assert.fail('the watchdog fired'),
