@@ -28,6 +28,11 @@ export interface QemuConfig {
   memoryMiB?: number;
   /** vCPUs, default 2. */
   cpus?: number;
+  /**
+   * Turn LA57 off in the CPU model (`-cpu max,la57=off` under TCG), so the guest kernel runs
+   * 4-level paging as it does on most KVM hosts. Default: the CPU model's own (under TCG, 5 levels).
+   */
+  fourLevelPaging?: boolean;
   qmp: SocketEndpoint;
   agent: SocketEndpoint;
   /**
@@ -102,7 +107,14 @@ export class QemuConfigError extends Error {
  * these, because some hosts accept an accelerator and only fail once a vCPU of this model
  * is created.
  */
-export function accelArgs(accel: Accelerator): string[] {
+export function accelArgs(accel: Accelerator, fourLevelPaging = false): string[] {
+  const args = cpuModelArgs(accel);
+  // la57=off takes the feature out of CPUID, so the kernel (X86_5LEVEL) falls back to 4 levels.
+  if (fourLevelPaging) args[args.length - 1] += ',la57=off';
+  return args;
+}
+
+function cpuModelArgs(accel: Accelerator): string[] {
   switch (accel) {
     case 'kvm':
       // `host` passes the host CPU through; the guest has 5-level paging (la57) only if the
@@ -233,6 +245,9 @@ export function validateQemuConfig(config: QemuConfig): void {
   // 128 MiB is about the least a Debian userland with gcc runs in; more than 16 GiB is a mistake.
   requireInteger('memoryMiB', config.memoryMiB ?? DEFAULT_MEMORY_MIB, 128, 16384);
   requireInteger('cpus', config.cpus ?? DEFAULT_CPUS, 1, 64);
+  if (config.fourLevelPaging !== undefined && typeof config.fourLevelPaging !== 'boolean') {
+    throw new QemuConfigError('fourLevelPaging', 'must be true or false');
+  }
   validateEndpoint('qmp', config.qmp, config.hostPlatform);
   validateEndpoint('agent', config.agent, config.hostPlatform);
   validateEndpoint('kernelLog', config.kernelLog, config.hostPlatform);
@@ -274,7 +289,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     'none',
     '-machine',
     'q35',
-    ...accelArgs(config.accel),
+    ...accelArgs(config.accel, config.fourLevelPaging),
     '-m',
     String(config.memoryMiB ?? DEFAULT_MEMORY_MIB),
     '-smp',

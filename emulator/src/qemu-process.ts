@@ -48,6 +48,8 @@ export interface QemuProcessSpec {
   disk: DiskSource;
   memoryMiB: number;
   cpus: number;
+  /** LA57 off in the CPU model: the guest runs 4-level paging. */
+  fourLevelPaging?: boolean;
   /** A host folder shared at tag "workspace"; `empty` shares an empty folder (same machine shape). */
   workspace?: string | { empty: true };
   cols: number;
@@ -198,6 +200,7 @@ export class QemuProcess implements LabProcess {
       diskPath: overlay,
       memoryMiB: spec.memoryMiB,
       cpus: spec.cpus,
+      fourLevelPaging: spec.fourLevelPaging,
       qmp: { kind: 'unix', path: qmpPath },
       agent: { kind: 'unix', path: agentPath },
       kernelLog: this.kernelLog!.endpoint,

@@ -11,6 +11,11 @@ export interface LabSessionOptions {
   accelerator?: AcceleratorInfo;
   memoryMiB?: number;
   cpus?: number;
+  /**
+   * Boot with LA57 off in the CPU model (`-cpu max,la57=off` under TCG): the guest runs 4-level
+   * paging, as on most KVM hosts. Part of the warm snapshot's machine shape.
+   */
+  fourLevelPaging?: boolean;
   /** Host folder shared into the guest at /root/work (virtio-9p). */
   workspace?: string;
   /** How long booting may take before it counts as failed. TCG on 2 cores needs a few seconds. */
@@ -63,6 +68,7 @@ export function processSpec(
     disk,
     memoryMiB: opts.memoryMiB ?? 512,
     cpus: opts.cpus ?? 2,
+    fourLevelPaging: opts.fourLevelPaging,
     // The warm state is made with an empty share in the workspace's place: the same machine.
     workspace: opts.workspace && (warmUp ? { empty: true } : opts.workspace),
     cols: machine.size.cols,

@@ -248,8 +248,14 @@ export class LabSession extends GuestAccess {
   }
 
   private bootFreshOn(guard: Guard): Promise<void> {
-    const { memoryMiB = 512, cpus = 2, workspace } = this.opts;
-    const shape = machineShape(this.accelerator!.accel, memoryMiB, cpus, workspace !== undefined);
+    const { memoryMiB = 512, cpus = 2, workspace, fourLevelPaging = false } = this.opts;
+    const shape = machineShape(
+      this.accelerator!.accel,
+      memoryMiB,
+      cpus,
+      workspace !== undefined,
+      fourLevelPaging,
+    );
     const warm = this.opts.warmBoot === false ? null : warmStatePath(this.image!, shape, this.env);
     return bootWarmOrCold(warm, guard, {
       warmUpProcess: () => this.attach({ kind: 'fresh' }, false),

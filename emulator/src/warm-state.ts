@@ -27,9 +27,19 @@ export function warmStatePath(
  * What a snapshot depends on besides the image: the machine QEMU builds, and the kernel's
  * command line (a snapshot holds a kernel booted with it).
  */
-export function machineShape(accel: string, memoryMiB: number, cpus: number, workspace: boolean): string {
+export function machineShape(
+  accel: string,
+  memoryMiB: number,
+  cpus: number,
+  workspace: boolean,
+  fourLevelPaging = false,
+): string {
   const cmdline = createHash('sha256').update(DEFAULT_KERNEL_CMDLINE).digest('hex').slice(0, 8);
-  return [cmdline, accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'].join('-');
+  const shape = [cmdline, accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'];
+  // A 4-level snapshot loaded into a 5-level CPU (or the reverse) would resume a kernel whose
+  // page tables the CPU cannot walk: the paging mode is part of the shape.
+  if (fourLevelPaging) shape.push('4lvl');
+  return shape.join('-');
 }
 
 /** What a fresh boot from the warm state needs of the session. */

@@ -98,6 +98,21 @@ test('accelArgs for each accelerator', () => {
   assert.deepEqual(accelArgs('whpx'), ['-accel', 'whpx,kernel-irqchip=off', '-cpu', 'max']);
 });
 
+test('fourLevelPaging turns LA57 off in the CPU model (the guest runs 4-level paging)', () => {
+  assert.deepEqual(accelArgs('tcg', true), ['-accel', 'tcg,thread=multi', '-cpu', 'max,la57=off']);
+  assert.deepEqual(accelArgs('kvm', true), ['-accel', 'kvm', '-cpu', 'host,la57=off']);
+  assert.equal(after(buildQemuArgs({ ...linux, fourLevelPaging: true }), '-cpu'), 'max,la57=off');
+  assert.equal(after(buildQemuArgs({ ...linux, fourLevelPaging: false }), '-cpu'), 'max');
+  assert.equal(after(buildQemuArgs(linux), '-cpu'), 'max');
+  assert.throws(
+    () => buildQemuArgs({ ...linux, fourLevelPaging: 'yes' as unknown as boolean }),
+    (err: unknown) =>
+      err instanceof QemuConfigError &&
+      err.field === 'fourLevelPaging' &&
+      err.message === 'QEMU configuration: fourLevelPaging must be true or false',
+  );
+});
+
 test('macOS + HVF: unix sockets, HVF with the host CPU, 9p workspace', () => {
   const args = buildQemuArgs({
     ...linux,
