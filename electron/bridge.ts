@@ -53,6 +53,7 @@ export function createBridge(ipc: IpcRendererLike): Bridge {
     pageWalk: (pid, addr) => invoke('pageWalk', pid, addr),
     drivers: () => invoke('drivers'),
     kernelLog: () => invoke('kernelLog'),
+    resolveKernelAddress: (module, symbolOffset) => invoke('resolveKernelAddress', module, symbolOffset),
     onEvent: (listener) => {
       listeners.add(listener);
       attach();

@@ -99,6 +99,7 @@ test('one handler per API method and one to attach, each removed again', () => {
       'probeAccelerator',
       'processes',
       'reset',
+      'resolveKernelAddress',
       'start',
       'status',
       'stop',

@@ -154,6 +154,7 @@ test('when ready: one sandboxed, isolated window on app://lab, one handler per A
       'probeAccelerator',
       'processes',
       'reset',
+      'resolveKernelAddress',
       'start',
       'status',
       'stop',

@@ -153,6 +153,16 @@ export interface PageWalkResult {
   guestMs: number;
 }
 
+/** Where a module's `function+0xoff` is in its source (faddr2line on the module's .ko, in the guest). */
+export interface SourceLocation {
+  function: string;
+  /** The source file, as the .ko's debug info names it (absolute in the guest). */
+  file: string;
+  line: number;
+  /** The .ko it was resolved with. */
+  ko: string;
+}
+
 /** A process the page-table panel can look into. */
 export interface ProcessInfo {
   pid: number;
@@ -259,6 +269,12 @@ export interface LabApi {
    * and worse, the guest runs with `quiet`), empty before a boot.
    */
   kernelLog(): Promise<string>;
+  /**
+   * `function+0xoff/0xlen` in a loaded module (as an oops prints it, `[module]` after it) → its
+   * file:line, with faddr2line on the module's .ko in the guest; null when the .ko has no line
+   * for it (built without debug info).
+   */
+  resolveKernelAddress(module: string, symbolOffset: string): Promise<SourceLocation | null>;
 }
 
 /** Pushed from the backend to a UI. */

@@ -131,6 +131,8 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     pageWalk: (pid: number, addr: string) => introspect.pageWalk(pid, addr),
     drivers: () => introspect.drivers(),
     kernelLog: async () => session.kernelLogTail,
+    resolveKernelAddress: (module: string, symbolOffset: string) =>
+      introspect.resolveKernelAddress(module, symbolOffset),
   };
 
   return {

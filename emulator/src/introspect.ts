@@ -4,15 +4,19 @@
 // through QEMU's monitor reading guest physical memory.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DriverReport, Mapping, PageWalkResult, ProcessInfo } from './api.ts';
+import type { DriverReport, Mapping, PageWalkResult, ProcessInfo, SourceLocation } from './api.ts';
 import { FARFETCH_NODE, parseDevices, parseModules, parseNodes, registrationChain } from './drivers.ts';
 import { GuestOutputError, parseMaps, parsePagemap, parseProcesses, parseWalkJson } from './guest-parse.ts';
 import { ptwalkReport, readGuestFile, readPagemapEntry } from './guest-files.ts';
+import { parseFaddr2line } from './oops-address.ts';
 import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
 import type { LabSession } from './session.ts';
 
 /** What the queries need of a session (a LabSession; a fake in unit tests). */
-export type IntrospectSession = Pick<LabSession, 'run' | 'monitor' | 'runFolder' | 'agentRequest'>;
+export type IntrospectSession = Pick<
+  LabSession,
+  'run' | 'runAfterOops' | 'monitor' | 'runFolder' | 'agentRequest'
+>;
 
 export class IntrospectError extends Error {
   constructor(
@@ -27,9 +31,28 @@ export class IntrospectError extends Error {
 const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
 // Every entry of /dev in one process (a dangling link makes stat fail, and is left out).
 const DEV_NODES = "stat -c '%F|%t|%T|%a|%n' /dev/* 2>/dev/null; true";
+// The module's .ko ($1 as the kernel names it; its file may spell _ as -): the newest one built
+// under /root (the student's), else the reference modules' (modinfo -n, depmod's path). Then
+// the kit's faddr2line on it for $2. The first line says which .ko was used.
+const RESOLVE = [
+  'dash=$(echo "$1" | tr _ -)',
+  'ko=$(find /root -name "$1.ko" -o -name "$dash.ko" 2>/dev/null | xargs -r ls -t | head -n 1)',
+  '[ -n "$ko" ] || ko=$(modinfo -n "$1" 2>/dev/null) || { echo "no $1.ko under /root or in /lib/modules" >&2; exit 1; }',
+  'tool=/lib/modules/$(uname -r)/build/scripts/faddr2line',
+  // faddr2line reads through bash's process substitution, which needs /dev/fd (udev's link).
+  '[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd',
+  '[ -x "$tool" ] || { echo "$tool is missing from the module-build kit" >&2; exit 1; }',
+  'echo "$ko"',
+  'exec "$tool" "$ko" "$2"',
+].join('\n');
 
-async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
-  const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
+async function guest(
+  session: IntrospectSession,
+  script: string,
+  args: string[] = [],
+  run: IntrospectSession['run'] = session.run.bind(session),
+): Promise<string> {
+  const r = await run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
     throw new IntrospectError('EGUEST', why.split('\n').pop()!);
@@ -120,6 +143,24 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
         at,
         guestMs,
       };
+    },
+
+    /** faddr2line on the module's .ko in the guest (RESOLVE): the oops's function+off → file:line. */
+    async resolveKernelAddress(module: string, symbolOffset: string): Promise<SourceLocation | null> {
+      // Without the length: an oops prints the kallsyms size (up to the next symbol, padding
+      // included: 0x20), faddr2line compares it with the ELF size (0x12) and finds no match.
+      const withoutLength = symbolOffset.replace(/\/.*/, '');
+      const out = await guest(session, RESOLVE, [module, withoutLength], session.runAfterOops.bind(session));
+      const newline = out.indexOf('\n');
+      const [ko, answer] = [out.slice(0, newline), out.slice(newline + 1)];
+      const location = parseFaddr2line(answer, ko);
+      // No line because the .ko has no debug info ("at ??:0") is an answer; "no match for …"
+      // (another build of the module than the one loaded, say) is faddr2line's reason, said.
+      if (location || / at \?\?:/.test(answer)) return location;
+      throw new IntrospectError(
+        'EGUEST',
+        answer.trim().split('\n').pop() || `faddr2line found nothing in ${ko}`,
+      );
     },
 
     async drivers(): Promise<DriverReport> {

@@ -2,7 +2,7 @@
 // agent, files, and the user's console. LabSession (session.ts) is this plus the machine's
 // lifetime; every method here asks the current process and changes no state.
 import { EventEmitter } from 'node:events';
-import type { VmState } from './api.ts';
+import type { CrashInfo, VmState } from './api.ts';
 import { runOn, shOn, type RunResult } from './guest-commands.ts';
 import { ProcessSlot } from './process-slot.ts';
 import type { LabProcess } from './qemu-process.ts';
@@ -11,6 +11,7 @@ import type { SessionEvents } from './session-options.ts';
 export abstract class GuestAccess extends EventEmitter<SessionEvents> {
   protected state: VmState = 'stopped';
   protected readonly slot = new ProcessSlot();
+  protected crash?: CrashInfo;
 
   /** Runs a program in the guest through the agent, as root in /root. */
   async run(
@@ -19,6 +20,17 @@ export abstract class GuestAccess extends EventEmitter<SessionEvents> {
     opts: { timeoutMs?: number; input?: Buffer } = {},
   ): Promise<RunResult> {
     return runOn(this.requireReady(), file, args, opts);
+  }
+
+  /**
+   * `run`, also after an oops: the kernel killed the faulting task and the machine runs on
+   * (panic_on_oops=0), so the Kernel log tab can still ask where in a module the oops was. The
+   * session takes no other command until a reset.
+   */
+  async runAfterOops(file: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const proc = this.slot.current;
+    if (proc && this.state === 'crashed' && this.crash?.kind === 'oops') return runOn(proc, file, args, opts);
+    return this.run(file, args, opts);
   }
 
   /** Runs a shell script in the guest; throws GuestCommandError (with its stderr) when it fails. */

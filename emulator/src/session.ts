@@ -39,7 +39,6 @@ export class LabSession extends GuestAccess {
   private readyAt: number | null = null;
   private accelerator?: AcceleratorInfo;
   private loadedModule: ModuleName = 'none';
-  private crash?: CrashInfo;
   private error?: string;
   private stopReason?: string;
   private image?: GuestImage;

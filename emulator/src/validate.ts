@@ -2,6 +2,7 @@
 // Electron) before it reaches the backend. Pure, shared by both transports.
 import type { LabApi, ModuleName } from './api.ts';
 import { isModuleName } from './modules.ts';
+import { MODULE_NAME, SYMBOL_OFFSET } from './oops-address.ts';
 
 export type ApiMethod = keyof LabApi;
 
@@ -90,6 +91,20 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   pageWalk: (params) => [pid(params, 'pageWalk', 2), address(params[1])],
   drivers: none('drivers'),
   kernelLog: none('kernelLog'),
+  resolveKernelAddress: (params) => {
+    const [module, symbolOffset] = params;
+    if (params.length !== 2 || typeof module !== 'string' || !MODULE_NAME.test(module)) {
+      throw new ValidationError(
+        'resolveKernelAddress takes a module name (letters, digits, _ or -) and function+0xoff',
+      );
+    }
+    if (typeof symbolOffset !== 'string' || !SYMBOL_OFFSET.test(symbolOffset)) {
+      throw new ValidationError(
+        'symbolOffset must be function+0xoff or function+0xoff/0xlen, as an oops prints it',
+      );
+    }
+    return [module, symbolOffset];
+  },
 };
 
 /** Every method of the API, in one list (the Electron preload and main register one each). */

@@ -35,16 +35,18 @@ function fakeSession(
   let next = 1;
   const pagemap = Buffer.alloc(0x10 * 8);
   pagemap.writeBigUInt64LE(0x8100_0000_0000_0abcn, 8); // the page of 0x1000
+  const run: IntrospectSession['run'] = async (file, args) => {
+    runs.push([file, ...args]);
+    return {
+      exitCode: opts.exitCode ?? 0,
+      stdout: Buffer.from(opts.stdout ?? ''),
+      stderr: Buffer.from(opts.stderr ?? ''),
+    };
+  };
   const session: IntrospectSession = {
     runFolder: undefined,
-    run: async (file, args) => {
-      runs.push([file, ...args]);
-      return {
-        exitCode: opts.exitCode ?? 0,
-        stdout: Buffer.from(opts.stdout ?? ''),
-        stderr: Buffer.from(opts.stderr ?? ''),
-      };
-    },
+    run,
+    runAfterOops: async (file, args) => run(file, ['after-oops', ...args]),
     agentRequest: async <T>(command: string, args: Record<string, unknown>): Promise<T> => {
       const file = open.get(args.handle as number);
       agent.push(file ? `${command} ${file.path}` : `${command} ${String(args.path)}`);
@@ -175,4 +177,28 @@ test('drivers: /proc/devices and /proc/modules read as files, /dev in one stat, 
     ['/dev/mem', '/dev/farfetch', '/dev/vda'],
   );
   assert.deepEqual(r.fix?.commands, ['rm /dev/farfetch', 'mknod -m 0666 /dev/farfetch c 246 0']);
+});
+
+test("resolveKernelAddress: one fixed script, module and offset (without the length) as its arguments, run even after an oops; faddr2line's line read", async () => {
+  const stdout =
+    '/root/lab_crash/lab_crash.ko\nnull_write+0x5/0x10:\nnull_write at /root/lab_crash/lab_crash.c:24\n';
+  const { session, runs } = fakeSession(MEMORY, { stdout });
+  assert.deepEqual(await createIntrospect(session).resolveKernelAddress('lab_crash', 'null_write+0x5/0x10'), {
+    function: 'null_write',
+    file: '/root/lab_crash/lab_crash.c',
+    line: 24,
+    ko: '/root/lab_crash/lab_crash.ko',
+  });
+  assert.equal(runs.length, 1);
+  const [file, mark, dashC, script, ...args] = runs[0]!;
+  assert.deepEqual(
+    [file, mark, dashC, args],
+    ['/bin/sh', 'after-oops', '-c', ['lab-query', 'lab_crash', 'null_write+0x5']],
+  );
+  assert.match(script!, /scripts\/faddr2line/);
+  assert.doesNotMatch(
+    script!,
+    /lab_crash|null_write/,
+    'the parameters are arguments, never text in the script',
+  );
 });

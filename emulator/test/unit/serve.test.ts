@@ -53,6 +53,10 @@ test('validateCall accepts exactly the API and its parameter types', () => {
   });
   assert.deepEqual(validateCall('pageWalk', [1, '4096']), { method: 'pageWalk', params: [1, '4096'] });
   assert.deepEqual(validateCall('mappings', [4194304]), { method: 'mappings', params: [4194304] });
+  assert.deepEqual(validateCall('resolveKernelAddress', ['lab_crash', 'null_write+0x5/0x10']), {
+    method: 'resolveKernelAddress',
+    params: ['lab_crash', 'null_write+0x5/0x10'],
+  });
   const bad: [unknown, unknown, RegExp][] = [
     ['dispose', [], /unknown method "dispose"/],
     ['__proto__', [], /unknown method/],
@@ -70,6 +74,11 @@ test('validateCall accepts exactly the API and its parameter types', () => {
     ['processes', [1], /processes takes no parameters/],
     ['drivers', ['all'], /drivers takes no parameters/],
     ['kernelLog', [100], /kernelLog takes no parameters/],
+    ['resolveKernelAddress', ['lab_crash'], /takes a module name/],
+    ['resolveKernelAddress', ['lab crash', 'f+0x1'], /takes a module name/],
+    ['resolveKernelAddress', ['lab_crash', 'f+0x1; reboot'], /symbolOffset must be function\+0xoff/],
+    ['resolveKernelAddress', ['lab_crash', '$(reboot)+0x1'], /symbolOffset must be function\+0xoff/],
+    ['resolveKernelAddress', ['lab_crash', 'null_write'], /symbolOffset must be function\+0xoff/],
     ['mappings', [], /mappings takes a pid/],
     ['mappings', [0], /pid must be an integer from 1 to 4194304/],
     ['mappings', ['1; reboot'], /pid must be an integer/],

@@ -122,6 +122,7 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     pageWalk: (pid, addr) => call('pageWalk', pid, addr),
     drivers: () => call('drivers'),
     kernelLog: () => call('kernelLog'),
+    resolveKernelAddress: (module, symbolOffset) => call('resolveKernelAddress', module, symbolOffset),
   };
   return {
     api,
@@ -178,6 +179,7 @@ export function bridgeApi(bridge: PreloadBridge): LabApi {
     pageWalk: wrap(bridge.pageWalk),
     drivers: wrap(bridge.drivers),
     kernelLog: wrap(bridge.kernelLog),
+    resolveKernelAddress: wrap(bridge.resolveKernelAddress),
   };
 }
 
