@@ -22,8 +22,15 @@ test('oops, BUG, panic and WARNING lines are marked; the rest is not', () => {
 
 test("the log becomes lines without the console's \\r, the last newline ending the last line", () => {
   assert.deepEqual(logLines('farfetchd-lab: init started\r\n[ 1.0] WARNING: x\r\n'), [
-    { text: 'farfetchd-lab: init started', kind: null },
-    { text: '[ 1.0] WARNING: x', kind: 'warning' },
+    { text: 'farfetchd-lab: init started', kind: null, at: null },
+    { text: '[ 1.0] WARNING: x', kind: 'warning', at: null },
+  ]);
+  assert.deepEqual(logLines('[ 2.0] RIP: 0010:null_write+0x5/0x10 [lab_crash]\n'), [
+    {
+      text: '[ 2.0] RIP: 0010:null_write+0x5/0x10 [lab_crash]',
+      kind: 'oops',
+      at: { module: 'lab_crash', symbolOffset: 'null_write+0x5/0x10' },
+    },
   ]);
   assert.deepEqual(logLines(''), []);
 });
