@@ -1,18 +1,26 @@
-// The panels' typed queries, answered through the session's guest agent — its file calls where a
-// file says it all (the walk, pagemap, maps: no guest process), else one fixed script with the
-// parameters as arguments, never as text in it — and, for the host's own re-walk of a page walk,
-// through QEMU's monitor reading guest physical memory.
+// The panels' typed queries, answered through the session's guest agent's file calls, so no
+// guest process is started (under TCG each costs 70–300 ms): lab_introspect's debugfs files (the
+// walk, the task list, /dev's nodes), /proc and /etc/passwd; and, for the host's own re-walk of a
+// page walk, through QEMU's monitor reading guest physical memory.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DriverReport, Mapping, PageWalkResult, ProcessInfo } from './api.ts';
-import { FARFETCH_NODE, parseDevices, parseModules, parseNodes, registrationChain } from './drivers.ts';
-import { GuestOutputError, parseMaps, parsePagemap, parseProcesses, parseWalkJson } from './guest-parse.ts';
-import { ptwalkReport, readGuestFile, readPagemapEntry } from './guest-files.ts';
+import { FARFETCH_NODE, parseDevices, parseModules, registrationChain } from './drivers.ts';
+import { GuestOutputError, parseMaps, parsePagemap, parseWalkJson } from './guest-parse.ts';
+import { ptwalkReport, readGuestFile, readPagemapEntry, type AgentSession } from './guest-files.ts';
+import {
+  DEVNODES_FILE,
+  parseDevnodes,
+  parsePasswd,
+  parseTasks,
+  processList,
+  TASKS_FILE,
+} from './guest-listings.ts';
 import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
 import type { LabSession } from './session.ts';
 
 /** What the queries need of a session (a LabSession; a fake in unit tests). */
-export type IntrospectSession = Pick<LabSession, 'run' | 'monitor' | 'runFolder' | 'agentRequest'>;
+export type IntrospectSession = Pick<LabSession, 'monitor' | 'runFolder' | 'agentRequest'>;
 
 export class IntrospectError extends Error {
   constructor(
@@ -24,17 +32,16 @@ export class IntrospectError extends Error {
   }
 }
 
-const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
-// Every entry of /dev in one process (a dangling link makes stat fail, and is left out).
-const DEV_NODES = "stat -c '%F|%t|%T|%a|%n' /dev/* 2>/dev/null; true";
-
-async function guest(session: IntrospectSession, script: string, args: string[] = []): Promise<string> {
-  const r = await session.run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
-  if (r.exitCode !== 0) {
-    const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
-    throw new IntrospectError('EGUEST', why.split('\n').pop()!);
+/** One of lab_introspect's listings; a missing file means the module is not loaded. */
+async function readListing(session: AgentSession, file: string): Promise<string> {
+  try {
+    return await readGuestFile(session, file);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/No such file/i.test(message))
+      throw new IntrospectError('EGUEST', 'lab_introspect is not loaded: modprobe lab_introspect');
+    throw new IntrospectError('EGUEST', `${file}: ${message}`);
   }
-  return r.stdout.toString();
 }
 
 /** Every hex word after an address in `xp /Ngx` output ("0000000004a2b000: 0x… 0x…"). */
@@ -87,7 +94,8 @@ export function pmemsaveReader(session: IntrospectSession): ReadPhys {
 export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys = xpReader(session)) {
   return {
     async processes(): Promise<ProcessInfo[]> {
-      return parseProcesses(await guest(session, PROCESSES));
+      const tasks = parseTasks(await readListing(session, TASKS_FILE));
+      return processList(tasks, parsePasswd(await readGuestFile(session, '/etc/passwd')));
     },
 
     async mappings(pid: number): Promise<Mapping[]> {
@@ -125,7 +133,7 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     async drivers(): Promise<DriverReport> {
       const majors = parseDevices(await readGuestFile(session, '/proc/devices'));
       const loaded = parseModules(await readGuestFile(session, '/proc/modules'));
-      const entries = parseNodes(await guest(session, DEV_NODES));
+      const entries = parseDevnodes(await readListing(session, DEVNODES_FILE));
       return {
         majors,
         nodes: entries.filter((n) => n.type === 'char' || n.type === 'block'),
