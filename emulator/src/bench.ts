@@ -87,6 +87,7 @@ export async function runBenchmarks(opts: {
   const walkRoundTrip: number[] = [];
   const hostVerify: number[] = [];
   const driversRoundTrip: number[] = [];
+  const processesRoundTrip: number[] = [];
   let accel = '';
   progress('accelerator decision: probed, then remembered');
   const decision = await timeAcceleratorDecision(5);
@@ -108,7 +109,7 @@ export async function runBenchmarks(opts: {
         execRoundTrip.push((await time(() => session.run('/bin/true', [])))[0]);
         agentRoundTrip.push((await time(() => session.agentPing()))[0]);
       }
-      progress('panel queries: page walk (guest + host re-walk), drivers');
+      progress('panel queries: page walk (guest + host re-walk), drivers, processes');
       const introspect = createIntrospect(session);
       const target = await session.sh(
         'mmap </dev/null >/tmp/bench-mmap.out 2>&1 & sleep 0.5; cat /tmp/bench-mmap.out',
@@ -121,6 +122,7 @@ export async function runBenchmarks(opts: {
         walkRoundTrip.push(ms);
         hostVerify.push(walk.host.ms);
         driversRoundTrip.push((await time(() => introspect.drivers()))[0]);
+        processesRoundTrip.push((await time(() => introspect.processes()))[0]);
       }
       await session.sh(`kill ${pid}`);
       progress('console echo');
@@ -166,6 +168,7 @@ export async function runBenchmarks(opts: {
     summarize('panel query round trip (pageWalk)', 'ms', walkRoundTrip),
     summarize('host verification of a walk (QMP xp)', 'ms', hostVerify),
     summarize('panel query round trip (drivers)', 'ms', driversRoundTrip),
+    summarize('panel query round trip (processes)', 'ms', processesRoundTrip),
     summarize('module build in guest, first (p3)', 'ms', moduleBuild),
     summarize('module build in guest, after an edit', 'ms', moduleRebuild),
     summarize('module build in guest, nothing changed', 'ms', moduleNoop),

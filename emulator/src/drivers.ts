@@ -1,5 +1,6 @@
-// The driver panel's facts: /proc/devices, /proc/modules and /dev nodes parsed, the farfetch
-// registration chain judged step by step, and ioctl request numbers decoded. Pure.
+// The driver panel's facts: /proc/devices and /proc/modules parsed (/dev's nodes:
+// guest-listings.ts), the farfetch registration chain judged step by step, and ioctl request
+// numbers decoded. Pure.
 import type { ChainStep, DeviceMajor, DeviceNode, DriverReport, LoadedModule } from './api.ts';
 import { GuestOutputError } from './guest-parse.ts';
 
@@ -31,35 +32,6 @@ export function parseModules(text: string): LoadedModule[] {
       const m = /^(\S+) (\d+) (-?\d+) \S+ (\S+)/.exec(line);
       if (!m) throw new GuestOutputError(`not a /proc/modules line: ${line.slice(0, 120)}`);
       return { name: m[1]!, size: Number(m[2]), refcount: Number(m[3]), state: m[4]! };
-    });
-}
-
-const TYPES: Record<string, string> = {
-  'character special file': 'char',
-  'block special file': 'block',
-  'regular file': 'file',
-  'regular empty file': 'file',
-  directory: 'directory',
-  'symbolic link': 'symlink',
-};
-
-/** `stat -c '%F|%t|%T|%a|%n'` lines (major and minor in hex, mode in octal). */
-export function parseNodes(text: string): DeviceNode[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const m = /^([^|]+)\|([0-9a-f]+)\|([0-9a-f]+)\|([0-7]+)\|(.+)$/.exec(line);
-      if (!m) throw new GuestOutputError(`not a stat line: ${line.slice(0, 120)}`);
-      const type = TYPES[m[1]!] ?? 'other';
-      const device = type === 'char' || type === 'block';
-      return {
-        path: m[5]!,
-        type,
-        major: device ? parseInt(m[2]!, 16) : null,
-        minor: device ? parseInt(m[3]!, 16) : null,
-        mode: `0${m[4]!.padStart(3, '0')}`,
-      };
     });
 }
 

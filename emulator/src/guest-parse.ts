@@ -1,7 +1,8 @@
-// What the page-table panel's guest commands print, turned into typed data: lab-ptwalk's JSON,
-// /proc/PID/maps, the process list and a /proc/PID/pagemap entry. Pure; a line that is not what
-// it should be is an error that says so (the guest side is ours, so that is a lab bug).
-import type { Mapping, PagemapCheck, PageWalk, ProcessInfo, WalkLevel, WalkLevelName } from './api.ts';
+// What the page-table panel reads in the guest, turned into typed data: lab-ptwalk's JSON,
+// /proc/PID/maps and a /proc/PID/pagemap entry (the process list: guest-listings.ts). Pure; a
+// line that is not what it should be is an error that says so (the guest side is ours, so that
+// is a lab bug).
+import type { Mapping, PagemapCheck, PageWalk, WalkLevel, WalkLevelName } from './api.ts';
 import { decodeFlags, hex, levelNames } from './pagewalk.ts';
 
 /** The assignment's targets (targets/Makefile TARGETS), easy to find in the process list. */
@@ -100,32 +101,6 @@ export function parseMaps(text: string): Mapping[] {
         name: m[7]!,
       };
     });
-}
-
-/**
- * `echo $$; ps -eo pid=,ppid=,user=,vsz=,comm=`: user processes only (kernel threads have no
- * address space, so vsz 0), without the query's own shell (the first line) and its ps. Targets first.
- */
-export function parseProcesses(text: string): ProcessInfo[] {
-  const [first, ...lines] = text.split('\n');
-  const self = Number(first);
-  if (!Number.isInteger(self) || self <= 0) throw new GuestOutputError('the process list has no shell pid');
-  const list: ProcessInfo[] = [];
-  for (const line of lines) {
-    if (line.trim() === '') continue;
-    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(.+?)\s*$/.exec(line);
-    if (!m) throw new GuestOutputError(`not a ps line: ${line.slice(0, 120)}`);
-    const pid = Number(m[1]);
-    if (Number(m[4]) === 0 || pid === self || Number(m[2]) === self) continue;
-    const command = m[5]!;
-    list.push({
-      pid,
-      user: m[3]!,
-      command,
-      target: (TARGET_COMMANDS as readonly string[]).includes(command),
-    });
-  }
-  return list.sort((a, b) => Number(b.target) - Number(a.target) || a.pid - b.pid);
 }
 
 /**

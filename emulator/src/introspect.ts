@@ -1,22 +1,28 @@
-// The panels' typed queries, answered through the session's guest agent — its file calls where a
-// file says it all (the walk, pagemap, maps: no guest process), else one fixed script with the
-// parameters as arguments, never as text in it — and, for the host's own re-walk of a page walk,
-// through QEMU's monitor reading guest physical memory.
+// The panels' typed queries, answered through the session's guest agent's file calls, so no
+// guest process is started (under TCG each costs 70–300 ms): lab_introspect's debugfs files (the
+// walk, the task list, /dev's nodes), /proc and /etc/passwd; and, for the host's own re-walk of a
+// page walk, through QEMU's monitor reading guest physical memory. One exception, resolving an
+// oops's module address, runs faddr2line in the guest (RESOLVE).
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DriverReport, Mapping, PageWalkResult, ProcessInfo, SourceLocation } from './api.ts';
-import { FARFETCH_NODE, parseDevices, parseModules, parseNodes, registrationChain } from './drivers.ts';
-import { GuestOutputError, parseMaps, parsePagemap, parseProcesses, parseWalkJson } from './guest-parse.ts';
-import { ptwalkReport, readGuestFile, readPagemapEntry } from './guest-files.ts';
+import { FARFETCH_NODE, parseDevices, parseModules, registrationChain } from './drivers.ts';
+import { GuestOutputError, parseMaps, parsePagemap, parseWalkJson } from './guest-parse.ts';
+import { ptwalkReport, readGuestFile, readPagemapEntry, type AgentSession } from './guest-files.ts';
+import {
+  DEVNODES_FILE,
+  parseDevnodes,
+  parsePasswd,
+  parseTasks,
+  processList,
+  TASKS_FILE,
+} from './guest-listings.ts';
 import { parseFaddr2line } from './oops-address.ts';
 import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
 import type { LabSession } from './session.ts';
 
 /** What the queries need of a session (a LabSession; a fake in unit tests). */
-export type IntrospectSession = Pick<
-  LabSession,
-  'run' | 'runAfterOops' | 'monitor' | 'runFolder' | 'agentRequest'
->;
+export type IntrospectSession = Pick<LabSession, 'runAfterOops' | 'monitor' | 'runFolder' | 'agentRequest'>;
 
 export class IntrospectError extends Error {
   constructor(
@@ -28,9 +34,7 @@ export class IntrospectError extends Error {
   }
 }
 
-const PROCESSES = 'echo $$; exec ps -eo pid=,ppid=,user=,vsz=,comm=';
-// Every entry of /dev in one process (a dangling link makes stat fail, and is left out).
-const DEV_NODES = "stat -c '%F|%t|%T|%a|%n' /dev/* 2>/dev/null; true";
+// The one query that runs a guest process: faddr2line is a bash script over readelf and addr2line.
 // The module's .ko ($1 as the kernel names it; its file may spell _ as -): the newest one built
 // under /root (the student's), else the reference modules' (modinfo -n, depmod's path). Then
 // the kit's faddr2line on it for $2. The first line says which .ko was used.
@@ -46,18 +50,31 @@ const RESOLVE = [
   'exec "$tool" "$ko" "$2"',
 ].join('\n');
 
-async function guest(
-  session: IntrospectSession,
-  script: string,
-  args: string[] = [],
-  run: IntrospectSession['run'] = session.run.bind(session),
-): Promise<string> {
-  const r = await run('/bin/sh', ['-c', script, 'lab-query', ...args], { timeoutMs: 20_000 });
+/**
+ * RESOLVE with its parameters as arguments, never as text in it; through runAfterOops, since
+ * it is asked right after an oops, when the session takes no other command.
+ */
+async function resolveInGuest(session: IntrospectSession, args: string[]): Promise<string> {
+  const r = await session.runAfterOops('/bin/sh', ['-c', RESOLVE, 'lab-query', ...args], {
+    timeoutMs: 20_000,
+  });
   if (r.exitCode !== 0) {
     const why = r.stderr.toString().trim() || r.stdout.toString().trim() || `exit ${r.exitCode}`;
     throw new IntrospectError('EGUEST', why.split('\n').pop()!);
   }
   return r.stdout.toString();
+}
+
+/** One of lab_introspect's listings; a missing file means the module is not loaded. */
+async function readListing(session: AgentSession, file: string): Promise<string> {
+  try {
+    return await readGuestFile(session, file);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/No such file/i.test(message))
+      throw new IntrospectError('EGUEST', 'lab_introspect is not loaded: modprobe lab_introspect');
+    throw new IntrospectError('EGUEST', `${file}: ${message}`);
+  }
 }
 
 /** Every hex word after an address in `xp /Ngx` output ("0000000004a2b000: 0x… 0x…"). */
@@ -110,7 +127,8 @@ export function pmemsaveReader(session: IntrospectSession): ReadPhys {
 export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys = xpReader(session)) {
   return {
     async processes(): Promise<ProcessInfo[]> {
-      return parseProcesses(await guest(session, PROCESSES));
+      const tasks = parseTasks(await readListing(session, TASKS_FILE));
+      return processList(tasks, parsePasswd(await readGuestFile(session, '/etc/passwd')));
     },
 
     async mappings(pid: number): Promise<Mapping[]> {
@@ -149,8 +167,7 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     async resolveKernelAddress(module: string, symbolOffset: string): Promise<SourceLocation | null> {
       // Without the length: an oops prints the kallsyms size (up to the next symbol, padding
       // included: 0x20), faddr2line compares it with the ELF size (0x12) and finds no match.
-      const withoutLength = symbolOffset.replace(/\/.*/, '');
-      const out = await guest(session, RESOLVE, [module, withoutLength], session.runAfterOops.bind(session));
+      const out = await resolveInGuest(session, [module, symbolOffset.replace(/\/.*/, '')]);
       const newline = out.indexOf('\n');
       const [ko, answer] = [out.slice(0, newline), out.slice(newline + 1)];
       const location = parseFaddr2line(answer, ko);
@@ -166,7 +183,7 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
     async drivers(): Promise<DriverReport> {
       const majors = parseDevices(await readGuestFile(session, '/proc/devices'));
       const loaded = parseModules(await readGuestFile(session, '/proc/modules'));
-      const entries = parseNodes(await guest(session, DEV_NODES));
+      const entries = parseDevnodes(await readListing(session, DEVNODES_FILE));
       return {
         majors,
         nodes: entries.filter((n) => n.type === 'char' || n.type === 'block'),

@@ -1,16 +1,9 @@
-// The panels' parsers: lab-ptwalk's JSON, /proc/PID/maps, the process list, pagemap entries,
-// /proc/devices, /proc/modules, /dev nodes, the farfetch chain and the ioctl decoder.
+// The panels' parsers: lab-ptwalk's JSON, /proc/PID/maps, pagemap entries, /proc/devices,
+// /proc/modules, the farfetch chain and the ioctl decoder (the listings: guest-listings.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  decodeIoctl,
-  mknodLine,
-  parseDevices,
-  parseModules,
-  parseNodes,
-  registrationChain,
-} from '../../src/drivers.ts';
-import { parseMaps, parsePagemap, parseProcesses, parseWalkJson } from '../../src/guest-parse.ts';
+import { decodeIoctl, mknodLine, parseDevices, parseModules, registrationChain } from '../../src/drivers.ts';
+import { parseMaps, parsePagemap, parseWalkJson } from '../../src/guest-parse.ts';
 
 const flags = (p: boolean) =>
   `{"P":${p},"RW":true,"US":true,"PWT":false,"PCD":false,"A":true,"D":true,"PS":false,"G":false,"NX":false}`;
@@ -83,19 +76,6 @@ test('/proc/PID/maps becomes a table with permissions and names', () => {
   assert.throws(() => parseMaps('garbage'), /not a \/proc\/PID\/maps line: garbage/);
 });
 
-test('the process list: user processes only, not the query itself, targets first', () => {
-  const list = parseProcesses(
-    '300\n    1     0 root      4096 lab-init\n    2     0 root         0 kthreadd\n' +
-      '  120     1 root      8000 bash\n  212   120 student   2400 mmap\n  300   299 root   2000 sh\n' +
-      '  301   300 root      3000 ps\n',
-  );
-  assert.deepEqual(list, [
-    { pid: 212, user: 'student', command: 'mmap', target: true },
-    { pid: 1, user: 'root', command: 'lab-init', target: false },
-    { pid: 120, user: 'root', command: 'bash', target: false },
-  ]);
-});
-
 test("pagemap's entry: present bit 63, pfn bits 0..54, compared with the walk's frame", () => {
   const walk = parseWalkJson(WALK_JSON);
   assert.deepEqual(parsePagemap(' 81800000000049c6\n', walk), {
@@ -119,7 +99,7 @@ const DEVICES = 'Character devices:\n  1 mem\n  4 /dev/vc/0\n 246 farfetch\n\nBl
 const MODULES =
   'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\nlab_introspect 12288 0 - Live 0xffffffffc0000000 (O)\n';
 
-test('/proc/devices, /proc/modules and stat lines are parsed', () => {
+test('/proc/devices and /proc/modules are parsed', () => {
   assert.deepEqual(parseDevices(DEVICES), [
     { kind: 'char', major: 1, name: 'mem' },
     { kind: 'char', major: 4, name: '/dev/vc/0' },
@@ -132,14 +112,6 @@ test('/proc/devices, /proc/modules and stat lines are parsed', () => {
     refcount: 0,
     state: 'Live',
   });
-  assert.deepEqual(
-    parseNodes('character special file|f6|0|666|/dev/farfetch\nblock special file|fe|0|660|/dev/vda\n'),
-    [
-      { path: '/dev/farfetch', type: 'char', major: 246, minor: 0, mode: '0666' },
-      { path: '/dev/vda', type: 'block', major: 254, minor: 0, mode: '0660' },
-    ],
-  );
-  assert.equal(parseNodes('regular empty file|0|0|644|/dev/farfetch\n')[0]!.type, 'file');
 });
 
 test('the farfetch chain: all ✔, a missing node, a stale node, a wrong mode, no module', () => {

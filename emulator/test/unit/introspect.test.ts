@@ -1,8 +1,10 @@
-// The panels' queries against a fake session: the fixed guest scripts get the parameters as
-// arguments, xp output is read back as memory, the host's re-walk is compared with the guest's.
+// The panels' queries against a fake session: every query through the agent's file calls (no
+// guest process; resolveKernelAddress aside, which runs faddr2line), xp output read back as memory,
+// the host's re-walk compared with the guest's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PTWALK_FILE } from '../../src/guest-files.ts';
+import { DEVNODES_FILE, TASKS_FILE } from '../../src/guest-listings.ts';
 import { createIntrospect, parseXp, xpReader, type IntrospectSession } from '../../src/introspect.ts';
 
 const WALK =
@@ -14,18 +16,20 @@ const WALK =
   '"present":true,"phys":"0xabc000","pageSize":4096,"stop":null}\n';
 
 /**
- * A guest agent's file calls over three files: lab_introspect's debugfs file (a write asks, a
- * read answers), a pagemap (seek, read 8 bytes) and a maps file; `refuse` fails the walk's write.
+ * A guest agent's file calls: lab_introspect's ptwalk file (a write asks, a read answers), a
+ * pagemap (seek, read 8 bytes) and plain files (a maps file unless `files` says otherwise);
+ * `refuse` fails the walk's write, `missing` files cannot be opened.
  */
 function fakeSession(
   memory: Map<bigint, bigint>,
   opts: {
-    stdout?: string;
-    exitCode?: number;
-    stderr?: string;
     walk?: string;
     refuse?: string;
     files?: Record<string, string>;
+    /** Paths the agent cannot open (the module not loaded). */
+    missing?: string[];
+    /** What the one guest process (resolveKernelAddress's faddr2line) prints. */
+    stdout?: string;
   } = {},
 ) {
   const runs: string[][] = [];
@@ -35,23 +39,21 @@ function fakeSession(
   let next = 1;
   const pagemap = Buffer.alloc(0x10 * 8);
   pagemap.writeBigUInt64LE(0x8100_0000_0000_0abcn, 8); // the page of 0x1000
-  const run: IntrospectSession['run'] = async (file, args) => {
-    runs.push([file, ...args]);
-    return {
-      exitCode: opts.exitCode ?? 0,
-      stdout: Buffer.from(opts.stdout ?? ''),
-      stderr: Buffer.from(opts.stderr ?? ''),
-    };
-  };
   const session: IntrospectSession = {
     runFolder: undefined,
-    run,
-    runAfterOops: async (file, args) => run(file, ['after-oops', ...args]),
+    runAfterOops: async (file, args) => {
+      runs.push([file, ...args]);
+      return { exitCode: 0, stdout: Buffer.from(opts.stdout ?? ''), stderr: Buffer.alloc(0) };
+    },
     agentRequest: async <T>(command: string, args: Record<string, unknown>): Promise<T> => {
       const file = open.get(args.handle as number);
       agent.push(file ? `${command} ${file.path}` : `${command} ${String(args.path)}`);
       const reply = (value: unknown) => value as T;
       if (command === 'guest-file-open') {
+        if (opts.missing?.includes(args.path as string))
+          throw new Error(
+            `failed to open file '${String(args.path)}' (mode: 'r'): No such file or directory`,
+          );
         open.set(next, { path: args.path as string, offset: 0 });
         return reply(next++);
       }
@@ -83,7 +85,7 @@ function fakeSession(
       return `${addr.toString(16).padStart(16, '0')}: ${words.map((w) => `0x${w.toString(16).padStart(16, '0')}`).join(' ')}\r\n`;
     },
   };
-  return { session, runs, monitor, agent };
+  return { session, monitor, agent, runs };
 }
 
 const MEMORY = new Map([
@@ -102,9 +104,8 @@ test('xp output is read as little-endian memory, word by word', async () => {
 });
 
 test('pageWalk: no guest process, the debugfs file and pagemap through the agent, verified by the host', async () => {
-  const { session, runs, monitor, agent } = fakeSession(MEMORY);
+  const { session, monitor, agent } = fakeSession(MEMORY);
   const r = await createIntrospect(session).pageWalk(9, '0x1000');
-  assert.deepEqual(runs, []);
   assert.deepEqual(agent, [
     `guest-file-open ${PTWALK_FILE}`,
     `guest-file-write ${PTWALK_FILE}`,
@@ -155,50 +156,83 @@ test("a refused walk is one line in lab-ptwalk's words", async () => {
   }
 });
 
-test('drivers: /proc/devices and /proc/modules read as files, /dev in one stat, then the chain', async () => {
-  const out =
-    'character special file|1|3|644|/dev/mem\ndirectory|0|0|755|/dev/pts\n' +
-    'character special file|1|3|666|/dev/farfetch\nblock special file|fe|0|660|/dev/vda\n';
-  const { session, runs, agent } = fakeSession(MEMORY, {
-    stdout: out,
+test('drivers: /proc/devices, /proc/modules and the devnodes file read as files, then the chain', async () => {
+  const { session, agent } = fakeSession(MEMORY, {
     files: {
       '/proc/devices': 'Character devices:\n  1 mem\n246 farfetch\n\nBlock devices:\n254 virtblk\n',
       '/proc/modules': 'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n',
+      [DEVNODES_FILE]: 'c 1 1 644 mem\nd 0 0 755 pts\nc 1 3 666 farfetch\nb 254 0 660 vda\n',
     },
   });
   const r = await createIntrospect(session).drivers();
-  assert.equal(runs.length, 1);
-  assert.ok(
-    agent.includes('guest-file-open /proc/devices') && agent.includes('guest-file-open /proc/modules'),
+  assert.deepEqual(
+    agent.filter((a) => a.startsWith('guest-file-open')),
+    ['guest-file-open /proc/devices', 'guest-file-open /proc/modules', `guest-file-open ${DEVNODES_FILE}`],
   );
   assert.equal(r.farfetchMajor, 246);
   assert.deepEqual(
     r.nodes.map((n) => n.path),
-    ['/dev/mem', '/dev/farfetch', '/dev/vda'],
+    ['/dev/farfetch', '/dev/mem', '/dev/vda'],
   );
   assert.deepEqual(r.fix?.commands, ['rm /dev/farfetch', 'mknod -m 0666 /dev/farfetch c 246 0']);
 });
 
+test('processes: the tasks file and /etc/passwd read as files, no guest process', async () => {
+  const { session, agent } = fakeSession(MEMORY, {
+    files: {
+      [TASKS_FILE]: '1 0 0 1 lab-init\n2 0 0 0 kthreadd\n212 1 1000 1 mmap\n',
+      '/etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nstudent:x:1000:1000::/home/student:/bin/bash\n',
+    },
+  });
+  assert.deepEqual(await createIntrospect(session).processes(), [
+    { pid: 212, user: 'student', command: 'mmap', target: true },
+    { pid: 1, user: 'root', command: 'lab-init', target: false },
+  ]);
+  assert.deepEqual(
+    agent.filter((a) => a.startsWith('guest-file-open')),
+    [`guest-file-open ${TASKS_FILE}`, 'guest-file-open /etc/passwd'],
+  );
+});
+
+test('a listing without lab_introspect says how to load it', async () => {
+  const { session } = fakeSession(MEMORY, { missing: [TASKS_FILE] });
+  await assert.rejects(createIntrospect(session).processes(), {
+    code: 'EGUEST',
+    message: 'lab_introspect is not loaded: modprobe lab_introspect',
+  });
+});
+
 test("resolveKernelAddress: one fixed script, module and offset (without the length) as its arguments, run even after an oops; faddr2line's line read", async () => {
   const stdout =
-    '/root/lab_crash/lab_crash.ko\nnull_write+0x5/0x10:\nnull_write at /root/lab_crash/lab_crash.c:24\n';
+    '/root/lab_crash/lab_crash.ko\nnull_write+0x5/0x12:\nnull_write at /root/lab_crash/lab_crash.c:24\n';
   const { session, runs } = fakeSession(MEMORY, { stdout });
-  assert.deepEqual(await createIntrospect(session).resolveKernelAddress('lab_crash', 'null_write+0x5/0x10'), {
+  assert.deepEqual(await createIntrospect(session).resolveKernelAddress('lab_crash', 'null_write+0x5/0x20'), {
     function: 'null_write',
     file: '/root/lab_crash/lab_crash.c',
     line: 24,
     ko: '/root/lab_crash/lab_crash.ko',
   });
   assert.equal(runs.length, 1);
-  const [file, mark, dashC, script, ...args] = runs[0]!;
-  assert.deepEqual(
-    [file, mark, dashC, args],
-    ['/bin/sh', 'after-oops', '-c', ['lab-query', 'lab_crash', 'null_write+0x5']],
-  );
+  const [file, dashC, script, ...args] = runs[0]!;
+  assert.deepEqual([file, dashC, args], ['/bin/sh', '-c', ['lab-query', 'lab_crash', 'null_write+0x5']]);
   assert.match(script!, /scripts\/faddr2line/);
   assert.doesNotMatch(
     script!,
     /lab_crash|null_write/,
     'the parameters are arguments, never text in the script',
   );
+});
+
+test("resolveKernelAddress: no debug info is no line; faddr2line's other non-answers are its own words", async () => {
+  const ko = '/lib/modules/6.12.117-farfetch/extra/farfetch_p3.ko\n';
+  const none = fakeSession(MEMORY, { stdout: `${ko}far_read+0x9/0x40:\nfar_read at ??:0\n` });
+  assert.equal(
+    await createIntrospect(none.session).resolveKernelAddress('farfetch_p3', 'far_read+0x9'),
+    null,
+  );
+  const other = fakeSession(MEMORY, { stdout: `${ko}no match for far_read+0x99\n` });
+  await assert.rejects(createIntrospect(other.session).resolveKernelAddress('farfetch_p3', 'far_read+0x99'), {
+    code: 'EGUEST',
+    message: 'no match for far_read+0x99',
+  });
 });

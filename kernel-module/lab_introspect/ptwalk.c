@@ -19,7 +19,8 @@
  * (leaf) entry at the pud or pmd level ends the walk there: phys is computed
  * from it, pageSize says how big the page is and stop is null.  With 4-level
  * paging ("levels":4) there is no p4d entry.  The user-space command
- * `lab-ptwalk PID ADDR` wraps this.
+ * `lab-ptwalk PID ADDR` wraps this.  listings.c adds the files "tasks" and
+ * "devnodes" beside it.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -36,6 +37,7 @@
 #include <linux/uaccess.h>
 
 #include "farfetch_common.h"
+#include "listings.h"
 
 /* Five levels of about 240 bytes each, and the rest: well below this. */
 #define REPORT_SIZE 2048
@@ -381,6 +383,7 @@ static int __init lab_introspect_init(void)
 	/* debugfs failures are not fatal: the file is then simply missing. */
 	lab_dir = debugfs_create_dir("farfetch_lab", NULL);
 	debugfs_create_file("ptwalk", 0600, lab_dir, NULL, &ptwalk_fops);
+	lab_listings_create(lab_dir);
 	return 0;
 }
 
@@ -392,4 +395,4 @@ static void __exit lab_introspect_exit(void)
 module_init(lab_introspect_init);
 module_exit(lab_introspect_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Farfetch'd Lab: page walks of any address in any process, as JSON");
+MODULE_DESCRIPTION("Farfetch'd Lab: page walks as JSON, the task list and /dev's nodes");
