@@ -300,3 +300,27 @@ test('resizes are coalesced: one stty in flight, then only the last size', async
   await session.resizeConsole(110, 27); // already the guest's size: no command
   assert.equal(made[0]!.commands.length, 3);
 });
+
+test('after an oops only runAfterOops reaches the guest (it runs on); after a panic nothing does', async () => {
+  const { session, made } = makeSession();
+  await session.start();
+  const crash = new Promise((resolve) => session.once('crash', resolve));
+  made[0]!.kernel('[    5.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n');
+  made[0]!.kernel('[    5.000001] Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI\n');
+  await crash;
+  assert.equal(session.status().crash?.kind, 'oops');
+  await assert.rejects(session.run('true', []), /^Error: the guest is not ready \(it is crashed\)$/);
+  const before = made[0]!.commands.length;
+  assert.equal((await session.runAfterOops('/bin/sh', ['-c', 'true'])).exitCode, 0);
+  assert.equal(made[0]!.commands.length, before + 1);
+
+  const panicked = makeSession();
+  await panicked.session.start();
+  const panic = new Promise((resolve) => panicked.session.once('crash', resolve));
+  panicked.made[0]!.kernel('[    5.000000] Kernel panic - not syncing: sysrq triggered crash\n');
+  await panic;
+  await assert.rejects(
+    panicked.session.runAfterOops('/bin/sh', ['-c', 'true']),
+    /^Error: the guest is not ready \(it is crashed\)$/,
+  );
+});
