@@ -304,3 +304,22 @@ export interface LabBackend {
   connect(listener: (event: LabEvent) => void): LabClient;
   dispose(): Promise<void>;
 }
+
+/** One check of `farfetchd-lab check` (the `--json` contract of issue 11). */
+export interface CheckResult {
+  /** Stable snake_case name, e.g. `kernel_address_is_efault`. */
+  name: string;
+  status: 'pass' | 'fail' | 'skip';
+  points: number;
+  maxPoints: number;
+  /** Expected vs got (errno names, GOOD/BAD bytes) and the hint; why it was skipped. */
+  message: string;
+}
+
+/** What `farfetchd-lab check --json` prints: one object on stdout. */
+export interface CheckReport {
+  part: 1 | 2 | 3;
+  score: number;
+  maxScore: number;
+  tests: CheckResult[];
+}
