@@ -17,10 +17,10 @@
 //    match them by), and a request that timed out makes the next one resync first, because its
 //    late reply would otherwise be taken for the next request's.
 import { randomInt } from 'node:crypto';
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connectWithRetry, isObject, type JsonObject, type QmpAddress } from './qmp-protocol.ts';
 
-/** A unix socket path, or a loopback TCP port (Windows). */
+/** A unix socket path or a Windows named pipe, or a TCP port (fake peers in tests). */
 export type GuestAgentAddress = QmpAddress;
 
 /** The agent answered with an error. */
@@ -101,7 +101,7 @@ export class GuestAgentChannel {
   private resolveClosed!: () => void;
 
   private constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Duplex,
     /** How long one request may wait for its answer unless told otherwise. */
     readonly requestTimeoutMs: number,
   ) {
@@ -123,7 +123,7 @@ export class GuestAgentChannel {
     opts: GuestAgentConnectOptions = {},
   ): Promise<GuestAgentChannel> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    let socket: net.Socket;
+    let socket: Duplex;
     try {
       socket = await connectWithRetry(address, Date.now() + timeoutMs, timeoutMs);
     } catch (err) {
@@ -131,6 +131,14 @@ export class GuestAgentChannel {
       throw new GuestAgentTimeoutError(`no guest agent socket: ${why}`);
     }
     return new GuestAgentChannel(socket, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  }
+
+  /** Runs the channel over a stream that is already open (a QEMU `-chardev pipe`, see qemu-pipe.ts). */
+  static open(
+    stream: Duplex,
+    opts: Pick<GuestAgentConnectOptions, 'requestTimeoutMs'> = {},
+  ): GuestAgentChannel {
+    return new GuestAgentChannel(stream, opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
   }
 
   /** Resolves once the channel has closed. */

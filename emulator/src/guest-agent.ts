@@ -1,6 +1,7 @@
 // A client for qemu-guest-agent (qemu-ga): programs (guest-exec, its status, a run to the end
 // with a timeout that kills the program's tree) and whole files (guest-file-*), over the
 // resynchronising, one-request-at-a-time channel of guest-agent-channel.ts.
+import type { Duplex } from 'node:stream';
 import type { JsonObject } from './qmp-protocol.ts';
 import {
   GuestAgentChannel,
@@ -103,6 +104,11 @@ export class GuestAgent {
    */
   static async connect(address: GuestAgentAddress, opts: GuestAgentConnectOptions = {}): Promise<GuestAgent> {
     return new GuestAgent(await GuestAgentChannel.connect(address, opts));
+  }
+
+  /** The agent over a stream that is already open (a QEMU `-chardev pipe`). */
+  static open(stream: Duplex, opts: Pick<GuestAgentConnectOptions, 'requestTimeoutMs'> = {}): GuestAgent {
+    return new GuestAgent(GuestAgentChannel.open(stream, opts));
   }
 
   /** Resolves once the channel has closed. */

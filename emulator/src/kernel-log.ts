@@ -4,20 +4,21 @@
 //      │                            │                               │
 //      └────────────── close() (any time; idempotent) ──────────────┴──▶ closed
 //
-// QEMU is the client (see clientSocketChardev in qemu-args.ts): the socket must be listening
-// before QEMU is spawned, so that nothing the kernel prints at the start of a boot is lost.
-// One listener serves one boot: it accepts QEMU's connection and no other, and stops listening
-// as soon as it has it, so no other process can join the channel afterwards.
+// Over a unix socket QEMU is the client (see clientSocketChardev in qemu-args.ts): the socket
+// must be listening before QEMU is spawned, so that nothing the kernel prints at the start of a
+// boot is lost. One listener serves one boot: it accepts QEMU's connection and no other, and
+// stops listening as soon as it has it, so no other process can join the channel afterwards.
+// Over a pipe (the Windows transport) QEMU is the server and the host opens the pipe
+// (qemu-pipe.ts); attach() then starts in `connected`.
 //
 // What this channel is worth: only the kernel writes to hvc0 (init removes the device node
 // once booted). A root user in the guest can still write kernel messages of their own (by
-// recreating the node, or through /dev/kmsg); that fools only their own lab, on purpose. On
-// Windows (TCP on 127.0.0.1) another local program could connect before QEMU does: QEMU's own
-// connection is then refused and it does not start, so that boot fails instead of running on
-// beside a forged log. On Linux and macOS the socket lives in the session's private folder.
+// recreating the node, or through /dev/kmsg); that fools only their own lab, on purpose. The
+// socket lives in the session's private folder; a Windows pipe takes one client, the lab.
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SocketEndpoint } from './qemu-args.ts';
 
 interface KernelLogEvents {
@@ -28,40 +29,41 @@ interface KernelLogEvents {
 }
 
 export class KernelLogListener extends EventEmitter<KernelLogEvents> {
-  private connection?: net.Socket;
+  private connection?: Duplex;
   private closing?: Promise<void>;
 
   private constructor(
-    private readonly server: net.Server,
-    /** The endpoint to give QEMU (QemuConfig.kernelLog): for TCP, the port the OS chose. */
+    /** The unix socket listening for QEMU; none for a pipe, which the host opens. */
+    private readonly server: net.Server | undefined,
+    /** The endpoint to give QEMU (QemuConfig.kernelLog). */
     readonly endpoint: SocketEndpoint,
   ) {
     super();
-    server.on('connection', (socket) => this.accept(socket));
+    server?.on('connection', (socket) => this.accept(socket));
     // Once listening, a failed accept (e.g. out of file descriptors) only means QEMU cannot
     // connect, which QEMU's exit reports; it must not throw in the event loop.
-    server.on('error', () => undefined);
+    server?.on('error', () => undefined);
   }
 
-  /**
-   * Listens on `endpoint`: a unix socket path (its folder must exist and the path must not), or
-   * `{ kind: 'tcp', port }` on 127.0.0.1, where port 0 lets the OS choose (see `endpoint`).
-   */
-  static async listen(endpoint: SocketEndpoint): Promise<KernelLogListener> {
+  /** Listens on a unix socket path (its folder must exist and the path must not). */
+  static async listen(endpoint: { kind: 'unix'; path: string }): Promise<KernelLogListener> {
     const server = net.createServer({ allowHalfOpen: false });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const where = endpoint.kind === 'unix' ? endpoint.path : `127.0.0.1:${endpoint.port}`;
-        reject(new Error(`cannot listen for the kernel log on ${where}: ${err.message}`, { cause: err }));
+        reject(
+          new Error(`cannot listen for the kernel log on ${endpoint.path}: ${err.message}`, { cause: err }),
+        );
       });
-      if (endpoint.kind === 'unix') server.listen(endpoint.path, resolve);
-      else server.listen(endpoint.port, '127.0.0.1', resolve);
+      server.listen(endpoint.path, resolve);
     });
-    const bound: SocketEndpoint =
-      endpoint.kind === 'unix'
-        ? { kind: 'unix', path: endpoint.path }
-        : { kind: 'tcp', port: (server.address() as net.AddressInfo).port };
-    return new KernelLogListener(server, bound);
+    return new KernelLogListener(server, { kind: 'unix', path: endpoint.path });
+  }
+
+  /** The kernel log over a pipe the host has opened already (qemu-pipe.ts openQemuPipe). */
+  static attach(stream: Duplex, endpoint: { kind: 'pipe'; path: string }): KernelLogListener {
+    const listener = new KernelLogListener(undefined, endpoint);
+    listener.accept(stream);
+    return listener;
   }
 
   /** Stops listening, drops QEMU's connection and removes the socket file. Idempotent. */
@@ -70,7 +72,7 @@ export class KernelLogListener extends EventEmitter<KernelLogEvents> {
       this.connection?.destroy();
       this.connection = undefined;
       await new Promise<void>((resolve) => {
-        if (this.server.listening) this.server.close(() => resolve());
+        if (this.server?.listening) this.server.close(() => resolve());
         else resolve();
       });
       if (this.endpoint.kind === 'unix') await rm(this.endpoint.path, { force: true });
@@ -78,14 +80,14 @@ export class KernelLogListener extends EventEmitter<KernelLogEvents> {
     return this.closing;
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: Duplex): void {
     if (this.connection || this.closing) {
       socket.destroy();
       return;
     }
     this.connection = socket;
     // QEMU's connection is the only one this boot gets: nobody else may join the channel.
-    this.server.close();
+    this.server?.close();
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
       if (text === '') return;

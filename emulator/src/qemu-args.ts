@@ -3,20 +3,23 @@
 //
 // The machine: q35, no default devices (no NIC: the lab guest has no network), the kernel
 // booted directly (no firmware boot menu, no bootloader), the root file system on virtio-blk,
-// the serial console on QEMU's stdio (the session's pty), the kernel's own log on a virtio
-// console that only the kernel writes, QMP and the guest agent on sockets, and pvpanic so that
-// a guest panic reaches the host as a QMP event.
+// the serial console on QEMU's stdio (the session's pty) or a pipe, the kernel's own log on a
+// virtio console that only the kernel writes, QMP and the guest agent on unix sockets or pipes
+// (the Windows transport, qemu-transport.ts), and pvpanic so that a guest panic reaches the
+// host as a QMP event.
 import type { Accelerator } from './api.ts';
 
 export type HostPlatform = 'linux' | 'darwin' | 'win32';
 
 /**
- * Where QEMU serves a socket. Unix sockets on Linux and macOS; on Windows, TCP on 127.0.0.1
- * (Node cannot speak AF_UNIX there). Loopback only, so nothing on the network can drive the VM;
- * other local users can still connect to a loopback port, which a unix socket in a private
- * directory prevents.
+ * A channel between the host and QEMU (see qemu-transport.ts for who uses which):
+ * - `unix`: a unix socket in the session's private folder (Linux and macOS, the default there).
+ * - `pipe`: QEMU's `-chardev pipe,path=P`. On Windows QEMU creates the named pipe \\.\pipe\P as
+ *   its server (P is a bare name); elsewhere it opens the FIFOs P.in (it reads) and P.out (it
+ *   writes), which the host must have created (qemu-pipe.ts). No loopback TCP port: any local
+ *   user can connect to one, and QMP can run host commands (`migrate exec:`).
  */
-export type SocketEndpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; port: number };
+export type SocketEndpoint = { kind: 'unix'; path: string } | { kind: 'pipe'; path: string };
 
 export interface QemuConfig {
   accel: Accelerator;
@@ -40,6 +43,11 @@ export interface QemuConfig {
    * is the client here: the host must already listen when QEMU starts (KernelLogListener).
    */
   kernelLog: SocketEndpoint;
+  /**
+   * The serial console (the student's terminal): `stdio` (default; the session runs QEMU on a
+   * pty) or a pipe (no pty at all: the Windows transport).
+   */
+  console?: 'stdio' | { kind: 'pipe'; path: string };
   /** Appended to the default kernel command line. */
   kernelCmdline?: string;
   /**
@@ -90,6 +98,8 @@ const ACCEL_PLATFORM: Record<Exclude<Accelerator, 'tcg'>, HostPlatform> = {
 };
 /** sizeof(sockaddr_un.sun_path) minus the terminating NUL: longer paths cannot be bound. */
 const UNIX_PATH_MAX: Record<HostPlatform, number> = { linux: 107, darwin: 103, win32: 107 };
+/** A Windows pipe name as the lab makes them (the path under \\.\pipe\ is at most 256 characters). */
+const WINDOWS_PIPE_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 
 export class QemuConfigError extends Error {
   override name = 'QemuConfigError';
@@ -141,13 +151,20 @@ export function escapeOptionValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
+/**
+ * A pipe chardev. On Windows QEMU creates the named pipe with one instance and the default
+ * security descriptor (write access for its own user, SYSTEM and Administrators only) and waits
+ * in ConnectNamedPipe, while it starts, for its one client: nothing written to it is lost.
+ * On Linux and macOS it opens P.in and P.out read-write, so it never blocks on them.
+ */
+function pipeChardev(id: string, path: string): string {
+  return `pipe,id=${id},path=${escapeOptionValue(path)}`;
+}
+
 function socketChardev(id: string, endpoint: SocketEndpoint): string {
+  if (endpoint.kind === 'pipe') return pipeChardev(id, endpoint.path);
   // server=on,wait=off: QEMU listens and starts at once, without waiting for us to connect.
-  const where =
-    endpoint.kind === 'unix'
-      ? `path=${escapeOptionValue(endpoint.path)}`
-      : `host=127.0.0.1,port=${endpoint.port}`;
-  return `socket,id=${id},${where},server=on,wait=off`;
+  return `socket,id=${id},path=${escapeOptionValue(endpoint.path)},server=on,wait=off`;
 }
 
 /**
@@ -158,17 +175,14 @@ function socketChardev(id: string, endpoint: SocketEndpoint): string {
  * this machine). The alternatives lose or delay bytes: a server socket with wait=off drops
  * everything printed before the host connects (the start of a boot), wait=on makes the host
  * poll for a socket file before it can even reach QMP, and a file would have to be polled.
- * Client mode also suits TCP (Windows): the host binds port 0 and tells QEMU the port the OS
- * chose, so no port is guessed. A virtconsole port never holds the guest back: what the chardev
+ * A pipe (the Windows transport) needs none of this: QEMU waits for the host to open it before
+ * any vCPU runs (Windows), or writes into a FIFO the host reads (elsewhere). A virtconsole port never holds the guest back: what the chardev
  * cannot take at once is dropped (QEMU's hvc note: throttling would stall the whole guest
  * kernel), so a host that stops reading can lose kernel text but never freezes the guest.
  */
 function clientSocketChardev(id: string, endpoint: SocketEndpoint): string {
-  const where =
-    endpoint.kind === 'unix'
-      ? `path=${escapeOptionValue(endpoint.path)}`
-      : `host=127.0.0.1,port=${endpoint.port}`;
-  return `socket,id=${id},${where},server=off`;
+  if (endpoint.kind === 'pipe') return pipeChardev(id, endpoint.path);
+  return `socket,id=${id},path=${escapeOptionValue(endpoint.path)},server=off`;
 }
 
 function requireString(field: string, value: unknown): void {
@@ -188,7 +202,7 @@ function validateEndpoint(field: string, endpoint: SocketEndpoint | undefined, p
   if (typeof endpoint !== 'object' || endpoint === null) throw new QemuConfigError(field, 'is missing');
   if (endpoint.kind === 'unix') {
     if (platform === 'win32') {
-      throw new QemuConfigError(field, "cannot be a unix socket on Windows: use { kind: 'tcp', port }");
+      throw new QemuConfigError(field, "cannot be a unix socket on Windows: use { kind: 'pipe', path }");
     }
     requireString(`${field}.path`, endpoint.path);
     const bytes = Buffer.byteLength(endpoint.path);
@@ -198,25 +212,28 @@ function validateEndpoint(field: string, endpoint: SocketEndpoint | undefined, p
         `is ${bytes} bytes long; a unix socket path can have at most ${UNIX_PATH_MAX[platform]} on ${platform}`,
       );
     }
-  } else if (endpoint.kind === 'tcp') {
-    requireInteger(`${field}.port`, endpoint.port, 1, 65535);
+  } else if (endpoint.kind === 'pipe') {
+    requireString(`${field}.path`, endpoint.path);
+    if (platform === 'win32' && !WINDOWS_PIPE_NAME.test(endpoint.path)) {
+      throw new QemuConfigError(
+        `${field}.path`,
+        'must be a bare pipe name on Windows (1 to 200 letters, digits, ".", "_" or "-"; QEMU adds \\\\.\\pipe\\)',
+      );
+    }
   } else {
-    throw new QemuConfigError(`${field}.kind`, `must be 'unix' or 'tcp'`);
+    throw new QemuConfigError(`${field}.kind`, `must be 'unix' or 'pipe'`);
   }
 }
 
-/** Two sockets on the same path or port would collide: QEMU could bind only one of them. */
+/** Two channels on the same path would collide: QEMU could create or bind only one of them. */
 function requireDistinct(
   field: string,
-  endpoint: SocketEndpoint,
+  endpoint: SocketEndpoint | undefined,
   otherField: string,
   other: SocketEndpoint,
 ): void {
-  if (endpoint.kind === 'unix' && other.kind === 'unix' && endpoint.path === other.path) {
+  if (endpoint && endpoint.kind === other.kind && endpoint.path === other.path) {
     throw new QemuConfigError(`${field}.path`, `must differ from ${otherField}.path`);
-  }
-  if (endpoint.kind === 'tcp' && other.kind === 'tcp' && endpoint.port === other.port) {
-    throw new QemuConfigError(`${field}.port`, `must differ from ${otherField}.port`);
   }
 }
 
@@ -254,6 +271,17 @@ export function validateQemuConfig(config: QemuConfig): void {
   requireDistinct('agent', config.agent, 'qmp', config.qmp);
   requireDistinct('kernelLog', config.kernelLog, 'qmp', config.qmp);
   requireDistinct('kernelLog', config.kernelLog, 'agent', config.agent);
+  if (config.console !== undefined && config.console !== 'stdio') {
+    if (config.console?.kind !== 'pipe') throw new QemuConfigError('console', "must be 'stdio' or a pipe");
+    validateEndpoint('console', config.console, config.hostPlatform);
+    for (const [name, other] of [
+      ['qmp', config.qmp],
+      ['agent', config.agent],
+      ['kernelLog', config.kernelLog],
+    ] as const) {
+      requireDistinct('console', config.console, name, other);
+    }
+  }
   if (
     config.kernelCmdline !== undefined &&
     (typeof config.kernelCmdline !== 'string' || /[\n\r\0]/.test(config.kernelCmdline))
@@ -306,9 +334,11 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     '-device',
     'virtio-blk-pci,drive=disk0',
     // The console is QEMU's stdio, which the session makes a pty. signal=off: Ctrl-C is a
-    // byte for the guest's shell, not a signal that kills QEMU.
+    // byte for the guest's shell, not a signal that kills QEMU. Or a pipe: no pty, no signals.
     '-chardev',
-    'stdio,id=console,signal=off',
+    config.console && config.console !== 'stdio'
+      ? pipeChardev('console', config.console.path)
+      : 'stdio,id=console,signal=off',
     '-serial',
     'chardev:console',
     // QMP on its own socket: the same as `-qmp unix:PATH,server=on,wait=off`, written as a

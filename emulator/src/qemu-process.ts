@@ -2,24 +2,31 @@
 //
 // It owns everything that lives exactly as long as that QEMU: the run folder (a private
 // farfetchd-lab-* temp folder with a pid file naming this host process), the qcow2 overlay in
-// it, the pty QEMU's console is on, the kernel's own console (hvc0, KernelLogListener), the QMP
-// and guest-agent sockets and their clients, and the promise of how QEMU ended. dispose() can be called at any moment, as often as wanted, even
-// while launch() is still on its way: it ends QEMU and removes all of it.
+// it, the QEMU child and its console (a pty, or a pipe: qemu-child.ts), the kernel's own console
+// (hvc0, KernelLogListener), the QMP and guest-agent channels (unix sockets, or pipes: see
+// qemu-transport.ts) and their clients, and the promise of how QEMU ended. dispose() can be
+// called at any moment, as often as wanted, even while launch() is still on its way: it ends
+// QEMU and removes all of it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, rename, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
-import * as pty from 'node-pty';
-import type { Accelerator } from './api.ts';
 import { findQemu, findQemuImg } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { KernelLogListener } from './kernel-log.ts';
-import { buildQemuArgs } from './qemu-args.ts';
+import { buildQemuArgs, type HostPlatform } from './qemu-args.ts';
+import { spawnPipeQemu, spawnPtyQemu, type PipeQemuChild, type QemuChild } from './qemu-child.ts';
+import { makeFifos, openQemuPipe } from './qemu-pipe.ts';
+import type { LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
+import { channelEndpoints, chooseTransport, type ChannelEndpoints } from './qemu-transport.ts';
 import { QmpClient } from './qmp.ts';
 import { makeRunFolder } from './run-folders.ts';
 import type { QemuExit } from './session-state.ts';
+
+export { withDeathSignal } from './qemu-child.ts';
+export type { DiskSource, LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -31,70 +38,6 @@ const SOCKET_POLL_MS = 10;
 /** How long an exit waits for QMP's last words (the SHUTDOWN reason) once QEMU is gone. */
 const EXIT_REASON_WAIT_MS = 500;
 
-/** Where the overlay (the guest's disk) of a new QemuProcess comes from. */
-export type DiskSource =
-  /** An empty overlay over the base image: a fresh machine. */
-  | { kind: 'fresh' }
-  /** A copy of a warm-state file, started from its snapshot `loadvm`. */
-  | { kind: 'snapshot'; file: string; loadvm: string }
-  /** The overlay of an earlier process of the same machine, moved here (a reboot keeps its disk). */
-  | { kind: 'adopt'; file: string };
-
-export interface QemuProcessSpec {
-  accel: Accelerator;
-  kernelPath: string;
-  /** The image's base qcow2; never written. */
-  baseDisk: string;
-  disk: DiskSource;
-  memoryMiB: number;
-  cpus: number;
-  /** LA57 off in the CPU model: the guest runs 4-level paging. */
-  fourLevelPaging?: boolean;
-  /** A host folder shared at tag "workspace"; `empty` shares an empty folder (same machine shape). */
-  workspace?: string | { empty: true };
-  cols: number;
-  rows: number;
-  env: NodeJS.ProcessEnv;
-}
-
-/** What the session asks of the guest agent (GuestAgent has it; unit tests fake it). */
-export type SessionAgent = Pick<GuestAgent, 'sync' | 'run' | 'writeFile' | 'ping' | 'close' | 'request'>;
-
-/** What LabSession needs of one QEMU run; QemuProcess is the real one. */
-export interface LabProcess {
-  /** Resolves once, when QEMU has ended (never rejects). */
-  readonly exited: Promise<QemuExit>;
-  /** The overlay file, once launch() has made it. */
-  readonly overlayPath: string | undefined;
-  /** The run folder, once launch() has made it (files QEMU writes for the lab, e.g. pmemsave). */
-  readonly runFolder: string | undefined;
-  /** A QEMU monitor (HMP) command through QMP, e.g. `xp` to read guest physical memory. */
-  monitor(command: string): Promise<string>;
-  /** Makes the run folder and overlay, starts QEMU and connects QMP and the agent's socket. */
-  launch(): Promise<void>;
-  /** The agent's channel (after launch); the agent itself answers once the guest runs it. */
-  agent(): SessionAgent;
-  /** The student's console (ttyS0): the terminal, and boot markers. Programs write here. */
-  onConsole(listener: (data: string) => void): void;
-  /** The kernel's own console (hvc0): what only the kernel prints (crashes are read here). */
-  onKernelLog(listener: (text: string) => void): void;
-  /** QEMU's GUEST_PANICKED event (pvpanic). */
-  onGuestPanicked(listener: () => void): void;
-  write(data: string): void;
-  resize(cols: number, rows: number): void;
-  pause(): void;
-  resume(): void;
-  /** Pauses the vCPUs (a panicked kernel spins forever). */
-  freeze(): Promise<void>;
-  /** `savevm tag` (HMP reports its errors only in its text, e.g. a mounted 9p share). */
-  saveSnapshot(tag: string): Promise<void>;
-  /** Asks QEMU to quit and waits for it, keeping the run folder (the overlay is complete then). */
-  quit(): Promise<QemuExit>;
-  dispose(): Promise<void>;
-}
-
-export type ProcessFactory = (spec: QemuProcessSpec) => LabProcess;
-
 export class ProcessDisposedError extends Error {
   override name = 'ProcessDisposedError';
   constructor() {
@@ -102,30 +45,16 @@ export class ProcessDisposedError extends Error {
   }
 }
 
-/**
- * If this process dies without stopping the guest, QEMU must not live on: on Linux the kernel
- * kills it (PR_SET_PDEATHSIG through setpriv, which then execs QEMU: same pid); everywhere, the
- * pty's hang-up (SIGHUP when our end closes) ends a console QEMU too.
- */
-export function withDeathSignal(qemuBinary: string, args: string[]): [string, string[]] {
-  if (process.platform === 'linux' && existsSync('/usr/bin/setpriv')) {
-    return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args]];
-  }
-  return [qemuBinary, args];
-}
-
-function signalName(signal: number | undefined): NodeJS.Signals | null {
-  if (!signal) return null;
-  const entry = Object.entries(os.constants.signals).find(([, n]) => n === signal);
-  return (entry?.[0] as NodeJS.Signals | undefined) ?? null;
-}
-
 export class QemuProcess implements LabProcess {
   readonly exited: Promise<QemuExit>;
   private resolveExited!: (exit: QemuExit) => void;
   private runDir?: string;
   private overlay?: string;
-  private child?: pty.IPty;
+  private child?: QemuChild;
+  /** Every pipe opened for this run, destroyed with it (a client may never have taken one). */
+  private readonly pipes: Duplex[] = [];
+  /** Stops the pipe opens' retrying once dispose() starts or QEMU has exited. */
+  private readonly pipeRetries = new AbortController();
   private qmp?: QmpClient;
   private agentClient?: GuestAgent;
   private kernelLog?: KernelLogListener;
@@ -183,33 +112,37 @@ export class QemuProcess implements LabProcess {
     this.overlay = overlay;
     let workspace = typeof spec.workspace === 'string' ? spec.workspace : undefined;
     if (typeof spec.workspace === 'object') workspace = this.runDir;
-    const qmpPath = path.join(this.runDir, 'qmp.sock');
-    const agentPath = path.join(this.runDir, 'agent.sock');
-    // Listening before QEMU starts: QEMU connects to it while starting (it will not start
-    // without it), so the kernel's first line is never lost.
-    this.kernelLog = await this.late(
-      KernelLogListener.listen({ kind: 'unix', path: path.join(this.runDir, 'kernel-log.sock') }),
-    );
-    this.kernelLog.on('data', (text) => {
-      for (const listener of this.kernelLogListeners) listener(text);
-    });
+    const platform = process.platform as HostPlatform;
+    const transport = chooseTransport(process.platform, spec.env, spec.transport);
+    const channels = channelEndpoints(transport, this.runDir, platform);
+    if (channels.kernelLog.kind === 'unix') {
+      // Listening before QEMU starts: QEMU connects to it while starting (it will not start
+      // without it), so the kernel's first line is never lost.
+      this.kernelLog = await this.late(KernelLogListener.listen(channels.kernelLog));
+      this.forwardKernelLog(this.kernelLog);
+    } else if (platform !== 'win32') {
+      for (const channel of [channels.qmp, channels.agent, channels.kernelLog, channels.console!]) {
+        await makeFifos(channel.path);
+      }
+    }
     const args = buildQemuArgs({
       accel: spec.accel,
-      hostPlatform: process.platform as 'linux' | 'darwin' | 'win32',
+      hostPlatform: platform,
       kernelPath: spec.kernelPath,
       diskPath: overlay,
       memoryMiB: spec.memoryMiB,
       cpus: spec.cpus,
       fourLevelPaging: spec.fourLevelPaging,
-      qmp: { kind: 'unix', path: qmpPath },
-      agent: { kind: 'unix', path: agentPath },
-      kernelLog: this.kernelLog!.endpoint,
+      qmp: channels.qmp,
+      agent: channels.agent,
+      kernelLog: channels.kernelLog,
+      console: channels.console ?? 'stdio',
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
       loadvm: spec.disk.kind === 'snapshot' ? spec.disk.loadvm : undefined,
     });
-    this.spawn(findQemu({ env: spec.env }), args);
-    this.qmp = await this.connect(qmpPath, (p) => QmpClient.connect(p, { timeoutMs: SOCKET_TIMEOUT_MS }));
-    this.qmp.onEvent((event) => {
+    if (transport === 'pipe') await this.launchOverPipes(findQemu({ env: spec.env }), args, channels);
+    else await this.launchOverSockets(findQemu({ env: spec.env }), args, channels);
+    this.qmp!.onEvent((event) => {
       if (event.event === 'SHUTDOWN') {
         const reason = (event.data as { reason?: unknown } | undefined)?.reason;
         if (typeof reason === 'string') this.shutdownReason = reason;
@@ -217,9 +150,58 @@ export class QemuProcess implements LabProcess {
         for (const listener of this.panicListeners) listener();
       }
     });
-    this.agentClient = await this.connect(agentPath, (p) =>
+  }
+
+  private async launchOverSockets(qemu: string, args: string[], channels: ChannelEndpoints): Promise<void> {
+    this.spawn(await spawnPtyQemu(this.childSpec(qemu, args)));
+    const qmpPath = channels.qmp.path;
+    this.qmp = await this.connect(qmpPath, (p) => QmpClient.connect(p, { timeoutMs: SOCKET_TIMEOUT_MS }));
+    this.agentClient = await this.connect(channels.agent.path, (p) =>
       GuestAgent.connect(p, { timeoutMs: SOCKET_TIMEOUT_MS }),
     );
+  }
+
+  /**
+   * QEMU opens its pipes while it starts (on Windows it waits for us on each in turn), so all
+   * four are opened at once; the clients run on them as on sockets.
+   */
+  private async launchOverPipes(qemu: string, args: string[], channels: ChannelEndpoints): Promise<void> {
+    if (this.disposing) throw new ProcessDisposedError();
+    const child: PipeQemuChild = spawnPipeQemu(this.childSpec(qemu, args));
+    this.spawn(child);
+    const open = (channel: { path: string }) =>
+      this.step(
+        openQemuPipe(channel.path, {
+          platform: process.platform,
+          deadline: Date.now() + SOCKET_TIMEOUT_MS,
+          signal: this.pipeRetries.signal,
+        }).then((stream) => {
+          this.pipes.push(stream);
+          if (this.disposing) stream.destroy();
+          return stream;
+        }),
+      );
+    const [qmp, agent, kernelLog, console] = await Promise.all(
+      [channels.qmp, channels.agent, channels.kernelLog, channels.console!].map(open),
+    );
+    this.kernelLog = KernelLogListener.attach(
+      kernelLog!,
+      channels.kernelLog as { kind: 'pipe'; path: string },
+    );
+    this.forwardKernelLog(this.kernelLog);
+    child.attachConsole(console!);
+    this.qmp = await this.late(QmpClient.open(qmp!, { timeoutMs: SOCKET_TIMEOUT_MS }));
+    this.agentClient = GuestAgent.open(agent!);
+  }
+
+  private childSpec(file: string, args: string[]) {
+    return { file, args, cwd: this.runDir!, cols: this.spec.cols, rows: this.spec.rows };
+  }
+
+  private forwardKernelLog(kernelLog: KernelLogListener): void {
+    kernelLog.on('data', (text) => {
+      for (const listener of this.kernelLogListeners) listener(text);
+    });
   }
 
   /** An await of launch() that ends when dispose() starts or QEMU exits. */
@@ -227,33 +209,27 @@ export class QemuProcess implements LabProcess {
     return Promise.race([promise, this.aborted, this.endedWhileStarting]);
   }
 
-  private spawn(qemuBinary: string, args: string[]): void {
-    if (this.disposing) throw new ProcessDisposedError();
-    const [file, argv] = withDeathSignal(qemuBinary, args);
-    const child = pty.spawn(file, argv, {
-      name: 'xterm-256color',
-      cols: this.spec.cols,
-      rows: this.spec.rows,
-      cwd: this.runDir,
-      env: process.env as Record<string, string>,
-    });
+  private spawn(child: QemuChild): void {
+    if (this.disposing) {
+      child.kill('SIGKILL');
+      throw new ProcessDisposedError();
+    }
     this.child = child;
-    child.onData((data) => {
+    child.onConsole((data) => {
       for (const listener of this.consoleListeners) listener(data);
     });
-    child.onExit(({ exitCode, signal }) => {
+    child.onExit((exit) => {
       this.hasExited = true;
-      const name = signalName(signal);
+      this.pipeRetries.abort();
       // QEMU sends SHUTDOWN before it exits, but the two reach us by different paths: the QMP
-      // socket's close comes after all its data, so wait for it (briefly) to know the reason.
+      // channel's close comes after all its data, so wait for it (briefly) to know the reason.
       // The timer is cleared then: a CLI whose QEMU has ended must not linger for it.
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise((resolve) => (timer = setTimeout(resolve, EXIT_REASON_WAIT_MS)));
       void Promise.race([this.qmp?.closed ?? Promise.resolve(), waited]).then(() => {
         clearTimeout(timer);
         this.resolveExited({
-          code: name ? null : exitCode,
-          signal: name,
+          ...exit,
           ...(this.shutdownReason ? { shutdownReason: this.shutdownReason } : {}),
         });
       });
@@ -363,6 +339,7 @@ export class QemuProcess implements LabProcess {
 
   private async doDispose(): Promise<void> {
     this.abort(new ProcessDisposedError());
+    this.pipeRetries.abort();
     await this.launching?.catch(() => undefined);
     // The overlay is thrown away, so there is nothing to flush: quit at once.
     await this.endQemu();
@@ -370,6 +347,7 @@ export class QemuProcess implements LabProcess {
     await this.qmp?.close().catch(() => undefined);
     // After QEMU's exit, so that everything the kernel printed has been read.
     await this.kernelLog?.close();
+    for (const pipe of this.pipes) pipe.destroy();
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
   }
 }

@@ -3,7 +3,7 @@
 // JSON object per line, cut on raw bytes) and connecting to a socket that may not exist yet.
 import net from 'node:net';
 
-/** A unix socket path, or a loopback TCP port (Windows, where QEMU's QMP is served over TCP). */
+/** A unix socket path or a Windows named pipe (\\.\pipe\…), or a TCP port (fake peers in tests). */
 export type QmpAddress = string | { host: string; port: number };
 
 export interface QmpGreeting {

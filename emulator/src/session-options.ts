@@ -4,6 +4,7 @@ import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import type { ConsoleSize } from './console-size.ts';
 import type { GuestImage } from './image.ts';
 import type { DiskSource, ProcessFactory, QemuProcessSpec } from './qemu-process.ts';
+import type { Transport } from './qemu-transport.ts';
 
 export interface LabSessionOptions {
   image?: GuestImage;
@@ -34,6 +35,11 @@ export interface LabSessionOptions {
   accelerators?: AcceleratorPolicy;
   /** Remove stale run folders and warm snapshots at the first start (default on). */
   cleanStale?: boolean;
+  /**
+   * How the host talks to QEMU (qemu-transport.ts): `pipe` is Windows' and, elsewhere, a test
+   * of it. Default: chooseTransport (FARFETCHD_LAB_TRANSPORT, else this host's).
+   */
+  transport?: Transport;
 }
 
 /** What a LabSession emits. */
@@ -74,5 +80,6 @@ export function processSpec(
     cols: machine.size.cols,
     rows: machine.size.rows,
     env: machine.env,
+    ...(opts.transport ? { transport: opts.transport } : {}),
   };
 }

@@ -135,27 +135,37 @@ test('macOS + TCG (Apple Silicon) is allowed', () => {
   assert.equal(after(args, '-accel'), 'tcg,thread=multi');
 });
 
-test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
+/** The pipes of a Windows run, as channelEndpoints names them. */
+const winPipes = {
+  qmp: { kind: 'pipe', path: 'farfetchd-lab-0123abcd-qmp' },
+  agent: { kind: 'pipe', path: 'farfetchd-lab-4567abcd-agent' },
+  kernelLog: { kind: 'pipe', path: 'farfetchd-lab-89abcdef-kernel-log' },
+  console: { kind: 'pipe', path: 'farfetchd-lab-01234567-console' },
+} as const;
+
+test('Windows + WHPX: named pipes for every channel and the console, no 9p share', () => {
   const args = buildQemuArgs({
     ...linux,
     accel: 'whpx',
     hostPlatform: 'win32',
     kernelPath: 'C:\\Program Files\\Farfetchd Lab\\bzImage',
     diskPath: 'C:\\Users\\ash\\AppData\\Local\\Temp\\lab\\overlay.qcow2',
-    qmp: { kind: 'tcp', port: 45001 },
-    agent: { kind: 'tcp', port: 45002 },
-    kernelLog: { kind: 'tcp', port: 45003 },
+    ...winPipes,
     workspace: { hostPath: 'C:\\Users\\ash\\farfetchd', tag: 'workspace' },
   });
   assert.equal(after(args, '-accel'), 'whpx,kernel-irqchip=off');
   assert.equal(after(args, '-cpu'), 'max');
   assert.equal(after(args, '-kernel'), 'C:\\Program Files\\Farfetchd Lab\\bzImage');
   assert.deepEqual(allAfter(args, '-chardev'), [
-    'stdio,id=console,signal=off',
-    'socket,id=qmp,host=127.0.0.1,port=45001,server=on,wait=off',
-    'socket,id=kernellog,host=127.0.0.1,port=45003,server=off',
-    'socket,id=ga,host=127.0.0.1,port=45002,server=on,wait=off',
+    'pipe,id=console,path=farfetchd-lab-01234567-console',
+    'pipe,id=qmp,path=farfetchd-lab-0123abcd-qmp',
+    'pipe,id=kernellog,path=farfetchd-lab-89abcdef-kernel-log',
+    'pipe,id=ga,path=farfetchd-lab-4567abcd-agent',
   ]);
+  assert.equal(
+    args.some((a) => a.includes('127.0.0.1') || a.includes('tcp')),
+    false,
+  );
   assert.equal(args.includes('-fsdev'), false);
   assert.equal(
     args.some((a) => a.includes('9p')),
@@ -164,13 +174,7 @@ test('Windows + WHPX: loopback TCP sockets, no 9p share', () => {
 });
 
 test('Windows + TCG works the same way', () => {
-  const args = buildQemuArgs({
-    ...linux,
-    hostPlatform: 'win32',
-    qmp: { kind: 'tcp', port: 1 },
-    agent: { kind: 'tcp', port: 65535 },
-    kernelLog: { kind: 'tcp', port: 2 },
-  });
+  const args = buildQemuArgs({ ...linux, hostPlatform: 'win32', ...winPipes });
   assert.equal(after(args, '-accel'), 'tcg,thread=multi');
 });
 
@@ -261,29 +265,28 @@ test('invalid configurations are refused with the field named', () => {
     'agent.path',
     /is 104 bytes long; a unix socket path can have at most 103 on darwin/,
   );
-  rejects({ ...linux, agent: { kind: 'tcp', port: 70000 } }, 'agent.port', /from 1 to 65535 \(got 70000\)/);
   rejects(
-    { ...linux, agent: { kind: 'pipe' } as unknown as QemuConfig['agent'] },
+    { ...linux, agent: { kind: 'tcp', port: 5000 } as unknown as QemuConfig['agent'] },
     'agent.kind',
-    /must be 'unix' or 'tcp'/,
+    /must be 'unix' or 'pipe'/,
   );
   rejects({ ...linux, agent: linux.qmp }, 'agent.path', /must differ from qmp.path/);
   rejects(
-    {
-      ...linux,
-      hostPlatform: 'win32',
-      qmp: { kind: 'tcp', port: 5000 },
-      agent: { kind: 'tcp', port: 5000 },
-      kernelLog: { kind: 'tcp', port: 5002 },
-    },
-    'agent.port',
-    /must differ from qmp.port/,
+    { ...linux, hostPlatform: 'win32', ...winPipes, agent: winPipes.qmp },
+    'agent.path',
+    /must differ from qmp.path/,
   );
   rejects(
-    { ...linux, hostPlatform: 'win32', agent: { kind: 'tcp', port: 5001 } },
-    'qmp',
-    /cannot be a unix socket on Windows/,
+    { ...linux, hostPlatform: 'win32', ...winPipes, qmp: { kind: 'pipe', path: 'C:\\lab\\qmp' } },
+    'qmp.path',
+    /must be a bare pipe name on Windows/,
   );
+  rejects(
+    { ...linux, hostPlatform: 'win32', ...winPipes, agent: linux.agent },
+    'agent',
+    /cannot be a unix socket on Windows: use \{ kind: 'pipe', path \}/,
+  );
+  rejects({ ...linux, ...winPipes, console: winPipes.qmp }, 'console.path', /must differ from qmp.path/);
   rejects({ ...linux, kernelCmdline: 'a\nb' }, 'kernelCmdline', /one line/);
   rejects({ ...linux, workspace: { hostPath: '/w', tag: 'has space' } }, 'workspace.tag', /1 to 31 letters/);
   rejects({ ...linux, workspace: { hostPath: '/w', tag: 'x'.repeat(32) } }, 'workspace.tag', /1 to 31/);
@@ -324,38 +327,44 @@ test('a missing or wrong kernelLog endpoint is refused with the field named', ()
     'kernelLog.path',
     /is 115 bytes long; a unix socket path can have at most 107 on linux/,
   );
-  rejects({ ...linux, kernelLog: { kind: 'tcp', port: 0 } }, 'kernelLog.port', /from 1 to 65535 \(got 0\)/);
   rejects(
     { ...linux, kernelLog: { kind: 'fifo' } as unknown as QemuConfig['kernelLog'] },
     'kernelLog.kind',
-    /must be 'unix' or 'tcp'/,
+    /must be 'unix' or 'pipe'/,
   );
   rejects({ ...linux, kernelLog: linux.qmp }, 'kernelLog.path', /must differ from qmp.path/);
   rejects({ ...linux, kernelLog: linux.agent }, 'kernelLog.path', /must differ from agent.path/);
-  const win32: QemuConfig = {
-    ...linux,
-    hostPlatform: 'win32',
-    qmp: { kind: 'tcp', port: 5000 },
-    agent: { kind: 'tcp', port: 5001 },
-    kernelLog: { kind: 'tcp', port: 5002 },
-  };
+  const win32: QemuConfig = { ...linux, hostPlatform: 'win32', ...winPipes };
   assert.equal(
     allAfter(buildQemuArgs(win32), '-chardev')[2],
-    'socket,id=kernellog,host=127.0.0.1,port=5002,server=off',
+    'pipe,id=kernellog,path=farfetchd-lab-89abcdef-kernel-log',
   );
-  rejects(
-    { ...win32, kernelLog: { kind: 'tcp', port: 5000 } },
-    'kernelLog.port',
-    /must differ from qmp.port/,
-  );
-  rejects(
-    { ...win32, kernelLog: { kind: 'tcp', port: 5001 } },
-    'kernelLog.port',
-    /must differ from agent.port/,
-  );
+  rejects({ ...win32, kernelLog: winPipes.agent }, 'kernelLog.path', /must differ from agent.path/);
   rejects(
     { ...win32, kernelLog: { kind: 'unix', path: 'C:\\lab\\k.sock' } },
     'kernelLog',
     /cannot be a unix socket on Windows/,
+  );
+});
+
+test('the pipe transport on Linux: FIFO bases in the run folder, the console on a pipe too', () => {
+  const args = buildQemuArgs({
+    ...linux,
+    qmp: { kind: 'pipe', path: '/run/lab/qmp' },
+    agent: { kind: 'pipe', path: '/run/lab/agent' },
+    kernelLog: { kind: 'pipe', path: '/run/lab/kernel-log' },
+    console: { kind: 'pipe', path: '/run/lab/con,sole' },
+  });
+  assert.deepEqual(allAfter(args, '-chardev'), [
+    'pipe,id=console,path=/run/lab/con,,sole',
+    'pipe,id=qmp,path=/run/lab/qmp',
+    'pipe,id=kernellog,path=/run/lab/kernel-log',
+    'pipe,id=ga,path=/run/lab/agent',
+  ]);
+  assert.deepEqual(allAfter(args, '-serial'), ['chardev:console']);
+  rejects(
+    { ...linux, console: 'tty' as unknown as QemuConfig['console'] },
+    'console',
+    /must be 'stdio' or a pipe/,
   );
 });
