@@ -15,9 +15,13 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
  * missing, that require starts a download (which cannot work offline). Returns the path only if
  * the binary is really there, else why not.
  */
-export function electronBinary(env = process.env) {
-  const pkg = path.join(repo, 'node_modules', 'electron');
-  if (!existsSync(path.join(pkg, 'package.json'))) return { reason: 'the electron package is not installed' };
+export function electronBinary(env = process.env, root = repo) {
+  // Electron comes with the packaging toolchain (build/package: Node >= 22.12), not with the
+  // lab's own dependencies, which install on Node 20 without a warning.
+  const pkg = path.join(root, 'build', 'package', 'node_modules', 'electron');
+  if (!existsSync(path.join(pkg, 'package.json'))) {
+    return { reason: 'the electron package is not installed (npm run package:install, with Node >= 22.12)' };
+  }
   const pathFile = path.join(pkg, 'path.txt');
   const name = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : null;
   const dist = env.ELECTRON_OVERRIDE_DIST_PATH || path.join(pkg, 'dist');

@@ -5,8 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
 import { createBackend } from '../emulator/src/backend.ts';
+import { imageDir } from '../emulator/src/image.ts';
+import { verifyImage } from '../emulator/src/image-verify.ts';
+import { runSmokeTest } from '../emulator/src/smoke-test.ts';
 import { registerLabHandlers } from './ipc.ts';
 import {
   allowPermission,
@@ -54,7 +57,30 @@ function loadWindowState(file: string): WindowState {
   }
 }
 
-app.whenReady().then(() => {
+// `--smoke-test` (the release workflow, on each runner): no window; boot the bundled guest with
+// the bundled QEMU, run `uname -r` in it through the backend's session, exit 0 or 1.
+if (process.argv.includes('--smoke-test')) {
+  void app.whenReady().then(async () => {
+    app.exit(await runSmokeTest({ env: process.env, log: (line) => process.stdout.write(`${line}\n`) }));
+  });
+} else {
+  void app.whenReady().then(async () => {
+    // The installed image is checked before anything uses it: a damaged one is one line with
+    // the fix, never a boot that hangs. A development checkout builds its own image (no sums).
+    if (app.isPackaged) {
+      try {
+        await verifyImage(imageDir(process.env));
+      } catch (err) {
+        dialog.showErrorBox("Farfetch'd Lab cannot start", (err as Error).message);
+        app.exit(1);
+        return;
+      }
+    }
+    openWindow();
+  });
+}
+
+function openWindow(): void {
   protocol.handle(APP_SCHEME, async (request) => {
     const answer = resolveAppRequest(request.url, staticDir);
     const body = answer.file ? await readFile(answer.file) : 'not found';
@@ -113,7 +139,7 @@ app.whenReady().then(() => {
     unregister();
     backend.dispose().finally(() => app.quit());
   });
-});
+}
 
 app.on('window-all-closed', () => app.quit());
 // Ctrl-C in the terminal that ran `npm start`: the same clean stop as closing the window.

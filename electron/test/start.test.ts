@@ -11,20 +11,27 @@ import { repoRoot } from '../../emulator/src/image.ts';
 import { electronBinary, noDisplay } from '../../build/start.js';
 
 test('electronBinary finds a binary only where it really is, and never downloads', () => {
-  const found = electronBinary({}) as { binary?: string; reason?: string };
-  // Here the package is installed but its binary never downloaded; on a developer's machine it may be.
-  assert.ok(
-    found.binary || /never downloaded|does not exist/.test(found.reason ?? ''),
-    JSON.stringify(found),
-  );
+  const root = mkdtempSync(path.join(os.tmpdir(), 'electron-root-'));
   const dist = mkdtempSync(path.join(os.tmpdir(), 'electron-dist-'));
   try {
-    assert.match(electronBinary({ ELECTRON_OVERRIDE_DIST_PATH: dist }).reason, /does not exist/);
+    assert.deepEqual(electronBinary({}, root), {
+      reason: 'the electron package is not installed (npm run package:install, with Node >= 22.12)',
+    });
+    // The package installed (build/package), its binary never downloaded: as on this machine.
+    const pkg = path.join(root, 'build', 'package', 'node_modules', 'electron');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, 'package.json'), '{}');
+    assert.deepEqual(electronBinary({}, root), { reason: 'its binary was never downloaded' });
+    assert.match(electronBinary({ ELECTRON_OVERRIDE_DIST_PATH: dist }, root).reason, /does not exist/);
     mkdirSync(dist, { recursive: true });
     writeFileSync(path.join(dist, 'electron'), '');
-    assert.equal(electronBinary({ ELECTRON_OVERRIDE_DIST_PATH: dist }).binary, path.join(dist, 'electron'));
+    assert.equal(
+      electronBinary({ ELECTRON_OVERRIDE_DIST_PATH: dist }, root).binary,
+      path.join(dist, 'electron'),
+    );
   } finally {
     rmSync(dist, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

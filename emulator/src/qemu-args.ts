@@ -62,6 +62,14 @@ export interface QemuConfig {
   extra?: string[];
 }
 
+/**
+ * Whether QEMU on this host can share a folder over virtio-9p: QEMU for Windows is built without
+ * virtfs, so a Windows guest has no /root/work share (files go in and out through the agent).
+ */
+export function hostHasVirtfs(platform: HostPlatform): boolean {
+  return platform !== 'win32';
+}
+
 export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_CPUS = 2;
 
@@ -373,7 +381,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     '-rtc',
     'base=utc',
   ];
-  if (config.workspace && config.hostPlatform !== 'win32') {
+  if (config.workspace && hostHasVirtfs(config.hostPlatform)) {
     args.push(
       // security_model=none: files keep the host user's ownership; the guest's root acts as
       // that user, and nothing is stored in extended attributes.

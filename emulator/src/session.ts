@@ -20,6 +20,7 @@ import { CrashDetector } from './crash.ts';
 import { settleGuest, shOn } from './guest-commands.ts';
 import { loadImage, type GuestImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
+import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
@@ -291,7 +292,8 @@ export class LabSession extends GuestAccess {
     this.progress.add('agent-ready');
     await settleGuest(proc, guard, {
       fromSnapshot: disk.kind === 'snapshot',
-      workspace: !!this.opts.workspace,
+      // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
+      workspace: !!this.opts.workspace && hostHasVirtfs(process.platform as HostPlatform),
     });
     await guard(this.sizer.attach((size) => shOn(proc, sttyCommand(size)).then(() => undefined)));
   }

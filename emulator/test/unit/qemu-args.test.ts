@@ -4,6 +4,7 @@ import {
   accelArgs,
   buildQemuArgs,
   DEFAULT_KERNEL_CMDLINE,
+  hostHasVirtfs,
   QemuConfigError,
   type QemuConfig,
 } from '../../src/qemu-args.ts';
@@ -367,4 +368,10 @@ test('the pipe transport on Linux: FIFO bases in the run folder, the console on 
     'console',
     /must be 'stdio' or a pipe/,
   );
+});
+
+test('virtio-9p exists wherever QEMU has virtfs: not in QEMU for Windows', () => {
+  assert.equal(hostHasVirtfs('linux'), true);
+  assert.equal(hostHasVirtfs('darwin'), true);
+  assert.equal(hostHasVirtfs('win32'), false);
 });
