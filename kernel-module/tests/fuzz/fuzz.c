@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	static char module[16];
 	struct part p = { .dev_fd = { -1, -1 } };
 	unsigned long calls = 100000, splats;
-	long leak_margin = 2048, free_before, free_after, refcnt, loaded, unloaded;
+	long leak_margin = 512, free_before, free_after, refcnt, loaded, unloaded;
 	unsigned int seconds = 0;
 	uint64_t seed = (uint64_t)time(NULL);
 	struct utsname u;
@@ -165,6 +165,8 @@ int main(int argc, char **argv)
 	print_errnos(stdout, false);
 	printf("violations: %lu\nsplats: %lu\nrefcount before rmmod: %ld\nrmmod: %ld\n",
 	       tally->violations, splats, refcnt, unloaded);
+	printf("target: %lu address-space changes, %lu forks, %lu replaced\n",
+	       atomic_load(&shared->ops), atomic_load(&shared->forks), tally->restarts);
 	printf("free pages: %ld before, %ld after (%ld fewer, margin %ld)\n", free_before,
 	       free_after, free_before - free_after, leak_margin);
 	pass = tally->violations == 0 && splats == 0 && refcnt == 0 && unloaded == 0 &&

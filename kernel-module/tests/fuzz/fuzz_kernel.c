@@ -158,7 +158,7 @@ static void write_file(const char *path, const char *text)
 }
 
 /*
- * nr_free_pages once the page cache is dropped and every slab cache shrunk
+ * Free pages (nr_free_pages and the per-CPU lists) once the page cache is dropped and every slab cache shrunk
  * (which also empties KASAN's quarantine of freed objects): what is left
  * allocated is what someone still holds.
  */
@@ -166,7 +166,7 @@ long free_pages_settled(void)
 {
 	char line[128], path[512];
 	struct dirent *d;
-	long n = -1;
+	long n = -1, pcp;
 	DIR *dir;
 	FILE *f;
 
@@ -186,6 +186,14 @@ long free_pages_settled(void)
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "nr_free_pages %ld", &n) == 1)
 			break;
+	}
+	if (f)
+		fclose(f);
+	/* Free pages parked on the per-CPU lists are not in nr_free_pages: add them. */
+	f = fopen("/proc/zoneinfo", "r");
+	while (f && n >= 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " count: %ld", &pcp) == 1)
+			n += pcp;
 	}
 	if (f)
 		fclose(f);

@@ -12,6 +12,7 @@
 #include "fuzz.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,19 @@ static void churn_once(uint64_t *s, unsigned char *prot)
 	unsigned char *at = (unsigned char *)CHURN_ADDR + first * PAGE;
 	static const int prots[] = { PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE };
 	int p = prots[below(s, 3)];
+	unsigned long op;
 	pid_t child;
 
 	if (first + n > CHURN_PAGES)
 		n = CHURN_PAGES - first;
-	switch (below(s, 8)) {
+	/*
+	 * fork() and a new 2 MiB region cost milliseconds under TCG: rarer,
+	 * so that the cheap changes keep coming while the calls run.
+	 */
+	op = below(s, 64);
+	if (op >= 8)
+		op = op < 10 ? 6 : op % 5 == 0 ? 7 : op % 5;
+	switch (op) {
 	case 0:
 	case 1:
 		if (mmap(at, n * PAGE, p, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
@@ -155,9 +164,13 @@ static void __attribute__((noreturn)) target_main(uint64_t seed)
 {
 	unsigned char prot[CHURN_PAGES] = { 0 };
 	uint64_t s = seed | 1;
-	int on_stack = 0;
+	int on_stack = 0, devnull;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* A stray write into our stack ends us with glibc's "stack smashing" line: not news. */
+	devnull = open("/dev/null", O_WRONLY);
+	if (devnull >= 0)
+		dup2(devnull, 2);
 	atomic_store(&shared->stack_addr, (unsigned long)&on_stack);
 	while (!atomic_load(&shared->stop)) {
 		churn_once(&s, prot);
