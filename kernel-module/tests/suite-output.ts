@@ -37,6 +37,7 @@ export interface FuzzSummary {
   freePagesBefore: number;
   freePagesAfter: number;
   leakMargin: number;
+  settles: number;
   targetRestarts: number;
   targetOps: number;
   targetForks: number;

@@ -93,11 +93,11 @@ int main(int argc, char **argv)
 	static char module[16];
 	struct part p = { .dev_fd = { -1, -1 } };
 	unsigned long calls = 100000, splats;
-	long leak_margin = 512, free_before, free_after, refcnt, loaded, unloaded;
+	long leak_margin = 512, free_before, free_after, free_now, refcnt, loaded, unloaded;
 	unsigned int seconds = 0;
 	uint64_t seed = (uint64_t)time(NULL);
 	struct utsname u;
-	int c, kmsg, status = 0;
+	int c, kmsg, settles, status = 0;
 	pid_t worker;
 	bool pass;
 
@@ -159,6 +159,16 @@ int main(int argc, char **argv)
 	if (p.dev_path)
 		unlink(p.dev_path);
 	free_after = free_pages_settled();
+	/*
+	 * Pages still on their way back (a process of the run not yet fully
+	 * gone, deferred frees) return within seconds; a leak stays missing.
+	 */
+	for (settles = 1; free_before - free_after > leak_margin && settles < 6; settles++) {
+		sleep(1);
+		free_now = free_pages_settled();
+		if (free_now > free_after)
+			free_after = free_now;
+	}
 	splats = kmsg_splats(kmsg);
 
 	printf("calls: %lu\nreturned >= 0: %lu (%lu bytes)\n", tally->calls, tally->ok, tally->bytes);
@@ -167,8 +177,9 @@ int main(int argc, char **argv)
 	       tally->violations, splats, refcnt, unloaded);
 	printf("target: %lu address-space changes, %lu forks, %lu replaced\n",
 	       atomic_load(&shared->ops), atomic_load(&shared->forks), tally->restarts);
-	printf("free pages: %ld before, %ld after (%ld fewer, margin %ld)\n", free_before,
-	       free_after, free_before - free_after, leak_margin);
+	printf("free pages: %ld before, %ld after (%ld fewer, margin %ld; %d settle%s)\n",
+	       free_before, free_after, free_before - free_after, leak_margin, settles,
+	       settles > 1 ? "s" : "");
 	pass = tally->violations == 0 && splats == 0 && refcnt == 0 && unloaded == 0 &&
 	       free_before - free_after <= leak_margin && tally->calls > 0;
 	printf("json: {\"part\":%d,\"kernel\":\"%s\",\"seed\":%llu,\"mode\":\"%s\",\"seconds\":%u,"
@@ -177,10 +188,10 @@ int main(int argc, char **argv)
 	       tally->ok, tally->bytes);
 	print_errnos(stdout, true);
 	printf("},\"violations\":%lu,\"splats\":%lu,\"refcount\":%ld,\"rmmod\":%ld,"
-	       "\"freePagesBefore\":%ld,\"freePagesAfter\":%ld,\"leakMargin\":%ld,"
+	       "\"freePagesBefore\":%ld,\"freePagesAfter\":%ld,\"leakMargin\":%ld,\"settles\":%d,"
 	       "\"targetRestarts\":%lu,\"targetOps\":%lu,\"targetForks\":%lu,\"pageWalks\":%lu,"
 	       "\"pass\":%s}\n", tally->violations, splats, refcnt, unloaded, free_before,
-	       free_after, leak_margin, tally->restarts, atomic_load(&shared->ops),
+	       free_after, leak_margin, settles, tally->restarts, atomic_load(&shared->ops),
 	       atomic_load(&shared->forks), tally->walks, pass ? "true" : "false");
 	printf("result: %s\n", pass ? "pass" : "FAIL");
 	return pass ? 0 : 1;
