@@ -63,9 +63,12 @@ ksrc_version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) ||
 
 kernel_key=$(hash_inputs "linux-source-6.12=$ksrc_version" build/kernel.config \
 	kernel-module/patch/farfetch.patch "kernel-stage-v1")
+# The tests' debug kernel (KASAN, lockdep, DEBUG_VM ...): the same tree and fragment plus
+# build/kernel-debug.config, so any change to the main kernel's inputs rebuilds it too.
+debug_kernel_key=$(hash_inputs "$kernel_key" build/kernel-debug.config "kernel-debug-stage-v1")
 rootfs_key=$(hash_inputs "$suite" build/guest-packages.txt "rootfs-stage-v1")
-image_key=$(hash_inputs "$kernel_key" "$rootfs_key" build/build-guest.sh build/guest \
-	kernel-module targets)
+image_key=$(hash_inputs "$kernel_key" "$debug_kernel_key" "$rootfs_key" build/build-guest.sh \
+	build/guest kernel-module targets)
 
 if [ "$print_key" = 1 ]; then
 	echo "$image_key"
@@ -75,58 +78,67 @@ fi
 
 mkdir -p "$out"
 kernel_dir=$out/kernel-$kernel_key
+debug_kernel_dir=$out/kernel-debug-$debug_kernel_key
 rootfs_dir=$out/rootfs-$rootfs_key
 image_dir=$out/image-$image_key
 if [ "$rebuild" = 1 ]; then
-	rm -rf "$kernel_dir" "$rootfs_dir" "$image_dir"
+	rm -rf "$kernel_dir" "$debug_kernel_dir" "$rootfs_dir" "$image_dir"
 fi
 
 # ---------------------------------------------------------------- kernel
+# build_kernel NAME DIR FRAGMENT...: Debian's tree + our patch, `make tinyconfig`, then each
+# fragment merged in order (a later one wins for the same option), built into DIR.
 build_kernel() {
-	local work=$out/work-kernel src obj t0
+	local name=$1 dir=$2 work=$out/work-$1 src obj t0 frag
+	shift 2
 	src=$work/linux-source-6.12
 	obj=$work/obj
 	t0=$(date +%s)
-	log "kernel: extracting $ksrc_tar ($ksrc_version)"
-	rm -rf "$src" "$kernel_dir.tmp"
+	log "$name: extracting $ksrc_tar ($ksrc_version)"
+	rm -rf "$src" "$dir.tmp"
 	mkdir -p "$work" "$obj"
 	tar -C "$work" -xJf "$ksrc_tar"
-	log "kernel: applying kernel-module/patch/farfetch.patch"
+	log "$name: applying kernel-module/patch/farfetch.patch"
 	(cd "$src" && patch -p1 --quiet <"$repo/kernel-module/patch/farfetch.patch")
-	log "kernel: configuring (tinyconfig + build/kernel.config)"
+	log "$name: configuring (tinyconfig + $*)"
 	make -s -C "$src" O="$obj" tinyconfig >/dev/null
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
-		"$repo/build/kernel.config" >/dev/null
+	for frag in "$@"; do
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+			"$repo/$frag" >/dev/null
+	done
 	make -s -C "$src" O="$obj" olddefconfig >/dev/null
-	# Every line of the fragment must have survived olddefconfig, or the kernel lacks it.
+	# Every option the fragments set (the last one's value, if several set it) must have
+	# survived olddefconfig, or the kernel lacks it.
 	local line missing=0
 	while IFS= read -r line; do
-		case $line in
-		CONFIG_*) grep -qxF "$line" "$obj/.config" || { echo "  not set: $line" >&2; missing=1; } ;;
-		esac
-	done <"$repo/build/kernel.config"
-	[ "$missing" = 0 ] || die "kernel config fragment did not apply (see above)"
+		grep -qxF "$line" "$obj/.config" || { echo "  not set: $line" >&2; missing=1; }
+	done < <(cat "${@/#/$repo/}" | sed -n 's/^\(# \)\{0,1\}\(CONFIG_[A-Za-z0-9_]*\)[= ].*/\2 &/p' |
+		awk '{ last[$1] = substr($0, length($1) + 2); if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+			END { for (i = 0; i < n; i++) print last[order[i]] }')
+	[ "$missing" = 0 ] || die "kernel config fragments did not apply (see above)"
 	local cc=gcc
 	if command -v ccache >/dev/null; then
 		export CCACHE_DIR=$out/ccache
 		cc="ccache gcc"
 	fi
-	log "kernel: make -j$jobs bzImage modules (a clean build takes a few minutes)"
+	log "$name: make -j$jobs bzImage modules (a clean build takes a few minutes)"
 	make -s -C "$src" O="$obj" CC="$cc" -j"$jobs" bzImage modules
 	local release
 	release=$(make -s -C "$src" O="$obj" kernelrelease)
-	mkdir -p "$kernel_dir.tmp"
-	cp "$obj/arch/x86/boot/bzImage" "$kernel_dir.tmp/bzImage"
-	log "kernel: module build kit and uapi headers"
+	mkdir -p "$dir.tmp"
+	cp "$obj/arch/x86/boot/bzImage" "$dir.tmp/bzImage"
+	cp "$obj/.config" "$dir.tmp/config"
+	log "$name: module build kit and uapi headers"
 	make -s -C "$src" O="$obj" run-command \
-		KBUILD_RUN_COMMAND="\$(srctree)/scripts/package/install-extmod-build $kernel_dir.tmp/kit"
-	make -s -C "$src" O="$obj" headers_install INSTALL_HDR_PATH="$kernel_dir.tmp/headers"
+		KBUILD_RUN_COMMAND="\$(srctree)/scripts/package/install-extmod-build $dir.tmp/kit"
+	make -s -C "$src" O="$obj" headers_install INSTALL_HDR_PATH="$dir.tmp/headers"
 	cp "$src/scripts/checkpatch.pl" "$src/scripts/spelling.txt" \
-		"$src/scripts/const_structs.checkpatch" "$kernel_dir.tmp/"
-	echo "$release" >"$kernel_dir.tmp/release"
-	mv "$kernel_dir.tmp" "$kernel_dir"
+		"$src/scripts/const_structs.checkpatch" "$dir.tmp/"
+	echo "$release" >"$dir.tmp/release"
+	echo "$(($(date +%s) - t0))" >"$dir.tmp/build-seconds"
+	mv "$dir.tmp" "$dir"
 	rm -rf "$src"
-	log "kernel: built $release in $(($(date +%s) - t0)) s"
+	log "$name: built $release in $(($(date +%s) - t0)) s"
 }
 
 # ---------------------------------------------------------------- rootfs
@@ -152,6 +164,39 @@ build_rootfs() {
 }
 
 # ---------------------------------------------------------------- image
+# install_kernel_modules KERNEL_DIR STAGE: what a kernel's release needs in the rootfs — the
+# module build kit at /lib/modules/<release>/build, the reference modules (built on the host
+# against that kit) in .../extra, and the suite's fixture modules in
+# /usr/local/libexec/farfetch/modules/<release>. Both kernels' trees live side by side; the
+# release strings (-farfetch, -farfetch-debug) keep them apart.
+install_kernel_modules() {
+	local kdir=$1 stage=$2 release mods fixtures m hooks=$repo/kernel-module/tests/hooks
+	release=$(cat "$kdir/release")
+	mods=$stage/lib/modules/$release
+	log "image: $release: module build kit, reference and fixture modules"
+	mkdir -p "$mods/extra"
+	cp -a "$kdir/kit" "$mods/build"
+	for m in farfetch_p1 farfetch_p2 farfetch_p3 lab_introspect; do
+		make -s -C "$repo/kernel-module/$m" KDIR="$kdir/kit" clean >/dev/null
+		make -s -C "$repo/kernel-module/$m" KDIR="$kdir/kit" >/dev/null ||
+			die "module $m failed to build against $release"
+		cp "$repo/kernel-module/$m/$m.ko" "$mods/extra/"
+		make -s -C "$repo/kernel-module/$m" KDIR="$kdir/kit" clean >/dev/null
+	done
+	# depmod wants the lists a full `make modules_install` writes; this kernel has no
+	# loadable in-tree modules, so they are empty.
+	touch "$mods/modules.order" "$mods/modules.builtin" "$mods/modules.builtin.modinfo"
+	depmod -b "$stage" "$release"
+	# Handout-style hook modules the suite loads itself (out-of-order unloads): fixtures, so
+	# beside the suite rather than in /lib/modules.
+	fixtures=$stage/usr/local/libexec/farfetch/modules/$release
+	make -s -C "$hooks" KDIR="$kdir/kit" clean >/dev/null
+	make -s -C "$hooks" KDIR="$kdir/kit" >/dev/null ||
+		die "the suite's hook modules failed to build against $release"
+	install -D -m 0644 -t "$fixtures" "$hooks/handout_hook_a.ko" "$hooks/handout_hook_b.ko"
+	make -s -C "$hooks" KDIR="$kdir/kit" clean >/dev/null
+}
+
 build_image() {
 	local t0 stage release kit mods tmp
 	t0=$(date +%s)
@@ -169,26 +214,13 @@ build_image() {
 	# <asm/unistd.h> has no __NR_farfetch.
 	cp -a "$kernel_dir/headers/include/asm/." "$stage/usr/include/x86_64-linux-gnu/asm/"
 
-	log "image: module build kit at /lib/modules/$release/build"
-	mods=$stage/lib/modules/$release
-	mkdir -p "$mods"
-	cp -a "$kernel_dir/kit" "$mods/build"
-
-	log "image: reference modules (host build against the kit)"
+	install_kernel_modules "$kernel_dir" "$stage"
+	install_kernel_modules "$debug_kernel_dir" "$stage"
 	local m
-	mkdir -p "$mods/extra" "$stage/usr/src/farfetch"
+	mkdir -p "$stage/usr/src/farfetch"
 	for m in farfetch_p1 farfetch_p2 farfetch_p3 lab_introspect; do
-		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" clean >/dev/null
-		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" >/dev/null ||
-			die "module $m failed to build"
-		cp "$repo/kernel-module/$m/$m.ko" "$mods/extra/"
-		make -s -C "$repo/kernel-module/$m" KDIR="$kernel_dir/kit" clean >/dev/null
 		cp -a "$repo/kernel-module/$m" "$stage/usr/src/farfetch/"
 	done
-	# depmod wants the lists a full `make modules_install` writes; this kernel has no
-	# loadable in-tree modules, so they are empty.
-	touch "$mods/modules.order" "$mods/modules.builtin" "$mods/modules.builtin.modinfo"
-	depmod -b "$stage" "$release"
 	cp -a "$repo/kernel-module/common" "$stage/usr/src/farfetch/"
 
 	log "image: tools and targets"
@@ -210,14 +242,11 @@ build_image() {
 	install -D -m 0755 "$repo/kernel-module/tests/bin/farfetch_tests" \
 		"$stage/usr/local/libexec/farfetch/farfetch_tests"
 	make -s -C "$repo/kernel-module/tests" clean >/dev/null
-	# Handout-style hook modules the suite loads itself (out-of-order unloads): fixtures, so
-	# beside the suite rather than in /lib/modules.
-	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
-	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" >/dev/null ||
-		die "the suite's hook modules failed to build"
-	install -m 0644 "$repo/kernel-module/tests/hooks/handout_hook_a.ko" \
-		"$repo/kernel-module/tests/hooks/handout_hook_b.ko" "$stage/usr/local/libexec/farfetch/"
-	make -s -C "$repo/kernel-module/tests/hooks" KDIR="$kernel_dir/kit" clean >/dev/null
+	make -s -C "$repo/kernel-module/tests/fuzz" clean >/dev/null
+	make -s -C "$repo/kernel-module/tests/fuzz" CFLAGS_EXTRA="-I$kernel_dir/headers/include" >/dev/null
+	install -D -m 0755 "$repo/kernel-module/tests/fuzz/bin/farfetch_fuzz" \
+		"$stage/usr/local/libexec/farfetch/farfetch_fuzz"
+	make -s -C "$repo/kernel-module/tests/fuzz" clean >/dev/null
 
 	log "image: init, profile, lab commands"
 	install -m 0755 "$repo/build/guest/lab-init" "$stage/sbin/lab-init"
@@ -245,6 +274,7 @@ build_image() {
 	qcow_bytes=$(stat -c %s "$tmp/rootfs.qcow2")
 	rm -rf "$stage" "$tmp/rootfs.raw"
 	cp "$kernel_dir/bzImage" "$tmp/bzImage"
+	cp "$debug_kernel_dir/bzImage" "$tmp/bzImage-debug"
 	cat >"$tmp/manifest.json" <<-EOF
 		{
 		  "key": "$image_key",
@@ -252,6 +282,9 @@ build_image() {
 		  "rootfsKey": "$rootfs_key",
 		  "kernelRelease": "$release",
 		  "kernel": "bzImage",
+		  "debugKernelKey": "$debug_kernel_key",
+		  "debugKernelRelease": "$(cat "$debug_kernel_dir/release")",
+		  "debugKernel": "bzImage-debug",
 		  "disk": "rootfs.qcow2",
 		  "diskVirtualBytes": $raw_bytes,
 		  "rootfsBytes": $raw_used,
@@ -263,13 +296,23 @@ build_image() {
 	log "image: built in $(($(date +%s) - t0)) s (rootfs $((raw_used / 1048576)) MiB, qcow2 $((qcow_bytes / 1048576)) MiB)"
 }
 
-if [ -f "$kernel_dir/bzImage" ]; then log "kernel: cached ($kernel_key)"; else build_kernel; fi
+if [ -f "$kernel_dir/bzImage" ]; then
+	log "kernel: cached ($kernel_key)"
+else
+	build_kernel kernel "$kernel_dir" build/kernel.config
+fi
+if [ -f "$debug_kernel_dir/bzImage" ]; then
+	log "kernel-debug: cached ($debug_kernel_key)"
+else
+	build_kernel kernel-debug "$debug_kernel_dir" build/kernel.config build/kernel-debug.config
+fi
 if [ -d "$rootfs_dir/usr/bin" ]; then log "rootfs: cached ($rootfs_key)"; else build_rootfs; fi
 if [ -f "$image_dir/manifest.json" ]; then log "image: cached ($image_key)"; else build_image; fi
 ln -sfn "image-$image_key" "$out/image"
 # Only the newest of each stage is kept.
 find "$out" -maxdepth 1 \( -name 'kernel-*' -o -name 'rootfs-*' -o -name 'image-*' \) \
-	! -name "kernel-$kernel_key" ! -name "rootfs-$rootfs_key" ! -name "image-$image_key" \
+	! -name "kernel-$kernel_key" ! -name "kernel-debug-$debug_kernel_key" \
+	! -name "rootfs-$rootfs_key" ! -name "image-$image_key" \
 	-exec rm -rf {} +
 log "done: image $image_key at $out/image (kernel $(cat "$kernel_dir/release"))"
 exit 0

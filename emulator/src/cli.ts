@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EXIT_USAGE, HELP, parse, UsageError, type Out } from './cli-args.ts';
 import { execCommand } from './cli-exec.ts';
 import { runCommand } from './cli-run.ts';
-import { buildImage, loadImage, repoRoot } from './image.ts';
+import { buildImage, kernelOf, loadImage, repoRoot } from './image.ts';
 
 export {
   EXIT_LAB_FAILURE,
@@ -68,8 +68,11 @@ async function imageCommand(argv: string[], out: Out): Promise<number> {
   try {
     const image = await buildImage({ rebuild: values.rebuild === true });
     const m = image.manifest;
+    const debug = m.debugKernel ? kernelOf(image, 'debug') : undefined;
     out.stdout.write(
-      `image ${m.key}\n  kernel ${m.kernelRelease} (${image.kernelPath})\n  disk ${image.diskPath} ` +
+      `image ${m.key}\n  kernel ${m.kernelRelease} (${image.kernelPath})\n` +
+        (debug ? `  debug kernel ${debug.release} (${debug.path})\n` : '') +
+        `  disk ${image.diskPath} ` +
         `(qcow2 ${(m.qcow2Bytes / 1048576).toFixed(1)} MiB, rootfs ${(m.rootfsBytes / 1048576).toFixed(0)} MiB)\n`,
     );
     return 0;

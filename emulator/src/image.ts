@@ -13,6 +13,10 @@ export interface ImageManifest {
   rootfsKey: string;
   kernelRelease: string;
   kernel: string;
+  /** The tests' debug kernel (build/kernel-debug.config) beside it, and its release string. */
+  debugKernel?: string;
+  debugKernelKey?: string;
+  debugKernelRelease?: string;
   disk: string;
   diskVirtualBytes: number;
   rootfsBytes: number;
@@ -25,6 +29,26 @@ export interface GuestImage {
   kernelPath: string;
   diskPath: string;
   manifest: ImageManifest;
+}
+
+/** Which of the image's kernels a session boots: the lab's, or the tests' debug kernel. */
+export type KernelChoice = 'main' | 'debug';
+
+/** The bzImage and release string of `kernel` in `image`; a one-line error if it has none. */
+export function kernelOf(
+  image: GuestImage,
+  kernel: KernelChoice = 'main',
+): { path: string; release: string } {
+  if (kernel === 'main') return { path: image.kernelPath, release: image.manifest.kernelRelease };
+  if (kernel !== 'debug') throw new Error(`unknown kernel '${String(kernel)}': use 'main' or 'debug'`);
+  const { debugKernel, debugKernelRelease } = image.manifest;
+  const file = debugKernel && path.join(image.dir, debugKernel);
+  if (!file || !debugKernelRelease || !existsSync(file)) {
+    throw new Error(
+      `the image at ${image.dir} has no debug kernel: rebuild it with \`npx farfetchd-lab image\` (build/build-guest.sh builds both kernels)`,
+    );
+  }
+  return { path: file, release: debugKernelRelease };
 }
 
 export class ImageMissingError extends Error {

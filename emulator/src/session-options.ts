@@ -2,7 +2,7 @@
 import type { Accelerator, AcceleratorInfo, CrashInfo, VmStatus } from './api.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import type { ConsoleSize } from './console-size.ts';
-import type { GuestImage } from './image.ts';
+import { kernelOf, type GuestImage, type KernelChoice } from './image.ts';
 import type { DiskSource, ProcessFactory, QemuProcessSpec } from './qemu-process.ts';
 import type { Transport } from './qemu-transport.ts';
 
@@ -17,6 +17,12 @@ export interface LabSessionOptions {
    * paging, as on most KVM hosts. Part of the warm snapshot's machine shape.
    */
   fourLevelPaging?: boolean;
+  /**
+   * `debug` boots the image's debug kernel (KASAN, lockdep, DEBUG_VM …: build/kernel-debug.config),
+   * for the tests' fuzz and stress runs; several times slower than `main` (the default). Part of
+   * the warm snapshot's machine shape.
+   */
+  kernel?: KernelChoice;
   /** Host folder shared into the guest at /root/work (virtio-9p). */
   workspace?: string;
   /** How long booting may take before it counts as failed. TCG on 2 cores needs a few seconds. */
@@ -69,7 +75,7 @@ export function processSpec(
 ): QemuProcessSpec {
   return {
     accel: machine.accel,
-    kernelPath: machine.image.kernelPath,
+    kernelPath: kernelOf(machine.image, opts.kernel).path,
     baseDisk: machine.image.diskPath,
     disk,
     memoryMiB: opts.memoryMiB ?? 512,

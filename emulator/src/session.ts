@@ -18,7 +18,7 @@ import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, sttyCommand } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
 import { settleGuest, shOn } from './guest-commands.ts';
-import { loadImage, type GuestImage } from './image.ts';
+import { kernelOf, loadImage, type GuestImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
@@ -63,7 +63,7 @@ export class LabSession extends GuestAccess {
       accelerator: this.accelerator,
       uptimeMs: this.readyAt === null ? null : Date.now() - this.readyAt,
       loadedModule: this.loadedModule,
-      kernelRelease: this.image?.manifest.kernelRelease,
+      kernelRelease: this.image && kernelOf(this.image, this.opts.kernel).release,
       crash: this.crash,
       error: this.error,
       ...(this.stopReason ? { stopReason: this.stopReason } : {}),
@@ -205,6 +205,7 @@ export class LabSession extends GuestAccess {
   /** A fresh machine: from the warm snapshot (made first if missing), else cold. */
   private async bootFresh(guard: Guard): Promise<void> {
     this.image = this.opts.image ?? loadImage();
+    kernelOf(this.image, this.opts.kernel); // an image without the asked kernel fails here, in one line
     const policy = this.policy();
     // Old run folders (after a SIGKILL) and snapshots of images that are gone: once per session.
     if (!this.cleaned && this.opts.cleanStale !== false) await cleanStaleFiles(this.env, this.image.dir);
@@ -248,13 +249,14 @@ export class LabSession extends GuestAccess {
   }
 
   private bootFreshOn(guard: Guard): Promise<void> {
-    const { memoryMiB = 512, cpus = 2, workspace, fourLevelPaging = false } = this.opts;
+    const { memoryMiB = 512, cpus = 2, workspace, fourLevelPaging = false, kernel = 'main' } = this.opts;
     const shape = machineShape(
       this.accelerator!.accel,
       memoryMiB,
       cpus,
       workspace !== undefined,
       fourLevelPaging,
+      kernel,
     );
     const warm = this.opts.warmBoot === false ? null : warmStatePath(this.image!, shape, this.env);
     return bootWarmOrCold(warm, guard, {

@@ -33,12 +33,15 @@ export function machineShape(
   cpus: number,
   workspace: boolean,
   fourLevelPaging = false,
+  kernel: 'main' | 'debug' = 'main',
 ): string {
   const cmdline = createHash('sha256').update(DEFAULT_KERNEL_CMDLINE).digest('hex').slice(0, 8);
   const shape = [cmdline, accel, memoryMiB, cpus, workspace ? 'ws' : 'nows'];
   // A 4-level snapshot loaded into a 5-level CPU (or the reverse) would resume a kernel whose
   // page tables the CPU cannot walk: the paging mode is part of the shape.
   if (fourLevelPaging) shape.push('4lvl');
+  // The snapshot holds a booted kernel: the debug kernel's is another machine.
+  if (kernel === 'debug') shape.push('debug');
   return shape.join('-');
 }
 

@@ -7,19 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { guestExec } from '../../emulator/test/integration/helpers.ts';
-
-const SUITE = '/usr/local/libexec/farfetch/farfetch_tests';
-
-/** Parses TAP plus the closing `N passed, N failed` line and checks they agree. */
-function parseSuite(stdout: string): { passed: string[]; failed: string[] } {
-  const passed = [...stdout.matchAll(/^ok \d+ - (.*)$/gm)].map((m) => m[1]!);
-  const failed = [...stdout.matchAll(/^not ok \d+ - (.*)$/gm)].map((m) => m[1]!);
-  const summary = /^(\d+) passed, (\d+) failed$/m.exec(stdout);
-  assert.ok(summary, `no summary line in:\n${stdout}`);
-  assert.equal(Number(summary[1]), passed.length, 'summary disagrees with the ok lines');
-  assert.equal(Number(summary[2]), failed.length, 'summary disagrees with the not ok lines');
-  return { passed, failed };
-}
+import { assertFuzzPassed, FUZZER, parseFuzz, parseSuite, recordResults, SUITE } from './suite-output.ts';
 
 for (const module of ['none', 'p1', 'p2', 'p3'] as const) {
   test(`in-guest suite passes against module ${module}`, async () => {
@@ -30,6 +18,22 @@ for (const module of ['none', 'p1', 'p2', 'p3'] as const) {
     assert.equal(r.code, 0);
   });
 }
+
+test('the fuzzer passes on the lab kernel: 100,000 random calls for each of p1, p2 and p3', async () => {
+  // One guest for the three runs; the fuzzer loads and unloads each module itself.
+  const script = [1, 2, 3].map((p) => `${FUZZER} --part ${p} --calls 100000 --seed ${p}`).join('; ');
+  const r = await guestExec('none', ['sh', '-c', script], ['--timeout', '900']);
+  const runs = r.stdout.split(/^(?=farfetch_fuzz: part )/m).filter((s) => s.trim());
+  assert.equal(runs.length, 3, r.stdout + r.stderr);
+  const summaries = runs.map(parseFuzz);
+  recordResults('fuzz-lab-kernel.json', summaries);
+  summaries.forEach((s, i) => {
+    assertFuzzPassed(s, (i + 1) as 1 | 2 | 3, runs[i]!);
+    assert.equal(s.calls, 100000);
+    assert.equal(s.kernel.endsWith('-farfetch'), true, s.kernel);
+  });
+  assert.equal(r.code, 0, r.stderr);
+});
 
 test('a leftover /dev/farfetch fails with ENXIO after farfetch_p3 is unloaded', async () => {
   const r = await guestExec('p3', ['sh', '-c', `rmmod farfetch_p3 && ${SUITE} --module p3 --unloaded`]);

@@ -21,7 +21,8 @@
 #include <pthread.h>
 #include <sys/utsname.h>
 
-#define FIXTURES "/usr/local/libexec/farfetch/"
+/* Built per kernel release (the normal and the debug kernel): <dir>/<release>/<name>.ko */
+#define FIXTURES "/usr/local/libexec/farfetch/modules"
 #define HOOK_A 1001	/* what handout_hook_a's hook returns */
 #define HOOK_B 1002
 
@@ -47,6 +48,17 @@ static long load_reference(const char *name)
 	uname(&u);
 	snprintf(ko, sizeof(ko), "/lib/modules/%s/extra/%s.ko", u.release, name);
 	return load(ko, "");
+}
+
+/* One of the suite's fixture modules (hooks/), built for the running kernel. */
+static long load_fixture(const char *name, const char *params)
+{
+	struct utsname u;
+	char ko[256];
+
+	uname(&u);
+	snprintf(ko, sizeof(ko), FIXTURES "/%s/%s.ko", u.release, name);
+	return load(ko, params);
 }
 
 /* 0 or -errno of delete_module(2), as rmmod does it (O_NONBLOCK). */
@@ -81,9 +93,9 @@ static long call(void)
 static int hooks_unloaded_in_load_order_leave_enosys(void)
 {
 	unload_all();
-	EXPECT_EQ(load(FIXTURES "handout_hook_a.ko", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_a", ""), 0);
 	EXPECT_EQ(call(), HOOK_A);
-	EXPECT_EQ(load(FIXTURES "handout_hook_b.ko", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_b", ""), 0);
 	EXPECT_EQ(call(), HOOK_B);
 	/* a puts back the default it saved: b is switched off (a module's doing). */
 	EXPECT_EQ(unload("handout_hook_a"), 0);
@@ -103,8 +115,8 @@ static int hooks_unloaded_in_load_order_leave_enosys(void)
 static int hooks_unloaded_in_reverse_order_restore_each_other(void)
 {
 	unload_all();
-	EXPECT_EQ(load(FIXTURES "handout_hook_a.ko", ""), 0);
-	EXPECT_EQ(load(FIXTURES "handout_hook_b.ko", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_a", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_b", ""), 0);
 	EXPECT_EQ(call(), HOOK_B);
 	EXPECT_EQ(unload("handout_hook_b"), 0);
 	EXPECT_EQ(call(), HOOK_A);
@@ -116,7 +128,7 @@ static int hooks_unloaded_in_reverse_order_restore_each_other(void)
 static int hook_left_behind_on_unload_is_enosys(void)
 {
 	unload_all();
-	EXPECT_EQ(load(FIXTURES "handout_hook_a.ko", "restore=0"), 0);
+	EXPECT_EQ(load_fixture("handout_hook_a", "restore=0"), 0);
 	EXPECT_EQ(call(), HOOK_A);
 	EXPECT_EQ(unload("handout_hook_a"), 0);
 	EXPECT_ERR(call(), ENOSYS);
@@ -129,7 +141,7 @@ static int hook_left_behind_on_unload_is_enosys(void)
 static int hook_of_a_failed_init_is_enosys(void)
 {
 	unload_all();
-	EXPECT_ERR(load(FIXTURES "handout_hook_a.ko", "fail_init=1"), EINVAL);
+	EXPECT_ERR(load_fixture("handout_hook_a", "fail_init=1"), EINVAL);
 	EXPECT_ERR(call(), ENOSYS);
 	EXPECT_EQ(load_reference("farfetch_p1"), 0);
 	EXPECT_EQ(call(), 8);
@@ -140,7 +152,7 @@ static int hook_of_a_failed_init_is_enosys(void)
 static int reference_modules_refuse_to_replace_a_hook(void)
 {
 	unload_all();
-	EXPECT_EQ(load(FIXTURES "handout_hook_a.ko", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_a", ""), 0);
 	EXPECT_ERR(load_reference("farfetch_p1"), EBUSY);
 	EXPECT_ERR(load_reference("farfetch_p2"), EBUSY);
 	EXPECT_EQ(call(), HOOK_A);
@@ -158,7 +170,7 @@ static int reference_module_restores_only_its_own_hook(void)
 	unload_all();
 	EXPECT_EQ(load_reference("farfetch_p1"), 0);
 	/* A handout-style module over it saves p1's hook. */
-	EXPECT_EQ(load(FIXTURES "handout_hook_a.ko", ""), 0);
+	EXPECT_EQ(load_fixture("handout_hook_a", ""), 0);
 	EXPECT_EQ(call(), HOOK_A);
 	/* p1 leaves a's hook alone. */
 	EXPECT_EQ(unload("farfetch_p1"), 0);

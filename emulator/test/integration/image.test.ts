@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { loadImage, repoRoot } from '../../src/image.ts';
+import { kernelOf, loadImage, repoRoot } from '../../src/image.ts';
 import { runCli } from './helpers.ts';
 
 const withoutNpmWarnings = (stderr: string) => stderr.replace(/^npm warn .*\n/gm, '');
@@ -12,8 +12,11 @@ function expectedSummary(): RegExp {
   const image = loadImage();
   const m = image.manifest;
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const debug = kernelOf(image, 'debug');
   return new RegExp(
-    `^image ${m.key}\\n  kernel ${escape(m.kernelRelease)} \\(${escape(image.kernelPath)}\\)\\n  disk ${escape(image.diskPath)} \\(qcow2 [\\d.]+ MiB, rootfs \\d+ MiB\\)\\n$`,
+    `^image ${m.key}\\n  kernel ${escape(m.kernelRelease)} \\(${escape(image.kernelPath)}\\)\\n` +
+      `  debug kernel ${escape(debug.release)} \\(${escape(debug.path)}\\)\\n` +
+      `  disk ${escape(image.diskPath)} \\(qcow2 [\\d.]+ MiB, rootfs \\d+ MiB\\)\\n$`,
   );
 }
 

@@ -30,3 +30,10 @@ test('the paging mode is part of the machine shape: a 4-level snapshot never loa
   assert.equal(four, `${five}-4lvl`);
   assert.equal(machineShape('tcg', 512, 2, true, false), five);
 });
+
+test('the kernel is part of the machine shape: a debug kernel snapshot is its own', () => {
+  const main = machineShape('tcg', 512, 2, true);
+  assert.equal(machineShape('tcg', 512, 2, true, false, 'debug'), `${main}-debug`);
+  assert.equal(machineShape('tcg', 512, 2, true, true, 'debug'), `${main}-4lvl-debug`);
+  assert.equal(machineShape('tcg', 512, 2, true, false, 'main'), main);
+});
