@@ -87,6 +87,23 @@ export async function shOn(proc: LabProcess, script: string, timeoutMs = 60_000)
   return result.stdout.toString();
 }
 
+/**
+ * Runs a program directly (no shell, no `cd`: two execs fewer than shOn, ≈ 25 ms each under
+ * TCG); throws GuestCommandError when it fails. For the lab's own commands at boot.
+ */
+export async function execOn(
+  proc: LabProcess,
+  file: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const result = await raceExit(proc, proc.agent().run(file, args, { timeoutMs, env: guestEnv }));
+  if (result.exitCode !== 0) {
+    const why = result.stderr.toString().trim() || result.stdout.toString().trim();
+    throw new GuestCommandError(`guest command ${file} failed (exit ${result.exitCode}): ${why}`, result);
+  }
+}
+
 const MOUNT_WORKSPACE =
   'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 workspace /root/work';
 
@@ -98,7 +115,7 @@ export async function settleGuest(
 ): Promise<void> {
   if (opts.fromSnapshot) {
     // The snapshot's clock is from when it was taken, and its shell printed its prompt then.
-    await guard(shOn(proc, `date -s @${(Date.now() / 1000).toFixed(3)} >/dev/null`));
+    await guard(execOn(proc, '/bin/date', ['-s', `@${(Date.now() / 1000).toFixed(3)}`]));
     proc.write('\n');
   }
   // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.

@@ -15,9 +15,9 @@ import type { AcceleratorInfo, CrashInfo, ModuleName, VmStatus } from './api.ts'
 import { BootProgress } from './boot-progress.ts';
 import { SilentBootError, defaultAcceleratorPolicy, launchUntilAgent } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
-import { ConsoleSizer, sttyCommand } from './console-size.ts';
+import { ConsoleSizer, sttyArgs } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
-import { settleGuest, shOn } from './guest-commands.ts';
+import { execOn, settleGuest, shOn } from './guest-commands.ts';
 import { loadImage, type GuestImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
@@ -289,11 +289,13 @@ export class LabSession extends GuestAccess {
     this.progress.add('kernel-up');
     this.progress.add('init');
     this.progress.add('agent-ready');
-    await settleGuest(proc, guard, {
-      fromSnapshot: disk.kind === 'snapshot',
-      workspace: !!this.opts.workspace,
-    });
-    await guard(this.sizer.attach((size) => shOn(proc, sttyCommand(size)).then(() => undefined)));
+    // The clock (and share) and the console size are independent: set at the same time, as
+    // the guest has two vCPUs and each command spends most of its time starting a process.
+    const steps = await Promise.allSettled([
+      settleGuest(proc, guard, { fromSnapshot: disk.kind === 'snapshot', workspace: !!this.opts.workspace }),
+      guard(this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size)))),
+    ]);
+    for (const step of steps) if (step.status === 'rejected') throw step.reason;
   }
 
   /** Launches `proc` and waits for its agent, under the hardware watchdog. */
