@@ -173,6 +173,12 @@ build_image() {
 	mods=$stage/lib/modules/$release
 	mkdir -p "$mods"
 	cp -a "$kernel_dir/kit" "$mods/build"
+	# try-run remembers its answers (build/guest/kbuild-try-run-cache.mk); recorded below.
+	sed -i 's/^try-run = \$(shell set -e;/lab-try-run-uncached = $(shell set -e;/' \
+		"$mods/build/scripts/Makefile.compiler"
+	grep -q '^lab-try-run-uncached = ' "$mods/build/scripts/Makefile.compiler" ||
+		die "the kit's scripts/Makefile.compiler has no try-run to wrap"
+	cat "$repo/build/guest/kbuild-try-run-cache.mk" >>"$mods/build/scripts/Makefile.compiler"
 
 	log "image: reference modules (host build against the kit)"
 	local m
@@ -190,6 +196,14 @@ build_image() {
 	touch "$mods/modules.order" "$mods/modules.builtin" "$mods/modules.builtin.modinfo"
 	depmod -b "$stage" "$release"
 	cp -a "$repo/kernel-module/common" "$stage/usr/src/farfetch/"
+	log "image: the kit's try-run answers, from one build with the image's own compiler"
+	cp -a "$stage/usr/src/farfetch" "$stage/tmp/lab-try-run"
+	chroot "$stage" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 LAB_TRY_RUN_RECORD=1 \
+		make -s -C /tmp/lab-try-run/farfetch_p3 KDIR="/lib/modules/$release/build" >/dev/null ||
+		die "recording the kit's try-run answers failed"
+	rm -rf "$stage/tmp/lab-try-run"
+	[ -s "$mods/build/.lab-try-run-cache.mk" ] || die "no try-run answers were recorded"
 
 	log "image: tools and targets"
 	make -s -C "$repo/targets" clean >/dev/null
