@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { timeAcceleratorDecision } from './bench-accel.ts';
 import { timeWholeExec } from './bench-cli.ts';
+import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 
@@ -16,7 +17,7 @@ export interface BenchGoal {
 
 export interface BenchResult {
   name: string;
-  unit: 'ms' | 'MiB/s' | 'x';
+  unit: 'ms' | 'MiB/s' | 'x' | '%' | 'MiB';
   samples: number;
   median: number;
   min: number;
@@ -126,6 +127,10 @@ export async function runBenchmarks(opts: {
   const hostVerify: number[] = [];
   const driversRoundTrip: number[] = [];
   const processesRoundTrip: number[] = [];
+  const resetReady: number[] = [];
+  const resetPrompt: number[] = [];
+  const idleCpu: number[] = [];
+  const idleRss: number[] = [];
   let accel = '';
   progress('accelerator decision: probed, then remembered');
   const decision = await timeAcceleratorDecision(5);
@@ -194,6 +199,18 @@ export async function runBenchmarks(opts: {
         farfetchMiBps.push(json.farfetchMiBps);
         pvrMiBps.push(json.processVmReadvMiBps);
       }
+      progress('an idle guest: host CPU and memory over 10 s');
+      const idle = await sampleIdleCost(await childQemuPids(), 10);
+      idleCpu.push(idle.cpuPercent);
+      idleRss.push(idle.rssMiB);
+      progress('reset after a panic');
+      for (let r = 0; r < 3; r++) {
+        const reset = await timeResetAfterPanic(session, () =>
+          waitForConsole(session, '[farfetchd-lab guest]', 120_000),
+        );
+        resetReady.push(reset.ready);
+        resetPrompt.push(reset.prompt);
+      }
     }
     await session.stop();
   }
@@ -213,6 +230,10 @@ export async function runBenchmarks(opts: {
     summarize('module build in guest, first (p3)', 'ms', moduleBuild, { atMost: 8000 }),
     summarize('module build in guest, after an edit', 'ms', moduleRebuild, { atMost: 4000 }),
     summarize('module build in guest, nothing changed', 'ms', moduleNoop, { atMost: 1000 }),
+    summarize('reset after a panic, to a usable prompt', 'ms', resetPrompt, { atMost: 400 }),
+    summarize('reset after a panic, to agent ready', 'ms', resetReady),
+    summarize('idle guest: host CPU, QEMU + this process', '%', idleCpu, { atMost: 3 }),
+    summarize('idle guest: host RSS, QEMU + this process', 'MiB', idleRss, { atMost: 1024 }),
     summarize('FAR_READ 1 MiB, farfetch_p2', 'MiB/s', farfetchMiBps),
     summarize('process_vm_readv 1 MiB', 'MiB/s', pvrMiBps),
     summarize(
