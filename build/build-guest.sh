@@ -176,6 +176,12 @@ install_kernel_modules() {
 	log "image: $release: module build kit, reference and fixture modules"
 	mkdir -p "$mods/extra"
 	cp -a "$kdir/kit" "$mods/build"
+	# try-run remembers its answers (build/guest/kbuild-try-run-cache.mk); recorded in build_image.
+	sed -i 's/^try-run = \$(shell set -e;/lab-try-run-uncached = $(shell set -e;/' \
+		"$mods/build/scripts/Makefile.compiler"
+	grep -q '^lab-try-run-uncached = ' "$mods/build/scripts/Makefile.compiler" ||
+		die "the kit's scripts/Makefile.compiler has no try-run to wrap"
+	cat "$repo/build/guest/kbuild-try-run-cache.mk" >>"$mods/build/scripts/Makefile.compiler"
 	for m in farfetch_p1 farfetch_p2 farfetch_p3 lab_introspect; do
 		make -s -C "$repo/kernel-module/$m" KDIR="$kdir/kit" clean >/dev/null
 		make -s -C "$repo/kernel-module/$m" KDIR="$kdir/kit" >/dev/null ||
@@ -222,6 +228,19 @@ build_image() {
 		cp -a "$repo/kernel-module/$m" "$stage/usr/src/farfetch/"
 	done
 	cp -a "$repo/kernel-module/common" "$stage/usr/src/farfetch/"
+	local r
+	for r in "$release" "$(cat "$debug_kernel_dir/release")"; do
+		log "image: $r: the kit's try-run answers, from one build with the image's own compiler"
+		rm -rf "$stage/tmp/lab-try-run"
+		cp -a "$stage/usr/src/farfetch" "$stage/tmp/lab-try-run"
+		chroot "$stage" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 LAB_TRY_RUN_RECORD=1 \
+			make -s -C /tmp/lab-try-run/farfetch_p3 KDIR="/lib/modules/$r/build" >/dev/null ||
+			die "recording the try-run answers of $r's kit failed"
+		rm -rf "$stage/tmp/lab-try-run"
+		[ -s "$stage/lib/modules/$r/build/.lab-try-run-cache.mk" ] ||
+			die "no try-run answers were recorded for $r"
+	done
 
 	log "image: tools and targets"
 	make -s -C "$repo/targets" clean >/dev/null

@@ -2,37 +2,76 @@
 // Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
 import os from 'node:os';
 import { timeAcceleratorDecision } from './bench-accel.ts';
+import { timeWholeExec } from './bench-cli.ts';
+import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
+/** A speed goal (issue 12's table, docs/benchmarks.md): the median must be at most / at least `value`. */
+export interface BenchGoal {
+  atMost?: number;
+  atLeast?: number;
+}
+
 export interface BenchResult {
   name: string;
-  unit: 'ms' | 'MiB/s';
+  unit: 'ms' | 'MiB/s' | 'x' | '%' | 'MiB';
   samples: number;
   median: number;
   min: number;
   max: number;
+  /** Absent where no goal has been set for the row. */
+  goal?: BenchGoal;
+  /** Whether the median meets the goal; absent with the goal. */
+  goalMet?: boolean;
 }
 
-export function summarize(name: string, unit: BenchResult['unit'], values: number[]): BenchResult {
+export function summarize(
+  name: string,
+  unit: BenchResult['unit'],
+  values: number[],
+  goal?: BenchGoal,
+): BenchResult {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { name, unit, samples: values.length, median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+  const result: BenchResult = {
+    name,
+    unit,
+    samples: values.length,
+    median,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+  };
+  if (goal) {
+    result.goal = goal;
+    result.goalMet =
+      (goal.atMost === undefined || median <= goal.atMost) &&
+      (goal.atLeast === undefined || median >= goal.atLeast);
+  }
+  return result;
+}
+
+/** "≤ 500 (met)", "≥ 1.00 (missed)", or "none set". */
+export function formatGoal(r: BenchResult): string {
+  if (!r.goal) return 'none set';
+  const bound = r.goal.atMost !== undefined ? `≤ ${r.goal.atMost}` : `≥ ${r.goal.atLeast}`;
+  return `${bound} (${r.goalMet ? 'met' : 'missed'})`;
 }
 
 export function formatTable(results: BenchResult[]): string {
   const rows = results.map((r) => [
     r.name,
     r.median.toFixed(2),
+    formatGoal(r),
     r.min.toFixed(2),
     r.max.toFixed(2),
     r.unit,
     String(r.samples),
   ]);
-  const header = ['benchmark', 'median', 'min', 'max', 'unit', 'n'];
+  const header = ['benchmark', 'median', 'goal', 'min', 'max', 'unit', 'n'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -88,9 +127,15 @@ export async function runBenchmarks(opts: {
   const hostVerify: number[] = [];
   const driversRoundTrip: number[] = [];
   const processesRoundTrip: number[] = [];
+  const resetReady: number[] = [];
+  const resetPrompt: number[] = [];
+  const idleCpu: number[] = [];
+  const idleRss: number[] = [];
   let accel = '';
   progress('accelerator decision: probed, then remembered');
   const decision = await timeAcceleratorDecision(5);
+  progress('farfetchd-lab exec -- true, the whole command');
+  const wholeExec = await timeWholeExec(5);
   for (let i = 0; i < boots; i++) {
     progress(`boot ${i + 1}/${boots}`);
     const session = new LabSession();
@@ -154,26 +199,49 @@ export async function runBenchmarks(opts: {
         farfetchMiBps.push(json.farfetchMiBps);
         pvrMiBps.push(json.processVmReadvMiBps);
       }
+      progress('an idle guest: host CPU and memory over 10 s');
+      const idle = await sampleIdleCost(await childQemuPids(), 10);
+      idleCpu.push(idle.cpuPercent);
+      idleRss.push(idle.rssMiB);
+      progress('reset after a panic');
+      for (let r = 0; r < 3; r++) {
+        const reset = await timeResetAfterPanic(session, () =>
+          waitForConsole(session, '[farfetchd-lab guest]', 120_000),
+        );
+        resetReady.push(reset.ready);
+        resetPrompt.push(reset.prompt);
+      }
     }
     await session.stop();
   }
   const results = [
     summarize('accelerator decision, first start (probe)', 'ms', decision.first),
     summarize('accelerator decision, remembered', 'ms', decision.remembered),
-    summarize('boot to shell prompt', 'ms', bootToPrompt),
+    summarize('farfetchd-lab exec -- true, whole command', 'ms', wholeExec, { atMost: 500 }),
+    summarize('boot to shell prompt', 'ms', bootToPrompt, { atMost: 250 }),
     summarize('boot to agent ready', 'ms', bootToAgent),
     summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),
     summarize('agent round trip (guest-ping)', 'ms', agentRoundTrip),
     summarize('console echo latency', 'ms', echo),
-    summarize('panel query round trip (pageWalk)', 'ms', walkRoundTrip),
+    summarize('panel query round trip (pageWalk)', 'ms', walkRoundTrip, { atMost: 50 }),
     summarize('host verification of a walk (QMP xp)', 'ms', hostVerify),
-    summarize('panel query round trip (drivers)', 'ms', driversRoundTrip),
-    summarize('panel query round trip (processes)', 'ms', processesRoundTrip),
-    summarize('module build in guest, first (p3)', 'ms', moduleBuild),
-    summarize('module build in guest, after an edit', 'ms', moduleRebuild),
-    summarize('module build in guest, nothing changed', 'ms', moduleNoop),
+    summarize('panel query round trip (drivers)', 'ms', driversRoundTrip, { atMost: 50 }),
+    summarize('panel query round trip (processes)', 'ms', processesRoundTrip, { atMost: 50 }),
+    summarize('module build in guest, first (p3)', 'ms', moduleBuild, { atMost: 8000 }),
+    summarize('module build in guest, after an edit', 'ms', moduleRebuild, { atMost: 4000 }),
+    summarize('module build in guest, nothing changed', 'ms', moduleNoop, { atMost: 1000 }),
+    summarize('reset after a panic, to a usable prompt', 'ms', resetPrompt, { atMost: 400 }),
+    summarize('reset after a panic, to agent ready', 'ms', resetReady),
+    summarize('idle guest: host CPU, QEMU + this process', '%', idleCpu, { atMost: 3 }),
+    summarize('idle guest: host RSS, QEMU + this process', 'MiB', idleRss, { atMost: 1024 }),
     summarize('FAR_READ 1 MiB, farfetch_p2', 'MiB/s', farfetchMiBps),
     summarize('process_vm_readv 1 MiB', 'MiB/s', pvrMiBps),
+    summarize(
+      'FAR_READ / process_vm_readv, same run',
+      'x',
+      farfetchMiBps.map((mibps, i) => mibps / pvrMiBps[i]!),
+      { atLeast: 1 },
+    ),
   ];
   const machine = {
     cpus: os.cpus().length,

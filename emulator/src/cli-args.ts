@@ -48,9 +48,10 @@ Grades a Farfetch'd module: copies DIR (default: the current folder) into a fres
 there, loads the module it built, and runs the part's checks. Exit 0 only if every check passes.`,
   bench: `Usage: farfetchd-lab bench [--json]
 
-Runs the benchmarks (boot to prompt, exec round trip, agent round trip, console echo latency,
-module build in the guest, FAR_READ against process_vm_readv) and prints a table followed by the
-same results as JSON, or only the JSON with --json.`,
+Runs the benchmarks (the whole \`exec -- true\` command, boot to prompt, exec round trip, agent
+round trip, console echo latency, module build in the guest, FAR_READ against process_vm_readv)
+and prints a table, each median next to its goal, followed by the same results as JSON, or only
+the JSON with --json.`,
   doctor: `Usage: farfetchd-lab doctor [--json]
 
 Prints what the lab finds on this machine: QEMU's path and version, the guest image and its hash,

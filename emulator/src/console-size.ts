@@ -10,9 +10,14 @@ export interface ConsoleSize {
 
 export type ApplySize = (size: ConsoleSize) => Promise<void>;
 
-/** The guest command that sets the size of the console's tty. */
+/** The arguments of `stty` that set the size of the console's tty. */
+export function sttyArgs(size: ConsoleSize): string[] {
+  return ['-F', '/dev/ttyS0', 'rows', String(size.rows), 'cols', String(size.cols)];
+}
+
+/** The same as one shell command. */
 export function sttyCommand(size: ConsoleSize): string {
-  return `stty -F /dev/ttyS0 rows ${size.rows} cols ${size.cols}`;
+  return ['stty', ...sttyArgs(size)].join(' ');
 }
 
 export class ConsoleSizer {

@@ -15,12 +15,11 @@ import type { AcceleratorInfo, CrashInfo, ModuleName, VmStatus } from './api.ts'
 import { BootProgress } from './boot-progress.ts';
 import { SilentBootError, defaultAcceleratorPolicy, launchUntilAgent } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
-import { ConsoleSizer, sttyCommand } from './console-size.ts';
+import { ConsoleSizer, sttyArgs } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
-import { settleGuest, shOn } from './guest-commands.ts';
+import { execOn, settleGuest, shOn } from './guest-commands.ts';
 import { kernelOf, loadImage, type GuestImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
-import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
@@ -294,10 +293,9 @@ export class LabSession extends GuestAccess {
     this.progress.add('agent-ready');
     await settleGuest(proc, guard, {
       fromSnapshot: disk.kind === 'snapshot',
-      // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
-      workspace: !!this.opts.workspace && hostHasVirtfs(process.platform as HostPlatform),
+      workspace: !!this.opts.workspace,
+      sizeConsole: () => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
     });
-    await guard(this.sizer.attach((size) => shOn(proc, sttyCommand(size)).then(() => undefined)));
   }
 
   /** Launches `proc` and waits for its agent, under the hardware watchdog. */

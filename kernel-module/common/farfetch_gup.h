@@ -15,6 +15,38 @@
 
 #include "farfetch_common.h"
 
+/*
+ * Pages taken per get_user_pages_remote() call for FAR_READ: one mmap lock
+ * round and one walk for up to this many pages, as process_vm_readv() does.
+ * The array lives on the stack (128 bytes).
+ */
+#define FAR_GUP_BATCH 16
+
+/**
+ * far_copy_page_to_user - copy from one of the target's pages to the caller
+ * @page: the target's page (a reference is held)
+ * @offset: where in the page the copy starts
+ * @ubuf: the caller's buffer of @n bytes
+ * @n: bytes to copy, at most PAGE_SIZE - @offset
+ *
+ * Called with no mmap lock held: a fault on @ubuf may take the caller's
+ * lock, which is the target's own when the caller reads itself.  The page
+ * reference keeps the page; reading it unlocked is what process_vm_readv()
+ * does.
+ *
+ * Return: 0, or the number of bytes that could not be copied.
+ */
+static inline unsigned long far_copy_page_to_user(struct page *page,
+						  unsigned int offset,
+						  void __user *ubuf, size_t n)
+{
+	void *kaddr = kmap_local_page(page);
+	unsigned long left = copy_to_user(ubuf, kaddr + offset, n);
+
+	kunmap_local(kaddr);
+	return left;
+}
+
 /**
  * far_gup_copy - Part 2: copy @len bytes between the caller and @mm
  * @mm: the target's address space (a reference is held)
@@ -23,13 +55,17 @@
  * @len: bytes to copy; clamped to MAX_RW_COUNT
  * @write: true copies from @ubuf into the target (FAR_WRITE)
  *
- * Works page by page with get_user_pages_remote() and FOLL_FORCE, as ptrace
- * does: pages that were never touched are faulted in, copy-on-write is
- * broken for FAR_WRITE, and a read-only private mapping can be written.
- * Each page is copied through a kernel bounce buffer: the caller's buffer is
- * only touched while no mmap lock is held, so that a fault on it cannot
- * deadlock against the target's lock when the target is the caller itself.
- * A page counts when all of its bytes were copied.
+ * Works with get_user_pages_remote() and FOLL_FORCE, as ptrace does: pages
+ * that were never touched are faulted in, copy-on-write is broken for
+ * FAR_WRITE, and a read-only private mapping can be written.  The caller's
+ * buffer is only touched while no mmap lock is held, so that a fault on it
+ * cannot deadlock against the target's lock when the target is the caller
+ * itself.  FAR_READ takes up to FAR_GUP_BATCH pages per call and copies
+ * each straight to the caller once the lock is dropped.  FAR_WRITE goes
+ * page by page through a kernel bounce buffer and writes the page under the
+ * lock (see far_copy_page()).  A page counts when all of its bytes were
+ * copied; get_user_pages_remote() stops a batch at the first page it cannot
+ * have, and the next call returns that page's error.
  *
  * Return: the number of bytes copied; if some pages were copied before an
  * error, that count; otherwise -EFAULT (a page that can't be had, or a bad
@@ -42,21 +78,26 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 				   size_t len, bool write)
 {
 	unsigned int gup_flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
+	struct page *pages[FAR_GUP_BATCH];
+	void *bounce = NULL;
 	size_t done = 0;
 	ssize_t err = 0;
-	void *bounce;
 
 	len = min_t(size_t, len, MAX_RW_COUNT);
-	bounce = kmalloc(min_t(size_t, len, PAGE_SIZE), GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	if (write) {
+		bounce = kmalloc(min_t(size_t, len, PAGE_SIZE), GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 
-	while (done < len) {
+	while (!err && done < len) {
 		unsigned int offset = offset_in_page(addr + done);
 		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset);
-		struct page *page;
-		long got;
+		long nr = 1, got, i;
 
+		if (!write)
+			nr = min_t(size_t, FAR_GUP_BATCH,
+				   DIV_ROUND_UP(offset + len - done, PAGE_SIZE));
 		if (write && copy_from_user(bounce, ubuf + done, n)) {
 			err = -EFAULT;
 			break;
@@ -65,22 +106,26 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 			err = -EINTR;
 			break;
 		}
-		got = get_user_pages_remote(mm, addr + done, 1, gup_flags,
-					    &page, NULL);
-		if (got == 1) {
-			far_copy_page(page, offset, bounce, n, write);
-			put_page(page);
-		}
+		got = get_user_pages_remote(mm, addr + done, nr, gup_flags,
+					    pages, NULL);
+		if (write && got == 1)
+			far_copy_page(pages[0], offset, bounce, n, true);
 		mmap_read_unlock(mm);
-		if (got != 1) {
+		if (got <= 0) {
 			err = got < 0 ? got : -EFAULT;
 			break;
 		}
-		if (!write && copy_to_user(ubuf + done, bounce, n)) {
-			err = -EFAULT;
-			break;
+		for (i = 0; i < got; i++) {
+			n = min_t(size_t, len - done, PAGE_SIZE - offset);
+			if (!write && !err &&
+			    far_copy_page_to_user(pages[i], offset,
+						  ubuf + done, n))
+				err = -EFAULT;
+			if (!err)
+				done += n;
+			put_page(pages[i]);
+			offset = 0;
 		}
-		done += n;
 	}
 	kfree(bounce);
 	/* done <= MAX_RW_COUNT, so it is a valid ssize_t. */

@@ -182,6 +182,39 @@ static int gup_bad_caller_buffer_midway_returns_bytes_copied(void)
 	return 0;
 }
 
+/*
+ * More pages than one get_user_pages_remote() batch of the reference
+ * modules (16): every page arrives, and a hole or a bad caller page well
+ * past the first batch ends the copy there, counted to the last whole page.
+ */
+static int gup_long_reads_stop_at_the_first_missing_page(void)
+{
+	char *p = map_pages(40), *buf = map_pages(40);
+	struct target t;
+	size_t i;
+
+	REQUIRE(p && buf);
+	for (i = 0; i < 40 * PAGE; i++)
+		p[i] = (char)(i / PAGE * 3 + i);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 200, 39 * PAGE), 39 * PAGE);
+	EXPECT_MEM(buf, p + 200, 39 * PAGE);
+	reap(&t);
+	munmap(p + 37 * PAGE, PAGE);
+	t = spawn(NULL, NULL);
+	REQUIRE(t.pid > 0);
+	memset(buf, 0, 40 * PAGE);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p + 200, 39 * PAGE), 37 * PAGE - 200);
+	EXPECT_MEM(buf, p + 200, 37 * PAGE - 200);
+	/* The caller's 19th page is gone: 18 whole pages are copied, and counted. */
+	munmap(buf + 18 * PAGE, PAGE);
+	EXPECT_EQ(far(FAR_READ, buf, t.pid, (unsigned long)p, 30 * PAGE), 18 * PAGE);
+	EXPECT_MEM(buf, p, 18 * PAGE);
+	reap(&t);
+	return 0;
+}
+
 const struct test_case gup_cases[] = {
 	CASE(gup_reads_across_pages, M_GUP),
 	CASE(gup_writes_across_pages, M_GUP),
@@ -193,6 +226,7 @@ const struct test_case gup_cases[] = {
 	CASE(gup_breaks_copy_on_write_after_fork, M_GUP),
 	CASE(gup_partial_copy_stops_at_a_hole, M_GUP),
 	CASE(gup_bad_caller_buffer_midway_returns_bytes_copied, M_GUP),
+	CASE(gup_long_reads_stop_at_the_first_missing_page, M_GUP),
 };
 
 const size_t nr_gup_cases = sizeof(gup_cases) / sizeof(gup_cases[0]);

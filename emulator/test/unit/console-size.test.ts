@@ -1,10 +1,11 @@
 // ConsoleSizer: the last size wins, one command at a time, a failed size is not retried in a loop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConsoleSizer, sttyCommand, type ConsoleSize } from '../../src/console-size.ts';
+import { ConsoleSizer, sttyArgs, sttyCommand, type ConsoleSize } from '../../src/console-size.ts';
 
 test('sttyCommand sets rows and columns of the serial console', () => {
   assert.equal(sttyCommand({ cols: 132, rows: 43 }), 'stty -F /dev/ttyS0 rows 43 cols 132');
+  assert.deepEqual(sttyArgs({ cols: 132, rows: 43 }), ['-F', '/dev/ttyS0', 'rows', '43', 'cols', '132']);
 });
 
 test('sizes asked for before the guest is there are applied once it is: the last one only', async () => {

@@ -73,8 +73,11 @@ export class FakeProcess implements LabProcess {
   agent(): SessionAgent {
     const agent = {
       sync: () => this.agentSync.promise,
-      run: async (_path: string, args: string[]) => {
-        const script = args[4] ?? '';
+      run: async (file: string, args: string[]) => {
+        // runOn's form (`/bin/sh -c 'cd /root && exec "$0" "$@"' /bin/sh -c SCRIPT`) is recorded
+        // as its SCRIPT; a program run directly (execOn) as its name and arguments.
+        const wrapped = file === '/bin/sh' && args[2] === '/bin/sh';
+        const script = wrapped ? (args[4] ?? '') : [file.split('/').pop(), ...args].join(' ');
         this.commands.push(script);
         await this.behaviour.onCommand?.(script, this);
         return { exitCode: 0, stdout: Buffer.from(''), stderr: Buffer.from('') };
