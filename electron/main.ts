@@ -67,7 +67,7 @@ app.whenReady().then(() => {
     allowPermission(permission, requestingOrigin),
   );
 
-  const backend = createBackend();
+  const backend = createBackend({ exercise: { openPath: (file) => shell.openPath(file) } });
   const stateFile = path.join(app.getPath('userData'), 'window-state.json');
   const state = loadWindowState(stateFile);
   const win = new BrowserWindow({
