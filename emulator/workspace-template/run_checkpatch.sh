@@ -26,8 +26,11 @@ for dir in "$@"; do
 		echo "run_checkpatch.sh: no folder $dir here (name a part's folder, e.g. farfetch_p1)" >&2
 		exit 2
 	fi
-	while IFS= read -r file; do files+=("$file"); done < <(
-		find "$dir" \( -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' | sort)
+	# No process substitution: the guest has no /dev/fd.
+	list=$(find "$dir" \( -name '*.c' -o -name '*.h' \) ! -name '*.mod.c' | sort)
+	while IFS= read -r file; do
+		[ -z "$file" ] || files+=("$file")
+	done <<<"$list"
 done
 if [ ${#files[@]} -eq 0 ]; then
 	echo "run_checkpatch.sh: no .c or .h files in $*" >&2
