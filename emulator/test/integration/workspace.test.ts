@@ -134,11 +134,12 @@ test('the share at /root/work: host edits seen at once, guest writes on the host
     // No sync in the guest: the write itself reaches the host.
     await session.sh("printf 'edited in the guest\\n' > /root/work/farfetch_p1/notes.txt");
     assert.equal(readFileSync(path.join(ws, 'farfetch_p1', 'notes.txt'), 'utf8'), 'edited in the guest\n');
-    // The workspace's run_checkpatch.sh finds the kernel kit's checkpatch.pl in the guest.
-    const style = await session.run('/root/work/run_checkpatch.sh', [], { timeoutMs: 300_000 });
+    // The workspace's run_checkpatch.sh finds the kernel kit's checkpatch.pl in the guest (one
+    // part: perl under TCG takes a minute or more per part).
+    const style = await session.run('/root/work/run_checkpatch.sh', ['farfetch_p3'], { timeoutMs: 600_000 });
     assert.equal(
       style.stdout.toString(),
-      'checkpatch: 10 files: 0 errors, 0 warnings\n',
+      'checkpatch: 3 files: 0 errors, 0 warnings\n',
       style.stderr.toString(),
     );
     assert.equal(style.exitCode, 0);
