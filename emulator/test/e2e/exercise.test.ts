@@ -4,19 +4,22 @@
 // (make and insmod in the guest, the driver panel's chain), and Grade to the full score. The
 // progress is then on the host, and the welcome page is not shown again. Screenshots in test-results/.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
-import { repoRoot } from '../../src/image.ts';
+import { before, test } from 'node:test';
+import { initWorkspace } from '../../src/workspace.ts';
 import { openLabUi } from './lab-ui.ts';
 
 const ui = openLabUi({ visit: true, emptyWorkspace: true });
 const FILE = 'farfetch_p3/farfetch_p3.c';
-const solution = readFileSync(path.join(repoRoot, 'kernel-module', 'farfetch_p3', 'farfetch_p3.c'), 'utf8');
+/** The reference solution as a workspace has it (`workspace init --solution`). */
+const solutionDir = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-solution-'));
+before(() => initWorkspace(solutionDir, { mode: 'solution' }));
+const solutionOf = (file: string) => readFileSync(path.join(solutionDir, file), 'utf8');
 const GOOD_LINE = '\tif (get_user(nr, (pid_t __user *)arg))';
 /** The solution with one mistake: a name that is not declared, on a line we know. */
-const broken = solution.replace(GOOD_LINE, '\tif (get_user(nr, (pid_t __user *)argument))');
-const brokenLine = broken.split('\n').findIndex((l) => l.includes('argument))')) + 1;
+const breakIt = (text: string) => text.replace(GOOD_LINE, '\tif (get_user(nr, (pid_t __user *)argument))');
 
 /** Replaces the editor's whole text the way a paste does. */
 async function pasteIntoEditor(text: string): Promise<void> {
@@ -26,7 +29,16 @@ async function pasteIntoEditor(text: string): Promise<void> {
   await ui.page.keyboard.insertText(text);
 }
 
+/** Clicks a button whose label changes while it works ("Building…"), and waits until it is back. */
+async function press(name: string, busy: string, timeout: number): Promise<void> {
+  await ui.page.getByRole('button', { name, exact: true }).click();
+  await ui.page.getByRole('button', { name: busy }).waitFor({ state: 'detached', timeout });
+}
+
 test('a student does Part 3 in the app: welcome, edit, a compiler error link, Build & load, Grade to 100 %', async () => {
+  const solution = solutionOf(FILE);
+  const broken = breakIt(solution);
+  const brokenLine = broken.split('\n').findIndex((l) => l.includes('argument))')) + 1;
   assert.notEqual(broken, solution, 'the reference changed: pick another line to break');
   const page = ui.page;
   await page.setViewportSize({ width: 1600, height: 1000 });
@@ -63,11 +75,29 @@ test('a student does Part 3 in the app: welcome, edit, a compiler error link, Bu
   assert.equal(await page.getByTestId('file-select').inputValue(), FILE);
   await ui.shot('exercise-part3.png');
 
+  // The skeleton's other files that differ from the solution (shared helpers with TODOs) first.
+  const others = readdirSync(path.join(ui.workspace, 'farfetch_p3'))
+    .map((name) => `farfetch_p3/${name}`)
+    .filter((f) => f !== FILE && readFileSync(path.join(ui.workspace, f), 'utf8') !== solutionOf(f));
+  for (const file of others) {
+    await page.getByTestId('file-select').selectOption(file);
+    await page.getByRole('textbox', { name: 'source file' }).waitFor();
+    await pasteIntoEditor(solutionOf(file));
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('unsaved').waitFor({ state: 'detached' });
+    assert.equal(readFileSync(path.join(ui.workspace, file), 'utf8'), solutionOf(file), file);
+  }
+  await page.getByTestId('file-select').selectOption(FILE);
+  assert.notEqual(
+    readFileSync(path.join(ui.workspace, FILE), 'utf8'),
+    solution,
+    'the skeleton is not the solution',
+  );
+
   // A mistake first: make's message is a link that puts the editor's cursor on its line.
   await pasteIntoEditor(broken);
-  await page.getByRole('button', { name: 'Build & load' }).click();
+  await press('Build & load', 'Building…', 600_000);
   const verdict = page.getByTestId('build-verdict');
-  await verdict.waitFor({ timeout: 300_000 });
   assert.match((await verdict.textContent()) ?? '', /^\s*make failed \(exit 2\)/);
   assert.equal(
     readFileSync(path.join(ui.workspace, FILE), 'utf8'),
@@ -87,8 +117,7 @@ test('a student does Part 3 in the app: welcome, edit, a compiler error link, Bu
 
   // The solution: it builds, loads, and the driver panel's chain is whole.
   await pasteIntoEditor(solution);
-  await page.getByRole('button', { name: 'Build & load' }).click();
-  await verdict.filter({ hasText: 'Built and loaded' }).waitFor({ timeout: 300_000 });
+  await press('Build & load', 'Building…', 600_000);
   assert.match(
     (await verdict.textContent()) ?? '',
     /Built and loaded: insmod farfetch_p3\.ko: loaded\s+mknod -m 0666 \/dev\/farfetch c \d+ 0/,
@@ -101,9 +130,16 @@ test('a student does Part 3 in the app: welcome, edit, a compiler error link, Bu
   await ui.shot('exercise-built.png');
 
   // Grade: every check of part 3 passes.
-  await page.getByRole('button', { name: 'Grade' }).click();
+  await press('Grade', 'Grading…', 900_000);
   const score = page.getByTestId('grade-score');
-  await score.waitFor({ timeout: 590_000 });
+  assert.equal(
+    await page.getByTestId('exercise-error').count(),
+    0,
+    await page
+      .getByTestId('exercise-error')
+      .allTextContents()
+      .then((t) => t.join()),
+  );
   const [got, max] = ((await score.textContent()) ?? '').split(' / ').map(Number);
   assert.ok(max! > 0, `the grade has checks: ${await score.textContent()}`);
   assert.equal(got, max, (await page.getByTestId('grade-results').textContent()) ?? '');
