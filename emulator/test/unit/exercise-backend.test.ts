@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import type { CheckReport, ModuleName, VmStatus } from '../../src/api.ts';
 import { parseDiagnostics } from '../../src/build-diagnostics.ts';
 import { createExerciseApi, studentLoadScript } from '../../src/exercise-backend.ts';
-import { reportFromTap } from '../../src/exercise-grade.ts';
 import { ensureWorkspace } from '../../src/exercise-workspace.ts';
 import type { RunResult } from '../../src/session.ts';
 
@@ -48,34 +47,6 @@ test('compiler messages become workspace file:line links; kernel headers and rep
   assert.deepEqual(parseDiagnostics('/root/work/../etc/x.c:1:1: error: outside'), []);
   assert.deepEqual(parseDiagnostics('\x1b[01m\x1b[K/root/work/a.c:1:2: fatal error: x.h: No such file'), [
     { file: 'a.c', line: 1, column: 2, severity: 'error', message: 'x.h: No such file' },
-  ]);
-});
-
-test("the check's TAP lines as a report: one point each, a skip is no point, a failed build is module_builds", () => {
-  assert.deepEqual(
-    reportFromTap(
-      3,
-      '1..3\nok 1 - read_works\nnot ok 2 - ioctl_bad_pid # expected ESRCH, got 0\nok 3 - x # SKIP no THP\n# 2 passed\n',
-    ),
-    {
-      part: 3,
-      score: 1,
-      maxScore: 3,
-      tests: [
-        { name: 'read_works', status: 'pass', points: 1, maxPoints: 1, message: '' },
-        { name: 'ioctl_bad_pid', status: 'fail', points: 0, maxPoints: 1, message: 'expected ESRCH, got 0' },
-        { name: 'x', status: 'skip', points: 0, maxPoints: 1, message: 'SKIP no THP' },
-      ],
-    },
-  );
-  assert.deepEqual(reportFromTap(1, 'not ok - the module does not build (make exited 2)\n').tests, [
-    {
-      name: 'module_builds',
-      status: 'fail',
-      points: 0,
-      maxPoints: 1,
-      message: 'the module does not build (make exited 2)',
-    },
   ]);
 });
 
