@@ -54,6 +54,15 @@ export function createBridge(ipc: IpcRendererLike): Bridge {
     drivers: () => invoke('drivers'),
     kernelLog: () => invoke('kernelLog'),
     resolveKernelAddress: (module, symbolOffset) => invoke('resolveKernelAddress', module, symbolOffset),
+    exercise: () => invoke('exercise'),
+    workspaceFiles: () => invoke('workspaceFiles'),
+    readWorkspaceFile: (file) => invoke('readWorkspaceFile', file),
+    writeWorkspaceFile: (file, text) => invoke('writeWorkspaceFile', file, text),
+    openInEditor: (file) => invoke('openInEditor', file),
+    buildAndLoad: (part) => invoke('buildAndLoad', part),
+    grade: (stepId) => invoke('grade', stepId),
+    setStepDone: (stepId, done) => invoke('setStepDone', stepId, done),
+    setWelcomeSeen: (seen) => invoke('setWelcomeSeen', seen),
     onEvent: (listener) => {
       listeners.add(listener);
       attach();

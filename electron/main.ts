@@ -93,7 +93,7 @@ function openWindow(): void {
     allowPermission(permission, requestingOrigin),
   );
 
-  const backend = createBackend();
+  const backend = createBackend({ exercise: { openPath: (file) => shell.openPath(file) } });
   const stateFile = path.join(app.getPath('userData'), 'window-state.json');
   const state = loadWindowState(stateFile);
   const win = new BrowserWindow({

@@ -1,5 +1,8 @@
 // The typed contract between any UI (Electron renderer, browser mode) and the backend.
 // Types only: no Node imports, so the renderer and the preload can import it as is.
+import type { ExerciseApi } from './api-exercise.ts';
+
+export type * from './api-exercise.ts';
 
 export type Accelerator = 'kvm' | 'hvf' | 'whpx' | 'tcg';
 
@@ -237,7 +240,7 @@ export interface ApiError {
 }
 
 /** Requests from a UI to the backend: one method per message. */
-export interface LabApi {
+export interface LabApi extends ExerciseApi {
   status(): Promise<VmStatus>;
   start(): Promise<VmStatus>;
   stop(): Promise<VmStatus>;

@@ -17,6 +17,8 @@ import type {
 } from './api.ts';
 import { ConsoleHub } from './console-hub.ts';
 import { collectSystemReport } from './doctor.ts';
+import { createExerciseApi, type ExerciseOptions } from './exercise-backend.ts';
+import { ensureWorkspace } from './exercise-workspace.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession, type LabSessionOptions } from './session.ts';
 
@@ -44,6 +46,8 @@ export interface BackendOptions extends LabSessionOptions {
   session?: LabSession;
   /** What the System page shows; `reprobe` forgets the remembered accelerator verdict first. */
   systemReport?: (opts: { reprobe: boolean }) => Promise<SystemReport>;
+  /** The exercise's steps, grader and "open in my editor" (the workspace is `workspace`'s). */
+  exercise?: Omit<ExerciseOptions, 'workspace'>;
 }
 
 /** The student's folder on the host, shared into the guest at /root/work. */
@@ -57,6 +61,9 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     workspace = defaultWorkspace();
     mkdirSync(workspace, { recursive: true });
   }
+  // A new (empty) workspace gets the exercise's folders before the first question about them.
+  const workspaceReady = ensureWorkspace(workspace);
+  workspaceReady.catch(() => undefined); // each exercise call below reports it
   const session = opts.session ?? new LabSession({ ...opts, workspace });
   const systemReport =
     opts.systemReport ?? (({ reprobe }) => collectSystemReport({ env: opts.env, reprobe }));
@@ -102,6 +109,16 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
   };
 
   const introspect = createIntrospect(session);
+  const exerciseApi = createExerciseApi(session, { ...opts.exercise, workspace });
+  const exercise = Object.fromEntries(
+    Object.entries(exerciseApi).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        await workspaceReady;
+        return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    ]),
+  ) as unknown as typeof exerciseApi;
   let probing: Promise<SystemReport> | null = null;
   /** What every client shares; consoleAck is each client's own. */
   const shared: Omit<LabApi, 'consoleAck'> = {
@@ -133,6 +150,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
     kernelLog: async () => session.kernelLogTail,
     resolveKernelAddress: (module: string, symbolOffset: string) =>
       introspect.resolveKernelAddress(module, symbolOffset),
+    ...exercise,
   };
 
   return {

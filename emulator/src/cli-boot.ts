@@ -35,14 +35,21 @@ export class BootStepLines {
 }
 
 /**
- * Boots a session and loads a module; on failure prints the one-line reason and returns null.
- * With `verbose` (run) it prints every boot step and the accelerator; without (exec, whose stderr
- * is the command's) only a fallback to TCG after a hardware boot that failed in this very start.
+ * Boots a session (sharing `workspace` at /root/work, if given) and loads a module; on failure
+ * prints the one-line reason and returns null. With `verbose` (run) it prints every boot step and
+ * the accelerator; without (exec, whose stderr is the command's) only a fallback to TCG after a
+ * hardware boot that failed in this very start.
  */
-export async function bootForCli(module: ModuleName, out: Out, verbose = false): Promise<LabSession | null> {
+export async function bootForCli(
+  module: ModuleName,
+  out: Out,
+  verbose = false,
+  workspace?: string,
+): Promise<LabSession | null> {
   const session = new LabSession({
     cols: process.stdout.columns,
     rows: process.stdout.rows,
+    workspace,
   });
   if (verbose) {
     const lines = new BootStepLines();

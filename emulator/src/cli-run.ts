@@ -1,7 +1,7 @@
 // `farfetchd-lab run`: this terminal attached to the guest console until Ctrl-] or until the
 // machine ends by itself (the guest powered off, QEMU exited or was killed).
 import type { CrashInfo, VmStatus } from './api.ts';
-import { EXIT_LAB_FAILURE, EXIT_USAGE, parse, parseModule, type Out } from './cli-args.ts';
+import { EXIT_LAB_FAILURE, EXIT_USAGE, parse, parseModule, parseWorkspace, type Out } from './cli-args.ts';
 import { bootForCli } from './cli-boot.ts';
 
 /** Ctrl-], the telnet escape: ends the attachment. */
@@ -88,15 +88,16 @@ export function endOfRun(end: AttachEnd): { message: string; code: number } {
 }
 
 export async function runCommand(argv: string[], out: Out): Promise<number> {
-  const { values } = parse('run', argv, { module: { type: 'string' } });
+  const { values } = parse('run', argv, { module: { type: 'string' }, workspace: { type: 'string' } });
   const module = parseModule('run', values.module as string | undefined);
+  const workspace = parseWorkspace('run', values.workspace as string | undefined);
   if (!process.stdin.isTTY) {
     out.stderr.write(
       'farfetchd-lab run: stdin is not a terminal; use `farfetchd-lab exec` to run commands from scripts\n',
     );
     return EXIT_USAGE;
   }
-  const session = await bootForCli(module, out, true);
+  const session = await bootForCli(module, out, true, workspace);
   if (!session) return EXIT_LAB_FAILURE;
   out.stderr.write('farfetchd-lab: attached to the guest console; Ctrl-] stops the guest and quits\n');
   const stdin = process.stdin;

@@ -1,7 +1,7 @@
 // The `farfetchd-lab` command: dispatch, and the commands small enough to live here. Its usage
 // (cli-args.ts HELP) is a contract: tests and outside checks call it exactly as written there.
 import path from 'node:path';
-import { EXIT_USAGE, HELP, parse, UsageError, type Out } from './cli-args.ts';
+import { EXIT_USAGE, HELP, parse, parseWorkspace, UsageError, type Out } from './cli-args.ts';
 import { execCommand } from './cli-exec.ts';
 import { runCommand } from './cli-run.ts';
 import { buildImage, kernelOf, loadImage, repoRoot } from './image.ts';
@@ -49,6 +49,8 @@ export async function main(argv: string[], out: Out = process): Promise<number> 
         return await benchCommand(rest, out);
       case 'doctor':
         return await doctorCommand(rest, out);
+      case 'workspace':
+        return await workspaceCommand(rest, out);
     }
     return EXIT_USAGE;
   } catch (err) {
@@ -83,7 +85,8 @@ async function imageCommand(argv: string[], out: Out): Promise<number> {
 }
 
 async function serveCommand(argv: string[], out: Out): Promise<number> {
-  const { values } = parse('serve', argv, { port: { type: 'string' } });
+  const { values } = parse('serve', argv, { port: { type: 'string' }, workspace: { type: 'string' } });
+  const workspace = parseWorkspace('serve', values.workspace as string | undefined);
   const portArg = values.port as string | undefined;
   let port = 0;
   if (portArg !== undefined) {
@@ -94,7 +97,7 @@ async function serveCommand(argv: string[], out: Out): Promise<number> {
   }
   const { startServer } = await import('./serve.ts');
   const { createBackend } = await import('./backend.ts');
-  const backend = createBackend();
+  const backend = createBackend({ workspace });
   const server = await startServer({ backend, port, staticDir: path.join(repoRoot, 'renderer', 'dist') });
   out.stdout.write(
     `Farfetch'd Lab is running at ${server.url}\n(open it in a browser; Ctrl-C stops the lab)\n`,
@@ -109,16 +112,38 @@ async function serveCommand(argv: string[], out: Out): Promise<number> {
 }
 
 async function checkCommand(argv: string[], out: Out): Promise<number> {
-  const { values } = parse('check', argv, { part: { type: 'string' }, src: { type: 'string' } });
+  const { values } = parse('check', argv, {
+    part: { type: 'string' },
+    src: { type: 'string' },
+    json: { type: 'boolean' },
+    format: { type: 'string' },
+    output: { type: 'string' },
+    checks: { type: 'string' },
+  });
   const part = values.part as string | undefined;
   if (part === undefined) throw new UsageError('--part is required: --part 1|2|3', 'check');
   if (!['1', '2', '3'].includes(part)) {
     throw new UsageError(`--part must be 1, 2 or 3 (got '${part}')`, 'check');
   }
+  const src = values.src as string | undefined;
+  if (src === undefined) throw new UsageError("--src is required: --src DIR, your module's folder", 'check');
+  const format = values.format as string | undefined;
+  if (format !== undefined && format !== 'gradescope' && format !== 'prairielearn') {
+    throw new UsageError(`--format must be gradescope or prairielearn (got '${format}')`, 'check');
+  }
+  if (format !== undefined && values.json === true) {
+    throw new UsageError('--json and --format each choose the output: give one', 'check');
+  }
   const { runCheck } = await import('./grader.ts');
+  const checks = values.checks as string | undefined;
+  const output = values.output as string | undefined;
   return runCheck({
     part: Number(part) as 1 | 2 | 3,
-    src: path.resolve((values.src as string | undefined) ?? '.'),
+    src: path.resolve(src),
+    json: values.json === true,
+    format,
+    output: output === undefined ? undefined : path.resolve(output),
+    checksDir: checks === undefined ? undefined : path.resolve(checks),
     out,
   });
 }
@@ -137,4 +162,37 @@ async function doctorCommand(argv: string[], out: Out): Promise<number> {
     values.json === true ? JSON.stringify(report, null, 2) + '\n' : formatSystemReport(report),
   );
   return doctorExitCode(report);
+}
+
+async function workspaceCommand(argv: string[], out: Out): Promise<number> {
+  const { values, positionals } = parse('workspace', argv, { solution: { type: 'boolean' } }, true);
+  const [action, dir, ...extra] = positionals;
+  if (action !== 'init') {
+    throw new UsageError(
+      action === undefined ? 'say what to do: workspace init DIR' : `unknown action '${action}' (use init)`,
+      'workspace',
+    );
+  }
+  if (dir === undefined)
+    throw new UsageError('init needs the folder to create: workspace init DIR', 'workspace');
+  if (extra.length)
+    throw new UsageError(`init takes one folder (also got '${extra.join(' ')}')`, 'workspace');
+  const { initWorkspace } = await import('./workspace.ts');
+  let made;
+  try {
+    made = await initWorkspace(path.resolve(dir), {
+      mode: values.solution === true ? 'solution' : 'skeleton',
+    });
+  } catch (err) {
+    out.stderr.write(`farfetchd-lab workspace: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const what = values.solution === true ? 'the reference modules' : 'skeletons to complete';
+  out.stdout.write(
+    `created ${made.dir} (${what}): ${made.entries.filter((e) => e !== '.gitignore').join(' ')}\n`,
+  );
+  if ('commit' in made.git) out.stdout.write(`git: first commit ${made.git.commit.slice(0, 12)}\n`);
+  else out.stderr.write(`farfetchd-lab workspace: ${made.git.missing}\n`);
+  out.stdout.write(`share it with the lab: farfetchd-lab serve --workspace ${dir}\n`);
+  return 0;
 }

@@ -105,8 +105,15 @@ export async function execOn(
   }
 }
 
-const MOUNT_WORKSPACE =
-  'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 workspace /root/work';
+/**
+ * `cache=none` (the kernel's default, spelled out because the workspace depends on it): the guest
+ * keeps no page cache for /root/work, so every write() the guest finished has reached QEMU's 9p
+ * server and through it the host file, and nothing is lost when QEMU is killed or the guest
+ * crashes. The host's own edits are seen at once. A writeback cache (`loose`, `fscache`) would
+ * lose the guest's dirty pages with the guest.
+ */
+export const MOUNT_WORKSPACE =
+  'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none workspace /root/work';
 
 /** What a guest whose agent just answered needs before it is ready for its user. */
 export async function settleGuest(

@@ -3,6 +3,7 @@
 import type { LabApi, ModuleName } from './api.ts';
 import { isModuleName } from './modules.ts';
 import { MODULE_NAME, SYMBOL_OFFSET } from './oops-address.ts';
+import { checkWorkspacePath, MAX_FILE_BYTES } from './workspace-files.ts';
 
 export type ApiMethod = keyof LabApi;
 
@@ -56,6 +57,38 @@ function address(value: unknown): string {
   return value;
 }
 
+/** A workspace-relative file path (workspace-files.ts's rule), as the only or first parameter. */
+function file(params: unknown[], method: ApiMethod, count: number): string {
+  if (params.length !== count) {
+    throw new ValidationError(`${method} takes ${count === 1 ? 'a file path' : 'a file path and its text'}`);
+  }
+  try {
+    return checkWorkspacePath(params[0]);
+  } catch (err) {
+    throw new ValidationError((err as Error).message);
+  }
+}
+
+/** A step id as step files name it (exercise-steps.ts). */
+function stepId(value: unknown): string {
+  if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(value)) {
+    throw new ValidationError('stepId must be a step id: lowercase letters, digits and -');
+  }
+  return value;
+}
+
+function part(params: unknown[]): 1 | 2 | 3 {
+  if (params.length !== 1 || (params[0] !== 1 && params[0] !== 2 && params[0] !== 3)) {
+    throw new ValidationError('part must be 1, 2 or 3');
+  }
+  return params[0];
+}
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new ValidationError(`${name} must be true or false`);
+  return value;
+}
+
 /** For a method that takes nothing: anything given is a mistake worth saying. */
 function none(method: ApiMethod): (params: unknown[]) => unknown[] {
   return (params) => {
@@ -104,6 +137,27 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
       );
     }
     return [module, symbolOffset];
+  },
+  exercise: none('exercise'),
+  workspaceFiles: none('workspaceFiles'),
+  readWorkspaceFile: (params) => [file(params, 'readWorkspaceFile', 1)],
+  writeWorkspaceFile: (params) => [
+    file(params, 'writeWorkspaceFile', 2),
+    str(params[1], 'text', MAX_FILE_BYTES),
+  ],
+  openInEditor: (params) => [file(params, 'openInEditor', 1)],
+  buildAndLoad: (params) => [part(params)],
+  grade: (params) => {
+    if (params.length !== 1) throw new ValidationError('grade takes a step id');
+    return [stepId(params[0])];
+  },
+  setStepDone: (params) => {
+    if (params.length !== 2) throw new ValidationError('setStepDone takes a step id and true or false');
+    return [stepId(params[0]), bool(params[1], 'done')];
+  },
+  setWelcomeSeen: (params) => {
+    if (params.length !== 1) throw new ValidationError('setWelcomeSeen takes true or false');
+    return [bool(params[0], 'seen')];
   },
 };
 

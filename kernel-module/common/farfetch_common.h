@@ -33,6 +33,13 @@ struct far_target {
  */
 static inline int far_target_get(struct pid *pid, struct far_target *target)
 {
+	/* LAB: BEGIN SOLUTION target-get */
+	/* LAB: TODO target-get: take a reference on the task */
+	/* LAB: TODO target-get: (get_pid_task()) and on its mm */
+	/* LAB: TODO target-get: (get_task_mm(), NULL for a kernel thread or */
+	/* LAB: TODO target-get: an exiting task); on failure drop what you */
+	/* LAB: TODO target-get: took and return -ESRCH. */
+	/* LAB: STUB return -ENOSYS; */
 	target->task = get_pid_task(pid, PIDTYPE_PID);
 	if (!target->task)
 		return -ESRCH;
@@ -43,6 +50,7 @@ static inline int far_target_get(struct pid *pid, struct far_target *target)
 		return -ESRCH;
 	}
 	return 0;
+	/* LAB: END SOLUTION */
 }
 
 /**
@@ -55,6 +63,12 @@ static inline int far_target_get(struct pid *pid, struct far_target *target)
  */
 static inline int far_target_get_nr(pid_t nr, struct far_target *target)
 {
+	/* LAB: BEGIN SOLUTION target-get-nr */
+	/* LAB: TODO target-get-nr: the pid number names a struct pid */
+	/* LAB: TODO target-get-nr: (find_get_pid()), which holds a reference */
+	/* LAB: TODO target-get-nr: of its own: drop it once far_target_get() */
+	/* LAB: TODO target-get-nr: is done. */
+	/* LAB: STUB return -ENOSYS; */
 	struct pid *pid = find_get_pid(nr);
 	int ret;
 
@@ -63,6 +77,7 @@ static inline int far_target_get_nr(pid_t nr, struct far_target *target)
 	ret = far_target_get(pid, target);
 	put_pid(pid);
 	return ret;
+	/* LAB: END SOLUTION */
 }
 
 /**
@@ -71,8 +86,11 @@ static inline int far_target_get_nr(pid_t nr, struct far_target *target)
  */
 static inline void far_target_put(struct far_target *target)
 {
+	/* LAB: BEGIN SOLUTION target-put */
+	/* LAB: TODO target-put: drop both references far_target_get() took. */
 	mmput(target->mm);
 	put_task_struct(target->task);
+	/* LAB: END SOLUTION */
 }
 
 /**
@@ -91,6 +109,12 @@ static inline void far_target_put(struct far_target *target)
 static inline void far_copy_page(struct page *page, unsigned int offset,
 				 void *buf, size_t n, bool write)
 {
+	/* LAB: BEGIN SOLUTION copy-page */
+	/* LAB: TODO copy-page: map the page into the kernel */
+	/* LAB: TODO copy-page: (kmap_local_page()), memcpy(), unmap it; a */
+	/* LAB: TODO copy-page: page you wrote must be marked dirty */
+	/* LAB: TODO copy-page: (set_page_dirty_lock()) or a write into a */
+	/* LAB: TODO copy-page: file can be lost. */
 	void *kaddr = kmap_local_page(page);
 
 	if (write)
@@ -101,6 +125,7 @@ static inline void far_copy_page(struct page *page, unsigned int offset,
 	/* Without this, a write into a file-backed page could be lost. */
 	if (write)
 		set_page_dirty_lock(page);
+	/* LAB: END SOLUTION */
 }
 
 #endif /* _FARFETCH_COMMON_H */

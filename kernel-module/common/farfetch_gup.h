@@ -77,6 +77,16 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 				   unsigned long addr, void __user *ubuf,
 				   size_t len, bool write)
 {
+	/* LAB: BEGIN SOLUTION gup-copy */
+	/* LAB: TODO gup-copy: page by page: get_user_pages_remote() with */
+	/* LAB: TODO gup-copy: FOLL_FORCE (and FOLL_WRITE to write) under the */
+	/* LAB: TODO gup-copy: target's mmap lock, copy with far_copy_page(), */
+	/* LAB: TODO gup-copy: put_page().  Copy to and from the caller only */
+	/* LAB: TODO gup-copy: without the mmap lock held (a bounce buffer), */
+	/* LAB: TODO gup-copy: clamp len to MAX_RW_COUNT, and return the */
+	/* LAB: TODO gup-copy: bytes of the pages copied, or the first page's */
+	/* LAB: TODO gup-copy: error. */
+	/* LAB: STUB return -ENOSYS; */
 	unsigned int gup_flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
 	struct page *pages[FAR_GUP_BATCH];
 	void *bounce = NULL;
@@ -130,6 +140,7 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 	kfree(bounce);
 	/* done <= MAX_RW_COUNT, so it is a valid ssize_t. */
 	return done ? (ssize_t)done : err;
+	/* LAB: END SOLUTION */
 }
 
 #endif /* _FARFETCH_GUP_H */

@@ -16,6 +16,18 @@
 #include "farfetch_common.h"
 #include "farfetch_hook.h"
 
+/* LAB: BEGIN SOLUTION p1-walk */
+/* LAB: TODO p1-walk: find the page that maps an address by walking the */
+/* LAB: TODO p1-walk: target's page tables yourself, one function per level */
+/* LAB: TODO p1-walk: as mm/pagewalk.c does: pgd_offset(), p4d_offset(), */
+/* LAB: TODO p1-walk: pud_offset(), pmd_offset(), then the pte under its lock */
+/* LAB: TODO p1-walk: (pte_lockptr()).  Stop at an entry that is none, bad or */
+/* LAB: TODO p1-walk: a huge leaf (pud_leaf(), pmd_leaf()).  pte_offset_map() */
+/* LAB: TODO p1-walk: is not exported to modules: say in a comment why */
+/* LAB: TODO p1-walk: pte_offset_kernel() is right on x86-64.  Check the */
+/* LAB: TODO p1-walk: address is in a VMA first (vma_lookup()), take a */
+/* LAB: TODO p1-walk: reference on the page (get_page()) while the pte lock */
+/* LAB: TODO p1-walk: is held. */
 /*
  * walk_pgd(), walk_p4d() and walk_pud() take an entry of their level and
  * return a pointer to the entry of the next level that maps @addr, or NULL
@@ -182,6 +194,7 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 		return NULL;
 	return walk_pmd(mm, pmd, addr, write);
 }
+/* LAB: END SOLUTION */
 
 /**
  * p1_farfetch - the farfetch(2) hook of Part 1
@@ -206,6 +219,16 @@ static struct page *p1_find_page(struct mm_struct *mm, unsigned long addr,
 static long p1_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 			unsigned long target_addr, size_t len)
 {
+	/* LAB: BEGIN SOLUTION p1-farfetch */
+	/* LAB: TODO p1-farfetch: check in the spec's order: cmd, len, the */
+	/* LAB: TODO p1-farfetch: caller's euid (current_euid()), the target */
+	/* LAB: TODO p1-farfetch: (far_target_get_nr()), TASK_SIZE_OF(); then */
+	/* LAB: TODO p1-farfetch: take the target's mmap lock (killable), */
+	/* LAB: TODO p1-farfetch: walk to the page and copy at most to its */
+	/* LAB: TODO p1-farfetch: end (far_copy_page()).  Touch the caller's */
+	/* LAB: TODO p1-farfetch: buffer only without the mmap lock held: */
+	/* LAB: TODO p1-farfetch: bounce. */
+	/* LAB: STUB return -ENOSYS; */
 	unsigned int offset = offset_in_page(target_addr);
 	bool write = cmd == FAR_WRITE;
 	struct far_target target;
@@ -262,6 +285,7 @@ free_bounce:
 put_target:
 	far_target_put(&target);
 	return ret;
+	/* LAB: END SOLUTION */
 }
 
 static int __init farfetch_p1_init(void)

@@ -33,6 +33,11 @@
 static long p2_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 			unsigned long target_addr, size_t len)
 {
+	/* LAB: BEGIN SOLUTION p2-farfetch */
+	/* LAB: TODO p2-farfetch: the same checks as Part 1 (cmd, len, euid, */
+	/* LAB: TODO p2-farfetch: the target, TASK_SIZE_OF()), then the whole */
+	/* LAB: TODO p2-farfetch: range through far_gup_copy(). */
+	/* LAB: STUB return -ENOSYS; */
 	struct far_target target;
 	long ret;
 
@@ -52,6 +57,7 @@ static long p2_farfetch(unsigned int cmd, void __user *addr, pid_t target_pid,
 				   cmd == FAR_WRITE);
 	far_target_put(&target);
 	return ret;
+	/* LAB: END SOLUTION */
 }
 
 static int __init farfetch_p2_init(void)

@@ -22,7 +22,11 @@
 
 #define FARFETCH_DEVICE_NAME "farfetch"
 
+/* LAB: BEGIN SOLUTION p3-major */
+/* LAB: TODO p3-major: keep the major register_chrdev() gives you: */
+/* LAB: TODO p3-major: unregister_chrdev() needs it. */
 static int major;
+/* LAB: END SOLUTION */
 
 /* Per open file: the target chosen with ioctl(). */
 struct far_file {
@@ -32,6 +36,11 @@ struct far_file {
 
 static int far_open(struct inode *inode, struct file *file)
 {
+	/* LAB: BEGIN SOLUTION p3-open */
+	/* LAB: TODO p3-open: each open file has its own target: allocate its */
+	/* LAB: TODO p3-open: state (struct far_file) and keep it in */
+	/* LAB: TODO p3-open: file->private_data. */
+	/* LAB: STUB return -ENOSYS; */
 	struct far_file *ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 
 	if (!ff)
@@ -39,16 +48,22 @@ static int far_open(struct inode *inode, struct file *file)
 	mutex_init(&ff->lock);
 	file->private_data = ff;
 	return 0;
+	/* LAB: END SOLUTION */
 }
 
 static int far_release(struct inode *inode, struct file *file)
 {
+	/* LAB: BEGIN SOLUTION p3-release */
+	/* LAB: TODO p3-release: free what far_open() allocated, and drop the */
+	/* LAB: TODO p3-release: pid's reference. */
+	/* LAB: STUB return 0; */
 	struct far_file *ff = file->private_data;
 
 	put_pid(ff->pid);
 	mutex_destroy(&ff->lock);
 	kfree(ff);
 	return 0;
+	/* LAB: END SOLUTION */
 }
 
 /**
@@ -65,6 +80,13 @@ static int far_release(struct inode *inode, struct file *file)
 static long far_ioctl(struct file *file, unsigned int request,
 		      unsigned long arg)
 {
+	/* LAB: BEGIN SOLUTION p3-ioctl */
+	/* LAB: TODO p3-ioctl: read the pid_t at arg with get_user(), check */
+	/* LAB: TODO p3-ioctl: that the process exists and keep it as a */
+	/* LAB: TODO p3-ioctl: struct pid (find_get_pid()), so that a new */
+	/* LAB: TODO p3-ioctl: process reusing the number is not mistaken for */
+	/* LAB: TODO p3-ioctl: it. */
+	/* LAB: STUB return -ENOSYS; */
 	struct far_file *ff = file->private_data;
 	struct task_struct *task;
 	struct pid *pid;
@@ -87,6 +109,7 @@ static long far_ioctl(struct file *file, unsigned int request,
 	ff->pid = pid;
 	mutex_unlock(&ff->lock);
 	return 0;
+	/* LAB: END SOLUTION */
 }
 
 /**
@@ -104,6 +127,12 @@ static long far_ioctl(struct file *file, unsigned int request,
 static ssize_t far_rw(struct file *file, char __user *ubuf, size_t count,
 		      loff_t *ppos, bool write)
 {
+	/* LAB: BEGIN SOLUTION p3-rw */
+	/* LAB: TODO p3-rw: the file position is the target address: Part 2's */
+	/* LAB: TODO p3-rw: copy (far_gup_copy()) at *ppos, -ESRCH before */
+	/* LAB: TODO p3-rw: ioctl() chose a target, no root check, and */
+	/* LAB: TODO p3-rw: advance *ppos by the bytes copied. */
+	/* LAB: STUB return -ENOSYS; */
 	struct far_file *ff = file->private_data;
 	unsigned long addr = (unsigned long)*ppos;
 	struct far_target target;
@@ -124,6 +153,7 @@ static ssize_t far_rw(struct file *file, char __user *ubuf, size_t count,
 	if (ret > 0)
 		*ppos += ret;
 	return ret;
+	/* LAB: END SOLUTION */
 }
 
 static ssize_t far_read(struct file *file, char __user *ubuf, size_t count,
@@ -154,18 +184,30 @@ static const struct file_operations far_fops = {
 
 static int __init farfetch_p3_init(void)
 {
+	/* LAB: BEGIN SOLUTION p3-init */
+	/* LAB: TODO p3-init: register a character device named */
+	/* LAB: TODO p3-init: FARFETCH_DEVICE_NAME with a major the kernel */
+	/* LAB: TODO p3-init: picks (register_chrdev() with 0): /proc/devices */
+	/* LAB: TODO p3-init: then shows it, and mknod makes /dev/farfetch */
+	/* LAB: TODO p3-init: from it. */
+	/* LAB: STUB return 0; */
 	/* 0: let the kernel pick a free major; /proc/devices shows which. */
 	major = register_chrdev(0, FARFETCH_DEVICE_NAME, &far_fops);
 	if (major < 0)
 		return major;
 	pr_info("registered with major %d\n", major);
 	return 0;
+	/* LAB: END SOLUTION */
 }
 
 static void __exit farfetch_p3_exit(void)
 {
+	/* LAB: BEGIN SOLUTION p3-exit */
+	/* LAB: TODO p3-exit: unregister the device farfetch_p3_init() */
+	/* LAB: TODO p3-exit: registered. */
 	/* A leftover /dev/farfetch now fails to open with -ENXIO. */
 	unregister_chrdev(major, FARFETCH_DEVICE_NAME);
+	/* LAB: END SOLUTION */
 }
 
 module_init(farfetch_p3_init);

@@ -34,14 +34,15 @@ export class LabUi {
   readonly pageErrors: string[] = [];
   private profile?: string;
 
-  async open(): Promise<void> {
+  /** `emptyWorkspace`: start with an empty workspace folder, which the backend makes the exercise's. */
+  async open(opts: { emptyWorkspace?: boolean } = {}): Promise<void> {
     if (!existsSync(path.join(staticDir, 'index.html'))) {
       const r = spawnSync('npm', ['run', '-s', 'build:renderer'], { cwd: repoRoot, stdio: 'inherit' });
       assert.equal(r.status, 0, 'building the renderer failed');
     }
     mkdirSync(results, { recursive: true });
     this.workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
-    writeFileSync(path.join(this.workspace, 'hello.txt'), 'kept on the host\n');
+    if (!opts.emptyWorkspace) writeFileSync(path.join(this.workspace, 'hello.txt'), 'kept on the host\n');
     this.backend = createBackend({ workspace: this.workspace });
     this.server = await startServer({ backend: this.backend, staticDir });
     // A fresh profile every run: no remembered theme or font size from an earlier run.
@@ -133,10 +134,10 @@ export class LabUi {
  * is already on the lab with the guest ready (in the same hook: node does not wait for one
  * top-level `before` hook before starting the next).
  */
-export function openLabUi(opts: { visit?: boolean } = {}): LabUi {
+export function openLabUi(opts: { visit?: boolean; emptyWorkspace?: boolean } = {}): LabUi {
   const ui = new LabUi();
   before(async () => {
-    await ui.open();
+    await ui.open({ emptyWorkspace: opts.emptyWorkspace });
     if (opts.visit) await ui.visit();
   });
   after(() => ui.close());

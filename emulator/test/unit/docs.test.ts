@@ -230,6 +230,7 @@ test('node build/test.js GROUP selects that group’s test files', () => {
   );
   assert.deepEqual(list('e2e'), [
     'emulator/test/e2e/console-flow.test.ts',
+    'emulator/test/e2e/exercise.test.ts',
     'emulator/test/e2e/page.test.ts',
     'emulator/test/e2e/panels.test.ts',
     'emulator/test/e2e/paste.test.ts',

@@ -156,6 +156,59 @@ test(
           { id: 13, method: 'consoleInput', params: ['ls\r'] },
           { id: 13, result: null },
         ],
+        // The exercise's methods: workspace paths are confined before the backend sees them.
+        ...(
+          [
+            ['readWorkspaceFile', ['../etc/passwd']],
+            ['readWorkspaceFile', ['/etc/passwd']],
+            ['readWorkspaceFile', ['.git/config']],
+            ['readWorkspaceFile', ['farfetch_p3/../../x']],
+            ['writeWorkspaceFile', ['.farfetchd-lab/progress.json', '{}']],
+            ['openInEditor', ['a\\b']],
+            ['readWorkspaceFile', [7]],
+          ] as const
+        ).map(([method, params], i): [unknown, unknown] => [
+          { id: `w${i}`, method, params },
+          invalid(
+            `w${i}`,
+            'file must be a path inside the workspace, like farfetch_p3/farfetch_p3.c (no "..", no hidden folders)',
+          ),
+        ]),
+        [
+          { id: 'w7', method: 'readWorkspaceFile', params: [] },
+          invalid('w7', 'readWorkspaceFile takes a file path'),
+        ],
+        [
+          { id: 'w8', method: 'writeWorkspaceFile', params: ['a.c'] },
+          invalid('w8', 'writeWorkspaceFile takes a file path and its text'),
+        ],
+        [
+          { id: 'w9', method: 'writeWorkspaceFile', params: ['a.c', 5] },
+          invalid('w9', 'text must be a string of at most 1048576 characters'),
+        ],
+        [{ id: 'w10', method: 'buildAndLoad', params: ['3'] }, invalid('w10', 'part must be 1, 2 or 3')],
+        [{ id: 'w11', method: 'buildAndLoad', params: [4] }, invalid('w11', 'part must be 1, 2 or 3')],
+        [
+          { id: 'w12', method: 'grade', params: ['Part 3'] },
+          invalid('w12', 'stepId must be a step id: lowercase letters, digits and -'),
+        ],
+        [
+          { id: 'w13', method: 'setStepDone', params: ['part3', 'yes'] },
+          invalid('w13', 'done must be true or false'),
+        ],
+        [
+          { id: 'w14', method: 'setWelcomeSeen', params: [] },
+          invalid('w14', 'setWelcomeSeen takes true or false'),
+        ],
+        [{ id: 'w15', method: 'exercise', params: [1] }, invalid('w15', 'exercise takes no parameters')],
+        [
+          { id: 'w16', method: 'writeWorkspaceFile', params: ['farfetch_p3/farfetch_p3.c', '\tint x;\n'] },
+          { id: 'w16', result: stopped },
+        ],
+        [
+          { id: 'w17', method: 'buildAndLoad', params: [3] },
+          { id: 'w17', result: stopped },
+        ],
         // The backend failing in every way (LOAD_MODULE).
         ...Object.keys(LOAD_MODULE).map((module, i): [unknown, unknown] => [
           { id: 14 + i, method: 'loadModule', params: [module] },
@@ -180,11 +233,13 @@ test(
 
 /** A JSON value of a random shape, biased towards what a request looks like. */
 function randomValue(depth = 0): unknown {
-  const leaves = [null, true, false, 0, -1, 1.5, 2 ** 53, 1e308, '', 'p1', '\u{1F600}', 'none', 80];
+  const leaves = [null, true, false, 0, -1, 1.5, 2 ** 53, 1e308, '', 'p1', '\u{1F600}', 'none', 80, 3];
+  const paths = ['farfetch_p3/farfetch_p3.c', '../x', '.git/config', '/etc/passwd', 'a/./b', 'part3'];
   const roll = random();
   // One over consoleInput's limit, only as a parameter itself: the message stays under maxPayload.
   if (depth === 1 && roll < 0.05) return 'x'.repeat(65_537);
-  if (depth > 2 || roll < 0.5) return pick(leaves);
+  if (depth > 2 || roll < 0.4) return pick(leaves);
+  if (roll < 0.5) return pick(paths);
   if (roll < 0.75) return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
   return Object.fromEntries(
     Array.from({ length: randomInt(3) }, () => [pick(['id', 'a', '__proto__']), randomValue(depth + 1)]),
@@ -204,6 +259,12 @@ test(
       'consoleInput',
       'consoleResize',
       'consoleAck',
+      'readWorkspaceFile',
+      'writeWorkspaceFile',
+      'openInEditor',
+      'buildAndLoad',
+      'grade',
+      'setStepDone',
       'exec',
       'dispose',
       'onEvent',

@@ -123,6 +123,15 @@ export function connectWebSocket(url: string, WebSocketImpl: typeof WebSocket = 
     drivers: () => call('drivers'),
     kernelLog: () => call('kernelLog'),
     resolveKernelAddress: (module, symbolOffset) => call('resolveKernelAddress', module, symbolOffset),
+    exercise: () => call('exercise'),
+    workspaceFiles: () => call('workspaceFiles'),
+    readWorkspaceFile: (file) => call('readWorkspaceFile', file),
+    writeWorkspaceFile: (file, text) => call('writeWorkspaceFile', file, text),
+    openInEditor: (file) => call('openInEditor', file),
+    buildAndLoad: (part) => call('buildAndLoad', part),
+    grade: (stepId) => call('grade', stepId),
+    setStepDone: (stepId, done) => call('setStepDone', stepId, done),
+    setWelcomeSeen: (seen) => call('setWelcomeSeen', seen),
   };
   return {
     api,
@@ -180,6 +189,15 @@ export function bridgeApi(bridge: PreloadBridge): LabApi {
     drivers: wrap(bridge.drivers),
     kernelLog: wrap(bridge.kernelLog),
     resolveKernelAddress: wrap(bridge.resolveKernelAddress),
+    exercise: wrap(bridge.exercise),
+    workspaceFiles: wrap(bridge.workspaceFiles),
+    readWorkspaceFile: wrap(bridge.readWorkspaceFile),
+    writeWorkspaceFile: wrap(bridge.writeWorkspaceFile),
+    openInEditor: wrap(bridge.openInEditor),
+    buildAndLoad: wrap(bridge.buildAndLoad),
+    grade: wrap(bridge.grade),
+    setStepDone: wrap(bridge.setStepDone),
+    setWelcomeSeen: wrap(bridge.setWelcomeSeen),
   };
 }
 

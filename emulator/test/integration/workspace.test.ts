@@ -1,0 +1,221 @@
+// A student workspace against the real guest: the generated reference folders pass every check of
+// their part and each skeleton builds, loads and fails its part (`farfetchd-lab check`); the
+// workspace shared at /root/work sees host edits at once and lands guest writes at once; and
+// QEMU killed during an in-guest `make` and during a `dd` into /root/work loses no byte the
+// guest had written, leaves the workspace consistent, and a new session builds it.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { LabSession } from '../../src/session.ts';
+import { initWorkspace } from '../../src/workspace.ts';
+import { runCli, untilState } from './helpers.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'workspace-guest-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** "N passed, M failed", the suite's last line. */
+function suiteCounts(stdout: string): { passed: number; failed: number } | null {
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(stdout);
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : null;
+}
+
+for (const part of [1, 2, 3] as const) {
+  test(`part ${part}: the generated reference passes every check; the skeleton builds, loads and fails`, async () => {
+    const reference = path.join(tmp, `reference-${part}`);
+    const skeleton = path.join(tmp, `skeleton-${part}`);
+    await initWorkspace(reference, { mode: 'solution' });
+    await initWorkspace(skeleton);
+
+    const pass = await runCli([
+      'check',
+      '--part',
+      String(part),
+      '--src',
+      path.join(reference, `farfetch_p${part}`),
+    ]);
+    assert.equal(pass.code, 0, pass.stdout + pass.stderr);
+    const passed = suiteCounts(pass.stdout);
+    assert.ok(passed && passed.failed === 0 && passed.passed > 0, pass.stdout);
+
+    const fail = await runCli([
+      'check',
+      '--part',
+      String(part),
+      '--src',
+      path.join(skeleton, `farfetch_p${part}`),
+    ]);
+    assert.equal(fail.code, 1, fail.stdout + fail.stderr);
+    // It built and loaded: the failures are the checks', not the build's.
+    assert.match(fail.stdout, new RegExp(`^check part ${part}: insmod farfetch_p${part}\\.ko$`, 'm'));
+    if (part === 3) {
+      // The skeleton registers no device yet: the check says so and stops there.
+      assert.match(fail.stderr, /no device named farfetch in \/proc\/devices after insmod/);
+    } else {
+      const failed = suiteCounts(fail.stdout);
+      assert.ok(failed && failed.failed > 0, fail.stdout);
+      assert.equal(failed.passed + failed.failed, passed!.passed, 'the skeleton ran the same checks');
+    }
+  });
+}
+
+/** sha256 of every file under `dir` (its .git too), by relative path. */
+function fingerprints(dir: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const rel of readdirSync(dir, { recursive: true }).map(String)) {
+    const full = path.join(dir, rel);
+    if (statSync(full).isFile()) sums.set(rel, createHash('sha256').update(readFileSync(full)).digest('hex'));
+  }
+  return sums;
+}
+
+function assertUnchanged(dir: string, before: Map<string, string>): void {
+  const now = fingerprints(dir);
+  const changed = [...before].filter(([rel, sum]) => now.get(rel) !== sum).map(([rel]) => rel);
+  assert.deepEqual(changed, [], 'files written before the kill changed or went missing');
+}
+
+const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+
+/** The pid of this process's QEMU that shares `workspace` (its -fsdev names the folder). */
+function qemuSharing(workspace: string): number {
+  const children = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  const found = children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`path=${workspace},`);
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(found.length, 1, `QEMU processes sharing ${workspace}: ${found.join(' ')}`);
+  return found[0]!;
+}
+
+/** Resolves once `probe` holds (checked every 50 ms); rejects after `timeoutMs`. */
+async function until(probe: () => boolean, what: string, timeoutMs = 300_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** SIGKILLs the session's QEMU and waits for the session to see it gone. */
+async function killQemu(session: LabSession, workspace: string): Promise<void> {
+  const gone = untilState(session, 'crashed');
+  process.kill(qemuSharing(workspace), 'SIGKILL');
+  await gone;
+}
+
+const PATTERN = 'farfetch\n';
+/** What `yes farfetch | head -c N` writes. */
+const patternBytes = (n: number) => Buffer.from(PATTERN.repeat(Math.ceil(n / PATTERN.length))).subarray(0, n);
+
+test('the share at /root/work: host edits seen at once, guest writes on the host once write() returns', async () => {
+  const ws = path.join(tmp, 'share');
+  await initWorkspace(ws, { mode: 'solution' });
+  const session = new LabSession({ workspace: ws });
+  try {
+    await session.start();
+    assert.match(
+      await session.sh('grep " /root/work " /proc/mounts'),
+      /^workspace \/root\/work 9p \S*trans=virtio/m,
+    );
+    writeFileSync(path.join(ws, 'from-host.txt'), 'first\n');
+    assert.equal(await session.sh('cat /root/work/from-host.txt'), 'first\n');
+    writeFileSync(path.join(ws, 'from-host.txt'), 'second, longer\n');
+    assert.equal(await session.sh('cat /root/work/from-host.txt'), 'second, longer\n');
+    // No sync in the guest: the write itself reaches the host.
+    await session.sh("printf 'edited in the guest\\n' > /root/work/farfetch_p1/notes.txt");
+    assert.equal(readFileSync(path.join(ws, 'farfetch_p1', 'notes.txt'), 'utf8'), 'edited in the guest\n');
+    // The workspace's run_checkpatch.sh finds the kernel kit's checkpatch.pl in the guest (one
+    // part: perl under TCG takes a minute or more per part).
+    const style = await session.run('/root/work/run_checkpatch.sh', ['farfetch_p3'], { timeoutMs: 600_000 });
+    assert.equal(
+      style.stdout.toString(),
+      'checkpatch: 3 files: 0 errors, 0 warnings\n',
+      style.stderr.toString(),
+    );
+    assert.equal(style.exitCode, 0);
+  } finally {
+    await session.stop();
+  }
+});
+
+test('QEMU killed during a make in /root/work, then during a dd into it: no byte lost, and it builds', async () => {
+  const ws = path.join(tmp, 'crash');
+  await initWorkspace(ws, { mode: 'solution' });
+  const before = fingerprints(ws);
+  const part = path.join(ws, 'farfetch_p1');
+  const sources = new Set(readdirSync(part));
+
+  // 1. A kill while make writes its objects into the shared folder.
+  let session = new LabSession({ workspace: ws });
+  try {
+    await session.start();
+    let makeEnded = false;
+    const make = session
+      .run('make', ['-C', '/root/work/farfetch_p1'], { timeoutMs: 600_000 })
+      .then(() => (makeEnded = true))
+      .catch(() => undefined);
+    await until(() => readdirSync(part).some((name) => !sources.has(name)), 'make wrote into farfetch_p1');
+    assert.equal(makeEnded, false, 'make ended before the kill');
+    await killQemu(session, ws);
+    await make;
+  } finally {
+    await session.stop();
+  }
+  assertUnchanged(ws, before);
+  assert.equal(git(ws, 'status', '--porcelain'), '', 'the build left something git sees');
+  git(ws, 'fsck', '--strict', '--no-progress');
+
+  // 2. A new session builds what the killed make left half done; then a kill during a dd.
+  session = new LabSession({ workspace: ws });
+  const a = 4 << 20;
+  try {
+    await session.start();
+    const build = await session.run('make', ['-C', '/root/work/farfetch_p1'], { timeoutMs: 600_000 });
+    assert.equal(build.exitCode, 0, build.stdout.toString() + build.stderr.toString());
+    assert.ok(statSync(path.join(part, 'farfetch_p1.ko')).size > 0);
+    await session.sh(`yes farfetch | head -c ${a} > /root/work/a.bin`);
+    const dd = session
+      .sh('yes farfetch | dd of=/root/work/b.bin bs=4096 count=262144 iflag=fullblock status=none', 600_000)
+      .catch(() => undefined);
+    const b = path.join(ws, 'b.bin');
+    await until(() => existsSync(b) && statSync(b).size >= 256 << 10, 'dd wrote 256 KiB of b.bin');
+    await killQemu(session, ws);
+    await dd;
+  } finally {
+    await session.stop();
+  }
+  assertUnchanged(ws, before);
+  assert.ok(readFileSync(path.join(ws, 'a.bin')).equals(patternBytes(a)), 'a.bin, written before the kill');
+  const written = readFileSync(path.join(ws, 'b.bin'));
+  assert.ok(written.length >= 256 << 10 && written.length < 1 << 30, `b.bin is ${written.length} bytes`);
+  assert.ok(written.equals(patternBytes(written.length)), 'b.bin holds exactly what dd wrote, in order');
+  assert.equal(git(ws, 'status', '--porcelain'), '?? a.bin\n?? b.bin\n');
+  git(ws, 'fsck', '--strict', '--no-progress');
+
+  // 3. And once more from a fresh guest: the folder builds as it is.
+  session = new LabSession({ workspace: ws });
+  try {
+    await session.start();
+    const rebuild = await session.run(
+      'sh',
+      ['-c', 'make -C /root/work/farfetch_p1 && insmod /root/work/farfetch_p1/farfetch_p1.ko'],
+      {
+        timeoutMs: 600_000,
+      },
+    );
+    assert.equal(rebuild.exitCode, 0, rebuild.stdout.toString() + rebuild.stderr.toString());
+    assert.match(await session.sh('cat /proc/modules'), /^farfetch_p1 /m);
+  } finally {
+    await session.stop();
+  }
+});
