@@ -21,7 +21,8 @@ Commands:
                                     run one command in a throwaway guest
   serve [--port N] [--workspace DIR]
                                     browser mode on 127.0.0.1 (prints the URL)
-  check --part 1|2|3 [--src DIR]    grade a module: build DIR in the guest, load it, run the checks
+  check --part 1|2|3 --src DIR [--json] [--format gradescope|prairielearn] [--output FILE]
+                                    grade a module: build DIR in a fresh guest, load it, run the checks
   bench [--json]                    run the benchmarks, print a table (or JSON)
   doctor [--json]                   what the lab finds on this machine and what to do about each problem
   workspace init [--solution] DIR   a student's workspace: the three parts' skeletons, targets, git
@@ -49,10 +50,17 @@ Serves the lab's UI and API on http://127.0.0.1:N (default: a free port) with a 
 and prints the URL to open.
   --workspace DIR   the host folder the guest sees at /root/work (default: $FARFETCHD_LAB_WORKSPACE,
                     else ~/farfetchd-lab-workspace)`,
-  check: `Usage: farfetchd-lab check --part 1|2|3 [--src DIR]
+  check: `Usage: farfetchd-lab check --part 1|2|3 --src DIR [--json] [--format gradescope|prairielearn] [--output FILE] [--checks DIR]
 
-Grades a Farfetch'd module: copies DIR (default: the current folder) into a fresh guest, runs make
-there, loads the module it built, and runs the part's checks. Exit 0 only if every check passes.`,
+Grades a Farfetch'd module: copies DIR (the folder with its Makefile) into a fresh guest, builds it
+there with debug info, loads it, and runs the part's checks (docs/grading.md). Each check is
+ok, not ok (expected vs got, and a hint) or skipped (its parent failed), with its points.
+  --json           print the report as one JSON object: {part, score, maxScore, tests: [...]}
+  --format F       print Gradescope's (gradescope) or PrairieLearn's (prairielearn) results.json
+  --output FILE    write the report (--json or --format) to FILE instead of stdout
+  --checks DIR     add a course's check files (*.json) to the lab's own
+Progress goes to stderr. Exit 0 only if every check passes, 1 if one does not, 2 for bad arguments
+or when the lab itself fails.`,
   bench: `Usage: farfetchd-lab bench [--json]
 
 Runs the benchmarks (boot to prompt, exec round trip, agent round trip, console echo latency,

@@ -109,16 +109,38 @@ async function serveCommand(argv: string[], out: Out): Promise<number> {
 }
 
 async function checkCommand(argv: string[], out: Out): Promise<number> {
-  const { values } = parse('check', argv, { part: { type: 'string' }, src: { type: 'string' } });
+  const { values } = parse('check', argv, {
+    part: { type: 'string' },
+    src: { type: 'string' },
+    json: { type: 'boolean' },
+    format: { type: 'string' },
+    output: { type: 'string' },
+    checks: { type: 'string' },
+  });
   const part = values.part as string | undefined;
   if (part === undefined) throw new UsageError('--part is required: --part 1|2|3', 'check');
   if (!['1', '2', '3'].includes(part)) {
     throw new UsageError(`--part must be 1, 2 or 3 (got '${part}')`, 'check');
   }
+  const src = values.src as string | undefined;
+  if (src === undefined) throw new UsageError("--src is required: --src DIR, your module's folder", 'check');
+  const format = values.format as string | undefined;
+  if (format !== undefined && format !== 'gradescope' && format !== 'prairielearn') {
+    throw new UsageError(`--format must be gradescope or prairielearn (got '${format}')`, 'check');
+  }
+  if (format !== undefined && values.json === true) {
+    throw new UsageError('--json and --format each choose the output: give one', 'check');
+  }
   const { runCheck } = await import('./grader.ts');
+  const checks = values.checks as string | undefined;
+  const output = values.output as string | undefined;
   return runCheck({
     part: Number(part) as 1 | 2 | 3,
-    src: path.resolve((values.src as string | undefined) ?? '.'),
+    src: path.resolve(src),
+    json: values.json === true,
+    format,
+    output: output === undefined ? undefined : path.resolve(output),
+    checksDir: checks === undefined ? undefined : path.resolve(checks),
     out,
   });
 }

@@ -1,22 +1,32 @@
-// `farfetchd-lab check`: grades a student's module inside a fresh guest. The checks are the
-// in-guest C suite (kernel-module/tests, installed in the image as farfetch_tests), the same
-// one the reference modules pass.
-import { readdir, readFile, stat } from 'node:fs/promises';
+// `farfetchd-lab check` and gradePart(): grade a student's module folder for one part. The checks
+// are data (grader-checks.ts, emulator/grader/checks.json, a course's checksDir); most are cases
+// of the in-guest C suite (kernel-module/tests), which the reference modules pass. The folder is
+// built and graded in a fresh guest (grader-guest.ts); an oops fails the check that was running
+// and the rest run in another fresh guest. The report is the CheckReport of api.ts.
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModuleName } from './api.ts';
-import { LabSession } from './session.ts';
+import type { CheckReport } from './api.ts';
+import { checkpatchOutcome } from './grader-checkpatch.ts';
+import { checksForPart, loadChecks, type Part } from './grader-checks.ts';
+import { runInGuest, type SourceFile } from './grader-guest.ts';
+import {
+  allPassed,
+  buildReport,
+  formatReport,
+  gradescopeResults,
+  prairielearnResults,
+  type Outcome,
+} from './grader-report.ts';
+
+export type { SourceFile } from './grader-guest.ts';
+export { allPassed, formatReport, gradescopeResults, prairielearnResults } from './grader-report.ts';
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
-const GUEST_SRC = '/root/check/src';
 const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+/** Fresh guests one grading may use: the first, and one per oops after it. */
+export const MAX_GUESTS = 3;
 const buildArtifacts = /\.(o|ko|mod|mod\.c|cmd)$|^(modules\.order|Module\.symvers)$/;
-
-export interface SourceFile {
-  relative: string;
-  data: Buffer;
-  mode: number;
-}
 
 /** The student's sources (no build artifacts, no hidden folders), refusing anything huge. */
 export async function collectSources(dir: string): Promise<SourceFile[]> {
@@ -49,82 +59,96 @@ export async function collectSources(dir: string): Promise<SourceFile[]> {
   return files;
 }
 
-function partModule(part: 1 | 2 | 3): ModuleName {
-  return `p${part}` as ModuleName;
+export interface GradeOptions {
+  part: Part;
+  /** The module's folder on the host (its Makefile and sources). */
+  src: string;
+  /** A course's folder of check files (docs/grading.md), added to the lab's own. */
+  checksDir?: string;
+  onProgress?: (line: string) => void;
+  signal?: AbortSignal;
 }
 
-export async function runCheck(opts: { part: 1 | 2 | 3; src: string; out: Out }): Promise<number> {
-  const { part, src, out } = opts;
-  const log = (line: string) => out.stdout.write(line + '\n');
+/**
+ * Grades `src` for `part`. Never throws for the student's defects (they are failed checks);
+ * throws for the lab's own failures (no image, QEMU missing, a check file that is not valid)
+ * and for a `src` that is not a readable folder.
+ */
+export async function gradePart(opts: GradeOptions): Promise<CheckReport> {
+  const { part } = opts;
+  const log = (line: string) => opts.onProgress?.(`check part ${part}: ${line}`);
+  const checks = checksForPart(await loadChecks(opts.checksDir), part);
+  const info = await stat(opts.src).catch(() => null);
+  if (!info?.isDirectory())
+    throw new Error(`${opts.src} is not a folder: --src must be your module's folder`);
+  const outcomes = new Map<string, Outcome>();
   let sources: SourceFile[];
   try {
-    sources = await collectSources(src);
+    sources = await collectSources(opts.src);
+  } catch (err) {
+    outcomes.set('module_builds', { status: 'fail', detail: (err as Error).message });
+    return buildReport(part, checks, outcomes);
+  }
+  const style = checks.find((c) => c.kind === 'checkpatch');
+  if (style) {
+    const files = sources.map((s) => s.relative);
+    outcomes.set(style.name, await checkpatchOutcome(opts.src, files, style.points > 0));
+  }
+  for (let guest = 1; guest <= MAX_GUESTS; guest++) {
+    opts.signal?.throwIfAborted();
+    if (guest > 1) log(`guest ${guest} of at most ${MAX_GUESTS}: running the checks the oops left`);
+    const run = await runInGuest({
+      part,
+      sources,
+      checks,
+      decided: new Set(outcomes.keys()),
+      log,
+      signal: opts.signal,
+    });
+    opts.signal?.throwIfAborted();
+    for (const [name, outcome] of run.outcomes) if (!outcomes.has(name)) outcomes.set(name, outcome);
+    if (!run.interrupted) break;
+  }
+  return buildReport(part, checks, outcomes);
+}
+
+export type ResultsFormat = 'gradescope' | 'prairielearn';
+
+export interface CheckCommandOptions {
+  part: Part;
+  src: string;
+  json?: boolean;
+  format?: ResultsFormat;
+  output?: string;
+  checksDir?: string;
+  out: Out;
+}
+
+/** The CLI: progress on stderr, the report on stdout (text, --json) or as --format; exit 0 only if all passed. */
+export async function runCheck(opts: CheckCommandOptions): Promise<number> {
+  const { out } = opts;
+  const started = performance.now();
+  let report: CheckReport;
+  try {
+    report = await gradePart({
+      part: opts.part,
+      src: opts.src,
+      checksDir: opts.checksDir,
+      onProgress: (line) => out.stderr.write(line + '\n'),
+    });
   } catch (err) {
     out.stderr.write(`farfetchd-lab check: ${(err as Error).message}\n`);
     return 2;
   }
-  const session = new LabSession();
-  let crashed = false;
-  session.on('crash', (crash) => {
-    crashed = true;
-    out.stderr.write(`\nYour module crashed the guest kernel: ${crash.headline}\n${crash.log}\n`);
-  });
-  try {
-    log(`check part ${part}: booting a fresh guest`);
-    await session.start();
-    for (const f of sources) {
-      const guestPath = `${GUEST_SRC}/${f.relative}`;
-      await session.sh(`mkdir -p '${path.posix.dirname(guestPath)}'`);
-      await session.putFile(guestPath, f.data, f.mode);
-    }
-    log(`check part ${part}: make (in the guest, ${sources.length} files)`);
-    const build = await session.run('make', ['-C', GUEST_SRC], { timeoutMs: 600_000 });
-    if (build.exitCode !== 0) {
-      out.stdout.write(build.stdout);
-      out.stdout.write(build.stderr);
-      log(`not ok - the module does not build (make exited ${build.exitCode})`);
-      return 1;
-    }
-    const kos = (await session.sh(`cd ${GUEST_SRC} && ls *.ko 2>/dev/null || true`))
-      .split('\n')
-      .filter(Boolean);
-    if (kos.length !== 1) {
-      log(
-        `not ok - make must build exactly one .ko in ${path.basename(src)} (found ${kos.length}: ${kos.join(' ')})`,
-      );
-      return 1;
-    }
-    const ko = kos[0]!;
-    log(`check part ${part}: insmod ${ko}`);
-    const load = [`insmod ${GUEST_SRC}/${ko}`];
-    if (part === 3) {
-      load.push(
-        'major=$(awk \'$2 == "farfetch" { print $1 }\' /proc/devices)',
-        '[ -n "$major" ] || { echo "no device named farfetch in /proc/devices after insmod" >&2; exit 1; }',
-        'mknod -m 0666 /dev/farfetch c "$major" 0',
-      );
-    }
-    await session.sh(['set -e', ...load].join('\n'));
-    const tests = await session.run(
-      '/usr/local/libexec/farfetch/farfetch_tests',
-      ['--module', partModule(part)],
-      {
-        timeoutMs: 600_000,
-      },
-    );
-    out.stdout.write(tests.stdout);
-    out.stderr.write(tests.stderr);
-    if (crashed) return 1;
-    const unload = await session.run('rmmod', [ko.replace(/\.ko$/, '')], { timeoutMs: 60_000 });
-    if (unload.exitCode !== 0) {
-      log(`not ok - rmmod failed: ${unload.stderr.toString().trim()}`);
-      return 1;
-    }
-    return tests.exitCode === 0 ? 0 : 1;
-  } catch (err) {
-    if (!crashed) out.stderr.write(`farfetchd-lab check: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await session.stop();
-  }
+  const seconds = (performance.now() - started) / 1000;
+  let body: string;
+  if (opts.format === 'gradescope') body = JSON.stringify(gradescopeResults(report, seconds), null, 2) + '\n';
+  else if (opts.format === 'prairielearn') body = JSON.stringify(prairielearnResults(report), null, 2) + '\n';
+  else if (opts.json) body = JSON.stringify(report) + '\n';
+  else body = formatReport(report);
+  if (opts.output !== undefined) {
+    await writeFile(opts.output, body);
+    if (!opts.json && opts.format === undefined) out.stdout.write(formatReport(report));
+  } else out.stdout.write(body);
+  return allPassed(report) ? 0 : 1;
 }

@@ -107,6 +107,35 @@ long far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len)
 				sys_far(cmd, buf, pid, addr, len);
 }
 
+/*
+ * far() at an address of 2^63 or more. A file position is signed, so the
+ * device may refuse the lseek() there with EINVAL (default_llseek does) or
+ * take it as unsigned and fail the read: either way the address is not
+ * reached. An EINVAL from lseek() is reported as the EFAULT the syscall
+ * gives, so the cases expect one answer.
+ */
+long far_high(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len)
+{
+	int fd;
+	long n;
+
+	if (module != M_P3)
+		return sys_far(cmd, buf, pid, addr, len);
+	fd = open(DEVICE, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, 0, &pid) < 0) {
+		n = -errno;
+	} else if (lseek(fd, (off_t)addr, SEEK_SET) == (off_t)-1) {
+		n = errno == EINVAL ? -EFAULT : -errno;
+	} else {
+		n = cmd == FAR_WRITE ? write(fd, buf, len) : read(fd, buf, len);
+		n = n < 0 ? -errno : n;
+	}
+	close(fd);
+	return n;
+}
+
 /* -errno of a libc call that returns -1 on error, else its result. */
 long res(long ret)
 {

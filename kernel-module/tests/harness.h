@@ -91,9 +91,10 @@ struct test_case {
 
 /* The tables of cases, one per file (tests_NAME.c). */
 extern const struct test_case args_cases[], common_cases[], p1_cases[], gup_cases[],
-	device_cases[], hook_cases[], thp_cases[], memory_cases[], caller_cases[];
+	device_cases[], hook_cases[], thp_cases[], memory_cases[], caller_cases[], leak_cases[];
 extern const size_t nr_args_cases, nr_common_cases, nr_p1_cases, nr_gup_cases,
-	nr_device_cases, nr_hook_cases, nr_thp_cases, nr_memory_cases, nr_caller_cases;
+	nr_device_cases, nr_hook_cases, nr_thp_cases, nr_memory_cases, nr_caller_cases,
+	nr_leak_cases;
 
 int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...);
 const char *show(long long v, char *buf, size_t size);
@@ -103,6 +104,7 @@ int expect_mem(const void *got, const void *want, size_t n, const char *expr, in
 long sys_far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len);
 long dev_far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len);
 long far(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len);
+long far_high(unsigned int cmd, void *buf, pid_t pid, unsigned long addr, size_t len);
 long res(long ret);
 struct target spawn(void (*setup)(void *), void *arg);
 void reap(struct target *t);

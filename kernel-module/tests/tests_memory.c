@@ -176,8 +176,8 @@ static int kernel_text_address_is_efault(void)
 	REQUIRE(fscanf(f, "%lx", &text) == 1);
 	fclose(f);
 	REQUIRE(text >= 1UL << 63);
-	EXPECT_ERR(far(FAR_READ, buf, getpid(), text, 8), EFAULT);
-	EXPECT_ERR(far(FAR_WRITE, buf, getpid(), text, 8), EFAULT);
+	EXPECT_ERR(far_high(FAR_READ, buf, getpid(), text, 8), EFAULT);
+	EXPECT_ERR(far_high(FAR_WRITE, buf, getpid(), text, 8), EFAULT);
 	return 0;
 }
 

@@ -1,0 +1,87 @@
+// Student folders for the grader's guest tests: a reference module made self-contained (its .c,
+// its Makefile, the shared headers), and deliberately broken variants of it made by small source
+// edits. Each edit names the exact text it replaces and throws if that text is gone, so a change
+// to the reference sources fails the test loudly instead of silently testing a correct module.
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CheckReport } from '../../emulator/src/api.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface Edit {
+  /** A file of the folder: `farfetch_p1.c`, `farfetch_common.h` … */
+  file: string;
+  from: string;
+  to: string;
+}
+
+/** The folder a student hands in for `module` (farfetch_p1 …) with `edits` applied; rm it after. */
+export function studentFolder(module: string, edits: Edit[] = []): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `grader-${module}-`));
+  copyFileSync(path.join(here, '..', module, `${module}.c`), path.join(dir, `${module}.c`));
+  copyFileSync(path.join(here, '..', module, 'Makefile'), path.join(dir, 'Makefile'));
+  for (const h of readdirSync(path.join(here, '..', 'common'))) {
+    copyFileSync(path.join(here, '..', 'common', h), path.join(dir, h));
+  }
+  for (const e of edits) {
+    const file = path.join(dir, e.file);
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf(e.from);
+    if (at < 0 || text.indexOf(e.from, at + 1) >= 0) {
+      rmSync(dir, { recursive: true });
+      throw new Error(`variant edit: ${e.file} must hold exactly one ${JSON.stringify(e.from)} (the reference source changed)`);
+    }
+    writeFileSync(file, text.slice(0, at) + e.to + text.slice(at + e.from.length));
+  }
+  return dir;
+}
+
+/** The defects the grader must catch, each as the edits that make it. */
+export const VARIANTS = {
+  /** Part 1 walks kernel addresses too: no TASK_SIZE_OF check. */
+  noTaskSizeCheck: [
+    { file: 'farfetch_p1.c', from: 'if (target_addr >= TASK_SIZE_OF(target.task)) {', to: 'if (!target_addr && target_addr) {' },
+  ],
+  /** A written page is never marked dirty. */
+  noSetPageDirty: [
+    { file: 'farfetch_common.h', from: '\tif (write)\n\t\tset_page_dirty_lock(page);\n', to: '' },
+  ],
+  /** Part 1 keeps its reference on every page it copies. */
+  noPutPage: [{ file: 'farfetch_p1.c', from: '\tfar_copy_page(page, offset, bounce, len, write);\n\tput_page(page);\n', to: '\tfar_copy_page(page, offset, bounce, len, write);\n' }],
+  /** The target's mm is never released. */
+  noMmput: [{ file: 'farfetch_common.h', from: '\tmmput(target->mm);\n\tput_task_struct(target->task);\n}', to: '\tput_task_struct(target->task);\n}' }],
+  /** Part 1 uses the page the walk did not find: a NULL dereference. */
+  nullDeref: [{ file: 'farfetch_p1.c', from: '\tif (!page) {\n\t\tret = -EFAULT;\n\t\tgoto unlock;\n\t}\n', to: '' }],
+  /** Part 3 still asks for root. */
+  rootCheckInP3: [
+    {
+      file: 'farfetch_p3.c',
+      from: '\tmutex_lock(&ff->lock);\n\tret = ff->pid ? far_target_get(ff->pid, &target) : -ESRCH;',
+      to: '\tif (!uid_eq(current_euid(), GLOBAL_ROOT_UID))\n\t\treturn -EPERM;\n\tmutex_lock(&ff->lock);\n\tret = ff->pid ? far_target_get(ff->pid, &target) : -ESRCH;',
+    },
+  ],
+  /** Part 3's ioctl stores whatever pid it is given. */
+  ioctlNoPidCheck: [
+    {
+      file: 'farfetch_p3.c',
+      from: '\tpid = find_get_pid(nr);\n\tif (!pid)\n\t\treturn -ESRCH;\n\ttask = get_pid_task(pid, PIDTYPE_PID);\n\tif (!task) {\n\t\tput_pid(pid);\n\t\treturn -ESRCH;\n\t}\n\tput_task_struct(task);\n',
+      to: '\tpid = find_get_pid(nr);\n\ttask = NULL;\n',
+    },
+  ],
+  /** Not a defect: the kernel's default llseek, as most students write it. */
+  defaultLlseek: [{ file: 'farfetch_p3.c', from: '.llseek = no_seek_end_llseek,', to: '.llseek = default_llseek,' }],
+} satisfies Record<string, Edit[]>;
+
+/** The report's failed checks, by name. */
+export function failedChecks(report: CheckReport): string[] {
+  return report.tests.filter((t) => t.status === 'fail').map((t) => t.name);
+}
+
+/** `name → message` of one check, asserting it exists. */
+export function check(report: CheckReport, name: string) {
+  const t = report.tests.find((x) => x.name === name);
+  if (!t) throw new Error(`no check ${name} in the report of part ${report.part}`);
+  return t;
+}
