@@ -1,5 +1,5 @@
 // A student workspace against the real guest: the generated reference folders pass every check of
-// their part and each skeleton builds, loads and fails its part (`farfetchd-lab check`); the
+// their part and each skeleton builds, loads and fails its part (`farfetchd-lab check --json`); the
 // workspace shared at /root/work sees host edits at once and lands guest writes at once; and
 // QEMU killed during an in-guest `make` and during a `dd` into /root/work loses no byte the
 // guest had written, leaves the workspace consistent, and a new session builds it.
@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import type { CheckReport } from '../../src/api.ts';
 import { LabSession } from '../../src/session.ts';
 import { initWorkspace } from '../../src/workspace.ts';
 import { runCli, untilState } from './helpers.ts';
@@ -17,11 +18,14 @@ import { runCli, untilState } from './helpers.ts';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'workspace-guest-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** "N passed, M failed", the suite's last line. */
-function suiteCounts(stdout: string): { passed: number; failed: number } | null {
-  const m = /^(\d+) passed, (\d+) failed$/m.exec(stdout);
-  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : null;
+/** `farfetchd-lab check --part N --src DIR --json`: its exit status and its report. */
+async function check(part: 1 | 2 | 3, src: string): Promise<{ code: number | null; report: CheckReport }> {
+  const r = await runCli(['check', '--part', String(part), '--src', src, '--json']);
+  assert.ok(r.code === 0 || r.code === 1, `check exited ${r.code}: ${r.stderr}`);
+  return { code: r.code, report: JSON.parse(r.stdout) as CheckReport };
 }
+
+const statusOf = (report: CheckReport, name: string) => report.tests.find((t) => t.name === name)?.status;
 
 for (const part of [1, 2, 3] as const) {
   test(`part ${part}: the generated reference passes every check; the skeleton builds, loads and fails`, async () => {
@@ -30,35 +34,28 @@ for (const part of [1, 2, 3] as const) {
     await initWorkspace(reference, { mode: 'solution' });
     await initWorkspace(skeleton);
 
-    const pass = await runCli([
-      'check',
-      '--part',
-      String(part),
-      '--src',
-      path.join(reference, `farfetch_p${part}`),
-    ]);
-    assert.equal(pass.code, 0, pass.stdout + pass.stderr);
-    const passed = suiteCounts(pass.stdout);
-    assert.ok(passed && passed.failed === 0 && passed.passed > 0, pass.stdout);
+    const pass = await check(part, path.join(reference, `farfetch_p${part}`));
+    const failures = pass.report.tests.filter((t) => t.status !== 'pass');
+    assert.deepEqual(failures, [], 'the reference fails checks');
+    assert.equal(pass.report.score, pass.report.maxScore);
+    assert.equal(pass.code, 0);
 
-    const fail = await runCli([
-      'check',
-      '--part',
-      String(part),
-      '--src',
-      path.join(skeleton, `farfetch_p${part}`),
-    ]);
-    assert.equal(fail.code, 1, fail.stdout + fail.stderr);
-    // It built and loaded: the failures are the checks', not the build's.
-    assert.match(fail.stdout, new RegExp(`^check part ${part}: insmod farfetch_p${part}\\.ko$`, 'm'));
-    if (part === 3) {
-      // The skeleton registers no device yet: the check says so and stops there.
-      assert.match(fail.stderr, /no device named farfetch in \/proc\/devices after insmod/);
-    } else {
-      const failed = suiteCounts(fail.stdout);
-      assert.ok(failed && failed.failed > 0, fail.stdout);
-      assert.equal(failed.passed + failed.failed, passed!.passed, 'the skeleton ran the same checks');
-    }
+    const fail = await check(part, path.join(skeleton, `farfetch_p${part}`));
+    assert.equal(fail.code, 1);
+    assert.equal(fail.report.maxScore, pass.report.maxScore);
+    assert.ok(fail.report.score < fail.report.maxScore, `the skeleton scored ${fail.report.score}`);
+    // It builds and loads: what fails are the part's own checks, each with a message.
+    assert.equal(statusOf(fail.report, 'module_builds'), 'pass');
+    assert.equal(statusOf(fail.report, 'module_loads'), 'pass');
+    if (part === 3) assert.equal(statusOf(fail.report, 'device_registered'), 'fail');
+    const failed = fail.report.tests.filter((t) => t.status === 'fail');
+    assert.ok(failed.length > 0);
+    assert.deepEqual(
+      failed.filter((t) => t.message.trim() === ''),
+      [],
+      'a failed check without a message',
+    );
+    assert.equal(statusOf(fail.report, 'checkpatch'), statusOf(pass.report, 'checkpatch'));
   });
 }
 

@@ -22,6 +22,18 @@ const imageTest = 'emulator/test/integration/image.test.ts';
 const doctorTest = 'emulator/test/integration/doctor.test.ts';
 const scriptsTest = 'emulator/test/unit/npm-scripts.test.ts';
 const thisFile = 'emulator/test/unit/docs.test.ts';
+const workspaceUnit = 'emulator/test/unit/workspace.test.ts';
+const workspaceGuest = 'emulator/test/integration/workspace.test.ts';
+const workspaceInit = [{ file: workspaceUnit, invocation: "cli(['workspace', 'init', dir])" }];
+/** --workspace is parsed (unit) and a session shares the folder (guest). */
+const sharesWorkspace = (command: string): Runner[] => [
+  { file: workspaceUnit, invocation: "for (const command of ['run', 'serve'])" },
+  { file: workspaceUnit, invocation: "cli([command, '--workspace', missing])" },
+  { file: workspaceGuest, invocation: 'new LabSession({ workspace: ws })' },
+  command === 'run'
+    ? { file: 'emulator/src/cli-run.ts', invocation: 'bootForCli(module, out, true, workspace)' }
+    : { file: 'emulator/src/cli.ts', invocation: 'createBackend({ workspace })' },
+];
 
 /**
  * Every command the docs show, as they spell it, and what runs it. A documented command missing
@@ -37,9 +49,11 @@ const RUNS: Record<string, Runner[]> = {
     { file: imageTest, invocation: "runCli(['image'], { npx: true })" },
   ],
   'npx farfetchd-lab image': [{ file: imageTest, invocation: "runCli(['image'], { npx: true })" }],
-  'npx farfetchd-lab run [--module M]': [
+  'npx farfetchd-lab run [--module M] [--workspace DIR]': [
     { file: 'emulator/test/integration/run.test.ts', invocation: "[cliPath, 'run', '--module', 'p1']" },
+    ...sharesWorkspace('run'),
   ],
+  'npx farfetchd-lab run --workspace DIR': sharesWorkspace('run'),
   'npx farfetchd-lab exec [--module M] [--put HOST[:GUEST]]... [--timeout SEC] -- CMD [ARG...]': [
     {
       file: exec,
@@ -53,11 +67,22 @@ const RUNS: Record<string, Runner[]> = {
       invocation: "['--put', path.join(dir, 'hello'), '--put', `${path.join(dir, 'data.txt')}:/tmp/sub/`]",
     },
   ],
-  'npx farfetchd-lab serve [--port N]': [
+  'npx farfetchd-lab serve [--port N] [--workspace DIR]': [
     {
       file: 'emulator/test/unit/serve-cli.test.ts',
       invocation: "[cliPath, 'serve', '--port', String(port)]",
     },
+    ...sharesWorkspace('serve'),
+  ],
+  'npx farfetchd-lab serve --workspace DIR': sharesWorkspace('serve'),
+  'npx farfetchd-lab serve --workspace ~/farfetchd': sharesWorkspace('serve'),
+  'npx farfetchd-lab workspace init [--solution] DIR': [
+    ...workspaceInit,
+    { file: workspaceGuest, invocation: "initWorkspace(reference, { mode: 'solution' })" },
+  ],
+  'npx farfetchd-lab workspace init ~/farfetchd': workspaceInit,
+  'npx farfetchd-lab check --part 1 --src ~/farfetchd/farfetch_p1': [
+    { file: workspaceGuest, invocation: "runCli(['check', '--part', String(part), '--src', src, '--json'])" },
   ],
   'npx farfetchd-lab check --part 1|2|3 [--src DIR]': [
     { file: guestSuite, invocation: "runCli(['check', '--part', '1', '--src', src])" },
