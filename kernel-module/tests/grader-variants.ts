@@ -49,6 +49,9 @@ export const VARIANTS = {
       from: 'if (target_addr >= TASK_SIZE_OF(target.task)) {',
       to: 'if (!target_addr && target_addr) {',
     },
+    // The reference also walks only under a VMA (vma_lookup), which alone keeps kernel addresses
+    // out; most students have neither.
+    { file: 'farfetch_p1.c', from: '\tif (!vma_lookup(mm, addr))\n\t\treturn NULL;\n', to: '' },
   ],
   /** A written page is never marked dirty. */
   noSetPageDirty: [
