@@ -1,9 +1,13 @@
 // `farfetchd-lab bench`: measures the lab's speed on this machine. Prints a table, or JSON.
 // Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
 import { timeWholeExec } from './bench-cli.ts';
 import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
+import { gradePart } from './grader.ts';
+import { repoRoot } from './image.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 
@@ -96,6 +100,23 @@ function waitForConsole(session: LabSession, text: string, timeoutMs: number): P
     };
     session.on('console', onData);
   });
+}
+
+/** A whole `check` of the reference Part 3, as a student's folder (its .c, Makefile, the shared headers). */
+async function timeCheckOfOnePart(): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-check-'));
+  const modules = path.join(repoRoot, 'kernel-module');
+  try {
+    await cp(path.join(modules, 'farfetch_p3'), dir, { recursive: true });
+    for (const h of await readdir(path.join(modules, 'common')))
+      await cp(path.join(modules, 'common', h), path.join(dir, h));
+    const [ms, report] = await time(() => gradePart({ part: 3, src: dir }));
+    if (report.score !== report.maxScore)
+      throw new Error(`the reference Part 3 scored ${report.score}/${report.maxScore}`);
+    return ms;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
@@ -214,6 +235,8 @@ export async function runBenchmarks(opts: {
     }
     await session.stop();
   }
+  progress('check of one part (the reference farfetch_p3, in a fresh guest)');
+  const checkOfPart = [await timeCheckOfOnePart()];
   const results = [
     summarize('accelerator decision, first start (probe)', 'ms', decision.first),
     summarize('accelerator decision, remembered', 'ms', decision.remembered),
@@ -242,6 +265,7 @@ export async function runBenchmarks(opts: {
       farfetchMiBps.map((mibps, i) => mibps / pvrMiBps[i]!),
       { atLeast: 1 },
     ),
+    summarize('check of one part (p3, boot to report)', 'ms', checkOfPart, { atMost: 45_000 }),
   ];
   const machine = {
     cpus: os.cpus().length,

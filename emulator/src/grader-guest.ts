@@ -72,6 +72,19 @@ export function oopsAddress(log: string, module: string) {
   return rip ?? sure ?? lines.map(inModule).find((a) => a !== null) ?? null;
 }
 
+/**
+ * faddr2line's answer as the student's file:line: the innermost line in their folder (an inlined
+ * kernel helper such as mmap_read_lock_killable() is where the instruction is, but the student's
+ * call of it is what to fix), else the innermost line at all.
+ */
+export function studentLocation(output: string, ko: string) {
+  const all = output
+    .split('\n')
+    .map((l) => parseFaddr2line(l, ko))
+    .filter((l) => l !== null);
+  return all.find((l) => l.file.startsWith(`${GUEST_SRC}/`)) ?? all[0] ?? null;
+}
+
 /** The oops as a failed check's detail: headline, file:line (or why none), the log excerpt. */
 export function oopsDetail(crash: CrashInfo, where: string): string {
   const lines = crash.log.split('\n');
@@ -117,7 +130,7 @@ export async function runInGuest(opts: GuestRunOptions): Promise<GuestRun> {
           timeoutMs: 30_000,
         })
         .catch(() => null);
-      const loc = r ? parseFaddr2line(r.stdout.toString(), ko) : null;
+      const loc = r ? studentLocation(r.stdout.toString(), ko) : null;
       if (loc)
         where = `at: ${path.posix.relative(GUEST_SRC, loc.file)}:${loc.line} (${loc.function}, ${addr.symbolOffset})`;
     }

@@ -31,7 +31,9 @@ export function studentFolder(module: string, edits: Edit[] = []): string {
     const at = text.indexOf(e.from);
     if (at < 0 || text.indexOf(e.from, at + 1) >= 0) {
       rmSync(dir, { recursive: true });
-      throw new Error(`variant edit: ${e.file} must hold exactly one ${JSON.stringify(e.from)} (the reference source changed)`);
+      throw new Error(
+        `variant edit: ${e.file} must hold exactly one ${JSON.stringify(e.from)} (the reference source changed)`,
+      );
     }
     writeFileSync(file, text.slice(0, at) + e.to + text.slice(at + e.from.length));
   }
@@ -42,18 +44,46 @@ export function studentFolder(module: string, edits: Edit[] = []): string {
 export const VARIANTS = {
   /** Part 1 walks kernel addresses too: no TASK_SIZE_OF check. */
   noTaskSizeCheck: [
-    { file: 'farfetch_p1.c', from: 'if (target_addr >= TASK_SIZE_OF(target.task)) {', to: 'if (!target_addr && target_addr) {' },
+    {
+      file: 'farfetch_p1.c',
+      from: 'if (target_addr >= TASK_SIZE_OF(target.task)) {',
+      to: 'if (!target_addr && target_addr) {',
+    },
+    // The reference also walks only under a VMA (vma_lookup), which alone keeps kernel addresses
+    // out; most students have neither.
+    { file: 'farfetch_p1.c', from: '\tif (!vma_lookup(mm, addr))\n\t\treturn NULL;\n', to: '' },
   ],
   /** A written page is never marked dirty. */
   noSetPageDirty: [
     { file: 'farfetch_common.h', from: '\tif (write)\n\t\tset_page_dirty_lock(page);\n', to: '' },
   ],
   /** Part 1 keeps its reference on every page it copies. */
-  noPutPage: [{ file: 'farfetch_p1.c', from: '\tfar_copy_page(page, offset, bounce, len, write);\n\tput_page(page);\n', to: '\tfar_copy_page(page, offset, bounce, len, write);\n' }],
+  noPutPage: [
+    {
+      file: 'farfetch_p1.c',
+      from: '\tfar_copy_page(page, offset, bounce, len, write);\n\tput_page(page);\n',
+      to: '\tfar_copy_page(page, offset, bounce, len, write);\n',
+    },
+  ],
   /** The target's mm is never released. */
-  noMmput: [{ file: 'farfetch_common.h', from: '\tmmput(target->mm);\n\tput_task_struct(target->task);\n}', to: '\tput_task_struct(target->task);\n}' }],
-  /** Part 1 uses the page the walk did not find: a NULL dereference. */
-  nullDeref: [{ file: 'farfetch_p1.c', from: '\tif (!page) {\n\t\tret = -EFAULT;\n\t\tgoto unlock;\n\t}\n', to: '' }],
+  noMmput: [
+    {
+      file: 'farfetch_common.h',
+      from: '\tmmput(target->mm);\n\tput_task_struct(target->task);\n}',
+      to: '\tput_task_struct(target->task);\n}',
+    },
+  ],
+  /**
+   * A NULL dereference: the mm of a kernel thread or a zombie (NULL) is used. Two cases reach it
+   * (kernel_thread_is_esrch, exited_process_is_esrch): two oopses, three guests.
+   */
+  nullDeref: [
+    {
+      file: 'farfetch_common.h',
+      from: '\ttarget->mm = get_task_mm(target->task);\n\tif (!target->mm) {\n\t\tput_task_struct(target->task);\n\t\treturn -ESRCH;\n\t}\n',
+      to: '\ttarget->mm = get_task_mm(target->task);\n',
+    },
+  ],
   /** Part 3 still asks for root. */
   rootCheckInP3: [
     {
@@ -71,7 +101,9 @@ export const VARIANTS = {
     },
   ],
   /** Not a defect: the kernel's default llseek, as most students write it. */
-  defaultLlseek: [{ file: 'farfetch_p3.c', from: '.llseek = no_seek_end_llseek,', to: '.llseek = default_llseek,' }],
+  defaultLlseek: [
+    { file: 'farfetch_p3.c', from: '.llseek = no_seek_end_llseek,', to: '.llseek = default_llseek,' },
+  ],
 } satisfies Record<string, Edit[]>;
 
 /** The report's failed checks, by name. */

@@ -45,6 +45,23 @@ test('bad arguments exit 2 and name the argument', async () => {
     [['exec', '--put', '/nonexistent/file', '--', 'true'], /--put \/nonexistent\/file: ENOENT/],
     [['check', '--part', '4'], /--part must be 1, 2 or 3 \(got '4'\)/],
     [['check'], /--part is required/],
+    [['check', '--part', '1'], /--src is required: --src DIR, your module's folder/],
+    [
+      ['check', '--part', '1', '--src', '.', '--format', 'moodle'],
+      /--format must be gradescope or prairielearn \(got 'moodle'\)/,
+    ],
+    [
+      ['check', '--part', '1', '--src', '.', '--json', '--format', 'gradescope'],
+      /--json and --format each choose the output: give one/,
+    ],
+    [
+      ['check', '--part', '2', '--src', '/nonexistent/p2'],
+      /farfetchd-lab check: \/nonexistent\/p2 is not a folder: --src must be your module's folder/,
+    ],
+    [
+      ['check', '--part', '2', '--src', '.', '--checks', '/nonexistent/checks'],
+      /farfetchd-lab check: --checks \/nonexistent\/checks: ENOENT: give a folder of \.json check files/,
+    ],
     [['serve', '--port', '70000'], /--port must be a port number from 1 to 65535 \(got '70000'\)/],
     [['teleport'], /unknown command 'teleport'/],
     [['doctor', '--fix'], /farfetchd-lab doctor: Unknown option '--fix'/],

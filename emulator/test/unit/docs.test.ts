@@ -18,6 +18,9 @@ interface Runner {
 const exec = 'emulator/test/integration/exec.test.ts';
 const examples = 'emulator/test/integration/readme-examples.test.ts';
 const guestSuite = 'kernel-module/tests/guest.test.ts';
+const graderP1 = 'kernel-module/tests/grader-p1.test.ts';
+const graderP2 = 'kernel-module/tests/grader-p2.test.ts';
+const graderP3 = 'kernel-module/tests/grader-p3.test.ts';
 const imageTest = 'emulator/test/integration/image.test.ts';
 const doctorTest = 'emulator/test/integration/doctor.test.ts';
 const scriptsTest = 'emulator/test/unit/npm-scripts.test.ts';
@@ -84,15 +87,23 @@ const RUNS: Record<string, Runner[]> = {
   'npx farfetchd-lab check --part 1 --src ~/farfetchd/farfetch_p1': [
     { file: workspaceGuest, invocation: "runCli(['check', '--part', String(part), '--src', src, '--json'])" },
   ],
-  'npx farfetchd-lab check --part 1|2|3 [--src DIR]': [
-    { file: guestSuite, invocation: "runCli(['check', '--part', '1', '--src', src])" },
-    { file: guestSuite, invocation: "runCli(['check', '--part', '3', '--src', src])" },
-  ],
+  'npx farfetchd-lab check --part 1|2|3 --src DIR [--json] [--format gradescope|prairielearn] [--output FILE]':
+    [
+      { file: graderP1, invocation: "runCli(['check', '--part', '1', '--src', src, '--json'])" },
+      {
+        file: graderP2,
+        invocation: "['check', '--part', '2', '--src', src, '--format', 'gradescope', '--output', file]",
+      },
+      {
+        file: graderP3,
+        invocation: "runCli(['check', '--part', '3', '--src', src, '--format', 'prairielearn'])",
+      },
+    ],
   'npx farfetchd-lab check --part 1 --src ~/my-farfetch-p1': [
-    { file: guestSuite, invocation: "runCli(['check', '--part', '1', '--src', src])" },
+    { file: graderP1, invocation: "runCli(['check', '--part', '1', '--src', src, '--json'])" },
   ],
   'npx farfetchd-lab check --part 1 --src ~/farfetchd-lab-workspace/p1': [
-    { file: guestSuite, invocation: "runCli(['check', '--part', '1', '--src', src])" },
+    { file: graderP1, invocation: "runCli(['check', '--part', '1', '--src', src, '--json'])" },
   ],
   // The benchmarks themselves take minutes and are run by hand (docs/benchmarks.md); a test runs
   // the command's wiring, through npm and through npx.

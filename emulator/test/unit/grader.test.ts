@@ -17,7 +17,7 @@ import {
   prairielearnResults,
   type Outcome,
 } from '../../src/grader-report.ts';
-import { buildExcerpt, oopsAddress } from '../../src/grader-guest.ts';
+import { buildExcerpt, oopsAddress, studentLocation } from '../../src/grader-guest.ts';
 import { summarizeCheckpatch } from '../../src/grader-checkpatch.ts';
 import { repoRoot } from '../../src/image.ts';
 
@@ -327,6 +327,21 @@ test('build errors come first in the excerpt; an oops names the module line, the
     symbolOffset: 'p1_farfetch+0x1a2/0x300',
   });
   assert.equal(oopsAddress(oops, 'other'), null);
+});
+
+test('faddr2line: the innermost line in the student folder wins over an inlined kernel header', () => {
+  const out = [
+    'p1_farfetch+0x57a/0x750:',
+    'mmap_read_lock_killable at /lib/modules/6.12.117-farfetch/build/include/linux/mmap_lock.h:167',
+    '(inlined by) p1_farfetch at /root/check/src/farfetch_p1.c:245',
+  ].join('\n');
+  assert.deepEqual(studentLocation(out, '/root/check/src/farfetch_p1.ko'), {
+    function: 'p1_farfetch',
+    file: '/root/check/src/farfetch_p1.c',
+    line: 245,
+    ko: '/root/check/src/farfetch_p1.ko',
+  });
+  assert.equal(studentLocation('p1_farfetch+0x5/0x7:\np1_farfetch at ??:0', 'x.ko'), null);
 });
 
 test('checkpatch reports are counted by type', () => {
