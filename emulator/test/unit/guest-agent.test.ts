@@ -1,170 +1,30 @@
-// GuestAgent against a fake qemu-ga on a unix socket. The fake behaves as qemu-ga 7.2 does
-// (checked against the real binary): a 0xFF byte makes it drop any partial input and answer
-// with a JSON parse error; guest-sync-delimited is answered with 0xFF + {"return": id}. Like
-// QEMU's virtio-serial chardev, it can hold everything we write until the agent "starts".
+// GuestAgent's protocol against a fake qemu-ga (fake-guest-agent.ts): sync, framing, one request
+// at a time, timeouts and disconnects.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  FILE_WRITE_CHUNK,
   GuestAgent,
   GuestAgentDisconnectedError,
   GuestAgentError,
   GuestAgentTimeoutError,
   shellQuote,
 } from '../../src/guest-agent.ts';
-
-/** A protocol bug tends to leave a call waiting forever: fail instead of hanging the run. */
-const TIMEOUT_MS = 5000;
-
-type Json = Record<string, unknown>;
-type Handler = (agent: FakeAgent, command: string, args: Json) => void;
-
-const PARSE_ERROR = { error: { class: 'GenericError', desc: "JSON parse error, stray '\uFFFD'" } };
-
-/**
- * Like qemu-ga, the fake handles one request at a time, in the order received: the next one
- * (a sync included) is looked at only after the current one has been answered.
- */
-class FakeAgent {
-  /** Every command received, in order, sync requests included. */
-  readonly received: { command: string; args: Json }[] = [];
-  /** Bytes held while the agent is "not up", as QEMU holds them before the guest opens the port. */
-  private held: Buffer[] = [];
-  private partial = Buffer.alloc(0);
-  private up: boolean;
-  private readonly inbox: ({ kind: 'sentinel' } | { kind: 'request'; request: Json })[] = [];
-  private busy = false;
-  socket?: net.Socket;
-  /** Set when a request arrives while an earlier one (not a sync) is unanswered. */
-  overlapped = false;
-
-  constructor(
-    private readonly handler: Handler,
-    private readonly opts: { up?: boolean; syncDelayMs?: number } = {},
-  ) {
-    this.up = opts.up ?? true;
-  }
-
-  attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.up) this.feed(chunk);
-      else this.held.push(chunk);
-    });
-  }
-
-  /** The agent starts: it reads everything that piled up while it was not running. */
-  start(): void {
-    this.up = true;
-    for (const chunk of this.held.splice(0)) this.feed(chunk);
-  }
-
-  /** Answers the request being handled; the next one is handled after this. */
-  reply(message: Json): void {
-    this.socket?.write(JSON.stringify(message) + '\n');
-    this.busy = false;
-    this.pump();
-  }
-
-  raw(bytes: Buffer | string): void {
-    this.socket?.write(bytes);
-  }
-
-  commands(name: string): Json[] {
-    return this.received.filter((r) => r.command === name).map((r) => r.args);
-  }
-
-  private feed(chunk: Buffer): void {
-    let data = Buffer.concat([this.partial, chunk]);
-    for (;;) {
-      const sentinel = data.indexOf(0xff);
-      const newline = data.indexOf(0x0a);
-      if (sentinel >= 0 && (newline < 0 || sentinel < newline)) {
-        data = data.subarray(sentinel + 1);
-        this.inbox.push({ kind: 'sentinel' });
-        continue;
-      }
-      if (newline < 0) break;
-      const request = JSON.parse(data.subarray(0, newline).toString()) as Json;
-      data = data.subarray(newline + 1);
-      if (this.busy && request.execute !== 'guest-sync-delimited') this.overlapped = true;
-      this.inbox.push({ kind: 'request', request });
-    }
-    this.partial = Buffer.from(data);
-    this.pump();
-  }
-
-  private pump(): void {
-    while (!this.busy) {
-      const item = this.inbox.shift();
-      if (!item) return;
-      if (item.kind === 'sentinel') {
-        // qemu-ga drops its partial input and reports a parse error for the 0xFF.
-        this.socket?.write(JSON.stringify(PARSE_ERROR) + '\n');
-        continue;
-      }
-      const command = String(item.request.execute);
-      const args = (item.request.arguments ?? {}) as Json;
-      this.received.push({ command, args });
-      this.busy = true;
-      if (command === 'guest-sync-delimited') {
-        const answer = (): void => {
-          this.socket?.write(
-            Buffer.concat([Buffer.from([0xff]), Buffer.from(JSON.stringify({ return: args.id }) + '\n')]),
-          );
-          this.busy = false;
-          this.pump();
-        };
-        if (this.opts.syncDelayMs) setTimeout(answer, this.opts.syncDelayMs);
-        else answer();
-        return;
-      }
-      this.handler(this, command, args);
-    }
-  }
-}
-
-let dir: string;
-let counter = 0;
-before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'ga-test-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const okHandler: Handler = (agent) => agent.reply({ return: {} });
-
-async function setup(
-  handler: Handler = okHandler,
-  opts: { up?: boolean; syncDelayMs?: number; requestTimeoutMs?: number } = {},
-): Promise<{ agent: FakeAgent; client: GuestAgent; done: () => Promise<void> }> {
-  const file = path.join(dir, `ga-${counter++}.sock`);
-  const agent = new FakeAgent(handler, opts);
-  const server = net.createServer((socket) => agent.attach(socket));
-  await new Promise<void>((resolve) => server.listen(file, resolve));
-  const client = await GuestAgent.connect(file, { timeoutMs: 1000, requestTimeoutMs: opts.requestTimeoutMs });
-  return {
-    agent,
-    client,
-    done: async () => {
-      await client.close();
-      agent.socket?.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import {
+  FakeAgent,
+  PARSE_ERROR,
+  TIMEOUT_MS,
+  nextSocketPath,
+  okHandler,
+  setup,
+  type Json,
+} from './fake-guest-agent.ts';
 
 test(
   'sync sends 0xFF then guest-sync-delimited with a random id, and skips the parse error',
   { timeout: TIMEOUT_MS },
   async () => {
-    const file = path.join(dir, `ga-${counter++}.sock`);
+    const file = nextSocketPath();
     const bytes: Buffer[] = [];
     const agent = new FakeAgent(okHandler);
     const server = net.createServer((socket) => {
@@ -224,7 +84,7 @@ test(
   'a stale sync answer and garbage before the real answer are ignored',
   { timeout: TIMEOUT_MS },
   async () => {
-    const file = path.join(dir, `ga-${counter++}.sock`);
+    const file = nextSocketPath();
     const server = net.createServer((socket) => {
       socket.on('data', (chunk: Buffer) => {
         const text = chunk.subarray(chunk.indexOf(0x7b)).toString();
@@ -350,258 +210,6 @@ test(
   },
 );
 
-test(
-  'exec sends path, arg, env, input-data (base64) and capture-output',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const { agent, client, done } = await setup((a) => a.reply({ return: { pid: 321 } }));
-    assert.equal(
-      await client.exec('/bin/cat', ['-n'], { env: ['PATH=/bin', 'LANG=C'], inputData: Buffer.from('hi\n') }),
-      321,
-    );
-    assert.equal(await client.exec('/bin/true', [], { env: { HOME: '/root' }, captureOutput: false }), 321);
-    assert.deepEqual(agent.commands('guest-exec'), [
-      {
-        path: '/bin/cat',
-        arg: ['-n'],
-        'capture-output': true,
-        env: ['PATH=/bin', 'LANG=C'],
-        'input-data': 'aGkK',
-      },
-      { path: '/bin/true', arg: [], 'capture-output': false, env: ['HOME=/root'] },
-    ]);
-    await done();
-  },
-);
-
-test(
-  'run polls guest-exec-status until the program exits and decodes its output',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    let polls = 0;
-    const { agent, client, done } = await setup((a, command) => {
-      if (command === 'guest-exec') a.reply({ return: { pid: 77 } });
-      else if (++polls < 4) a.reply({ return: { exited: false } });
-      else
-        a.reply({
-          return: {
-            exited: true,
-            exitcode: 3,
-            'out-data': Buffer.from('out\n').toString('base64'),
-            'err-data': Buffer.from([0xff, 0x00, 0x41]).toString('base64'),
-            'out-truncated': false,
-            'err-truncated': false,
-          },
-        });
-    });
-    const started = Date.now();
-    const result = await client.run('/bin/sh', ['-c', 'exit 3'], {
-      timeoutMs: 5000,
-      input: Buffer.from('x'),
-    });
-    assert.deepEqual(result, {
-      exitCode: 3,
-      stdout: Buffer.from('out\n'),
-      stderr: Buffer.from([0xff, 0x00, 0x41]),
-    });
-    assert.equal(polls, 4);
-    // Backoff 2, 4, 8 ms between the four polls: quick, but not a busy loop.
-    assert.ok(Date.now() - started >= 14, `took ${Date.now() - started} ms`);
-    assert.deepEqual(agent.commands('guest-exec-status'), [
-      { pid: 77 },
-      { pid: 77 },
-      { pid: 77 },
-      { pid: 77 },
-    ]);
-    assert.equal(agent.commands('guest-exec')[0]?.['input-data'], 'eA==');
-    await done();
-  },
-);
-
-test('run reports a signal as 128 + signal, and truncated output', { timeout: TIMEOUT_MS }, async () => {
-  const { client, done } = await setup((a, command) => {
-    if (command === 'guest-exec') a.reply({ return: { pid: 5 } });
-    else
-      a.reply({
-        return: { exited: true, signal: 9, 'out-data': '', 'out-truncated': true, 'err-truncated': false },
-      });
-  });
-  const result = await client.run('/bin/yes', [], { timeoutMs: 1000 });
-  assert.deepEqual(result, {
-    exitCode: 137,
-    signal: 9,
-    stdout: Buffer.alloc(0),
-    stderr: Buffer.alloc(0),
-    truncated: true,
-  });
-  await done();
-});
-
-test(
-  'run past its timeout kills the program tree and throws GuestAgentTimeoutError with the pid',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const statuses = new Map<number, number>();
-    const { agent, client, done } = await setup((a, command, args) => {
-      if (command === 'guest-exec') {
-        a.reply({ return: { pid: args.path === '/bin/sleep' ? 100 : 200 } });
-      } else {
-        const pid = Number(args.pid);
-        const n = (statuses.get(pid) ?? 0) + 1;
-        statuses.set(pid, n);
-        // The sleeper runs until the killer (pid 200) has been started.
-        const killed = agent.commands('guest-exec').length === 2;
-        a.reply({ return: killed ? { exited: true, signal: 9 } : { exited: false } });
-      }
-    });
-    const started = Date.now();
-    await assert.rejects(client.run('/bin/sleep', ['60'], { timeoutMs: 100 }), (err: Error) => {
-      assert.ok(err instanceof GuestAgentTimeoutError);
-      assert.equal(err.pid, 100);
-      assert.equal(err.message, '/bin/sleep (guest pid 100) ran longer than 100 ms; it was killed');
-      return true;
-    });
-    assert.ok(Date.now() - started >= 100);
-    const killer = agent.commands('guest-exec')[1];
-    assert.equal(killer?.path, '/bin/sh');
-    assert.equal((killer?.arg as string[])[0], '-c');
-    assert.match((killer?.arg as string[])[1] ?? '', /kill -KILL/);
-    assert.equal((killer?.arg as string[])[2], '100');
-    // Both exec records were collected from the agent.
-    assert.ok((statuses.get(200) ?? 0) >= 1);
-    await done();
-  },
-);
-
-test('run with killOnTimeout false leaves the program alone', { timeout: TIMEOUT_MS }, async () => {
-  const { agent, client, done } = await setup((a, command) =>
-    a.reply({ return: command === 'guest-exec' ? { pid: 9 } : { exited: false } }),
-  );
-  await assert.rejects(
-    client.run('/bin/sleep', ['60'], { timeoutMs: 60, killOnTimeout: false }),
-    /\/bin\/sleep \(guest pid 9\) ran longer than 60 ms; it is still running/,
-  );
-  assert.equal(agent.commands('guest-exec').length, 1);
-  await done();
-});
-
-test(
-  'writeFile writes 48 KiB chunks, closes the handle, then applies the mode with chmod',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const written: Buffer[] = [];
-    const { agent, client, done } = await setup((a, command, args) => {
-      switch (command) {
-        case 'guest-file-open':
-          a.reply({ return: 1000 });
-          break;
-        case 'guest-file-write': {
-          const data = Buffer.from(String(args['buf-b64']), 'base64');
-          written.push(data);
-          a.reply({ return: { count: data.length, eof: false } });
-          break;
-        }
-        case 'guest-file-close':
-          a.reply({ return: {} });
-          break;
-        case 'guest-exec':
-          a.reply({ return: { pid: 55 } });
-          break;
-        case 'guest-exec-status':
-          a.reply({ return: { exited: true, exitcode: 0 } });
-          break;
-      }
-    });
-    const data = Buffer.alloc(2 * FILE_WRITE_CHUNK + 4096);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
-    await client.writeFile('/root/prog', data, 0o755);
-    assert.equal(FILE_WRITE_CHUNK, 49152);
-    assert.deepEqual(
-      written.map((b) => b.length),
-      [49152, 49152, 4096],
-    );
-    assert.ok(Buffer.concat(written).equals(data));
-    assert.deepEqual(
-      agent.received.filter((r) => r.command !== 'guest-sync-delimited').map((r) => r.command),
-      [
-        'guest-file-open',
-        'guest-file-write',
-        'guest-file-write',
-        'guest-file-write',
-        'guest-file-close',
-        'guest-exec',
-        'guest-exec-status',
-      ],
-    );
-    assert.deepEqual(agent.commands('guest-file-open'), [{ path: '/root/prog', mode: 'w' }]);
-    assert.deepEqual(agent.commands('guest-file-close'), [{ handle: 1000 }]);
-    assert.deepEqual(agent.commands('guest-exec')[0], {
-      path: '/bin/chmod',
-      arg: ['0755', '/root/prog'],
-      'capture-output': true,
-    });
-    await done();
-  },
-);
-
-test(
-  'writeFile of an empty buffer opens and closes (creates or truncates) the file',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const { agent, client, done } = await setup((a, command) =>
-      a.reply({ return: command === 'guest-file-open' ? 7 : {} }),
-    );
-    await client.writeFile('/tmp/empty', Buffer.alloc(0));
-    assert.deepEqual(
-      agent.received.map((r) => r.command),
-      ['guest-sync-delimited', 'guest-file-open', 'guest-file-close'],
-    );
-    await done();
-  },
-);
-
-test(
-  'writeFile closes the handle when a write fails, and reports the write error',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const { agent, client, done } = await setup((a, command) => {
-      if (command === 'guest-file-open') a.reply({ return: 3 });
-      else if (command === 'guest-file-write')
-        a.reply({ error: { class: 'GenericError', desc: 'No space left on device' } });
-      else a.reply({ return: {} });
-    });
-    await assert.rejects(client.writeFile('/root/big', Buffer.alloc(10)), (err: Error) => {
-      assert.ok(err instanceof GuestAgentError);
-      assert.equal(err.desc, 'No space left on device');
-      return true;
-    });
-    assert.deepEqual(agent.commands('guest-file-close'), [{ handle: 3 }]);
-    await done();
-  },
-);
-
-test('readFile reads until eof and closes the handle', { timeout: TIMEOUT_MS }, async () => {
-  const parts = [Buffer.from('first part, '), Buffer.from('second ü part')];
-  let reads = 0;
-  const { agent, client, done } = await setup((a, command) => {
-    if (command === 'guest-file-open') a.reply({ return: 9 });
-    else if (command === 'guest-file-read') {
-      const part = parts[reads++] ?? Buffer.alloc(0);
-      a.reply({
-        return: { count: part.length, 'buf-b64': part.toString('base64'), eof: reads >= parts.length },
-      });
-    } else a.reply({ return: {} });
-  });
-  assert.equal((await client.readFile('/proc/devices')).toString(), 'first part, second ü part');
-  assert.deepEqual(agent.commands('guest-file-open'), [{ path: '/proc/devices', mode: 'r' }]);
-  assert.deepEqual(agent.commands('guest-file-read'), [
-    { handle: 9, count: 1048576 },
-    { handle: 9, count: 1048576 },
-  ]);
-  assert.deepEqual(agent.commands('guest-file-close'), [{ handle: 9 }]);
-  await done();
-});
-
 test('replies that arrive one byte at a time are put back together', { timeout: TIMEOUT_MS }, async () => {
   const { client, done } = await setup((a) => {
     const bytes = Buffer.from(JSON.stringify({ return: { text: 'ünï — €' } }) + '\n');
@@ -666,17 +274,14 @@ test('close() by the client rejects pending requests', { timeout: TIMEOUT_MS }, 
 });
 
 test('connect fails with a clear error when the socket never appears', { timeout: TIMEOUT_MS }, async () => {
-  await assert.rejects(
-    GuestAgent.connect(path.join(dir, 'missing.sock'), { timeoutMs: 100 }),
-    (err: Error) => {
-      assert.ok(err instanceof GuestAgentTimeoutError);
-      assert.match(
-        err.message,
-        /^no guest agent socket: could not connect to .*missing\.sock within 100 ms \(ENOENT\)$/,
-      );
-      return true;
-    },
-  );
+  await assert.rejects(GuestAgent.connect(nextSocketPath(), { timeoutMs: 100 }), (err: Error) => {
+    assert.ok(err instanceof GuestAgentTimeoutError);
+    assert.match(
+      err.message,
+      /^no guest agent socket: could not connect to .*ga-\d+\.sock within 100 ms \(ENOENT\)$/,
+    );
+    return true;
+  });
 });
 
 test('shellQuote leaves safe words alone and single-quotes the rest', { timeout: TIMEOUT_MS }, () => {
