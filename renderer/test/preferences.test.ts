@@ -15,8 +15,17 @@ test('preferences: stored values are checked and clamped, and changes are writte
   assert.deepEqual(parsePreferences('{oops'), DEFAULT_PREFERENCES);
   assert.deepEqual(parsePreferences('[1]').theme, 'dark');
   assert.deepEqual(
-    parsePreferences('{"theme":"light","fontSize":99,"screenReader":true,"panelOpen":false,"panelWidth":10}'),
-    { theme: 'light', fontSize: 32, screenReader: true, panelOpen: false, panelWidth: 200 },
+    parsePreferences(
+      '{"theme":"light","fontSize":99,"screenReader":true,"panelOpen":false,"panelWidth":10,"exerciseOpen":false}',
+    ),
+    {
+      theme: 'light',
+      fontSize: 32,
+      screenReader: true,
+      panelOpen: false,
+      panelWidth: 200,
+      exerciseOpen: false,
+    },
   );
   assert.deepEqual(
     parsePreferences('{"theme":"blue","fontSize":"big","screenReader":1}'),

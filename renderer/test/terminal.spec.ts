@@ -18,6 +18,7 @@ describe('TerminalToolbar', () => {
     fontSize: 15,
     screenReader: false,
     panelOpen: true,
+    exerciseOpen: true,
   };
 
   it('searches as you type, Enter / Shift+Enter for next and previous, Esc closes', async () => {

@@ -42,7 +42,15 @@ export class LabUi {
     }
     mkdirSync(results, { recursive: true });
     this.workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
-    if (!opts.emptyWorkspace) writeFileSync(path.join(this.workspace, 'hello.txt'), 'kept on the host\n');
+    if (!opts.emptyWorkspace) {
+      writeFileSync(path.join(this.workspace, 'hello.txt'), 'kept on the host\n');
+      // A returning user: the welcome page (exercise.test.ts's first launch) was seen before.
+      mkdirSync(path.join(this.workspace, '.farfetchd-lab'));
+      writeFileSync(
+        path.join(this.workspace, '.farfetchd-lab', 'progress.json'),
+        JSON.stringify({ welcomeSeen: true, steps: {} }) + '\n',
+      );
+    }
     this.backend = createBackend({ workspace: this.workspace });
     this.server = await startServer({ backend: this.backend, staticDir });
     // A fresh profile every run: no remembered theme or font size from an earlier run.
@@ -61,6 +69,14 @@ export class LabUi {
       ],
       viewport: { width: 1280, height: 800 },
     });
+    if (!opts.emptyWorkspace) {
+      // The terminal's own tests want its whole width: the exercise pane starts hidden (a
+      // preference the page keeps; set only when none is stored, so reloads keep what a test set).
+      await this.context.addInitScript(() => {
+        const key = 'farfetchd-lab.preferences';
+        if (!localStorage.getItem(key)) localStorage.setItem(key, JSON.stringify({ exerciseOpen: false }));
+      });
+    }
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
     this.page.on('dialog', (dialog) => dialog.accept());
     this.page.on('pageerror', (err) => this.pageErrors.push(err.message));

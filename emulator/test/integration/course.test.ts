@@ -46,7 +46,7 @@ test('Gradescope: a hand-in without a Makefile is graded zero with the reason', 
 });
 
 test('Gradescope: the reference Part 1, uploaded as the whole workspace, gets full marks', async () => {
-  const workspace = path.join(tmp, 'reference');
+  const workspace = path.join(tmp, 'reference-workspace');
   await initWorkspace(workspace, { mode: 'solution' });
   const results = autograde('reference', 1, (dir) => cpSync(workspace, dir, { recursive: true }));
   const max = results.tests!.reduce((sum, t) => sum + t.max_score, 0);

@@ -10,6 +10,8 @@ export interface Preferences {
   screenReader: boolean;
   panelOpen: boolean;
   panelWidth: number;
+  /** The exercise pane beside the terminal. */
+  exerciseOpen: boolean;
 }
 
 export const STORAGE_KEY = 'farfetchd-lab.preferences';
@@ -22,6 +24,7 @@ export const DEFAULT_PREFERENCES: Preferences = {
   screenReader: false,
   panelOpen: true,
   panelWidth: PANEL_WIDTHS.default,
+  exerciseOpen: true,
 };
 
 function clampInt(value: unknown, min: number, max: number, fallback: number): number {
@@ -46,6 +49,7 @@ export function parsePreferences(text: string | null): Preferences {
     screenReader: typeof raw.screenReader === 'boolean' ? raw.screenReader : d.screenReader,
     panelOpen: typeof raw.panelOpen === 'boolean' ? raw.panelOpen : d.panelOpen,
     panelWidth: clampInt(raw.panelWidth, PANEL_WIDTHS.min, PANEL_WIDTHS.max, d.panelWidth),
+    exerciseOpen: typeof raw.exerciseOpen === 'boolean' ? raw.exerciseOpen : d.exerciseOpen,
   };
 }
 
