@@ -3,7 +3,7 @@
 // frame is /proc/PID/pagemap read by the test itself through the session. Screenshots go to
 // test-results/ to be looked at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -70,6 +70,12 @@ before(async () => {
   );
   mkdirSync(results, { recursive: true });
   workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
+  // A returning user (welcome page seen), with the exercise pane hidden: the panels' own tests.
+  mkdirSync(path.join(workspace, '.farfetchd-lab'));
+  writeFileSync(
+    path.join(workspace, '.farfetchd-lab', 'progress.json'),
+    '{"welcomeSeen": true, "steps": {}}\n',
+  );
   session = new LabSession({ workspace });
   backend = createBackend({ session, workspace });
   server = await startServer({ backend, staticDir });
@@ -85,6 +91,10 @@ before(async () => {
     ],
     viewport: { width: 1400, height: 900 },
     acceptDownloads: true,
+  });
+  await context.addInitScript(() => {
+    const key = 'farfetchd-lab.preferences';
+    if (!localStorage.getItem(key)) localStorage.setItem(key, JSON.stringify({ exerciseOpen: false }));
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
