@@ -69,8 +69,8 @@ export const VARIANTS = {
   noMmput: [
     {
       file: 'farfetch_common.h',
-      from: '\tmmput(target->mm);\n\tput_task_struct(target->task);\n}',
-      to: '\tput_task_struct(target->task);\n}',
+      from: '\tmmput(target->mm);\n\tput_task_struct(target->task);\n',
+      to: '\tput_task_struct(target->task);\n',
     },
   ],
   /**
