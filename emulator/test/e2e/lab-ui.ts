@@ -44,12 +44,7 @@ export class LabUi {
     this.workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
     if (!opts.emptyWorkspace) {
       writeFileSync(path.join(this.workspace, 'hello.txt'), 'kept on the host\n');
-      // A returning user: the welcome page (exercise.test.ts's first launch) was seen before.
-      mkdirSync(path.join(this.workspace, '.farfetchd-lab'));
-      writeFileSync(
-        path.join(this.workspace, '.farfetchd-lab', 'progress.json'),
-        JSON.stringify({ welcomeSeen: true, steps: {} }) + '\n',
-      );
+      markWelcomeSeen(this.workspace);
     }
     this.backend = createBackend({ workspace: this.workspace });
     this.server = await startServer({ backend: this.backend, staticDir });
@@ -69,14 +64,7 @@ export class LabUi {
       ],
       viewport: { width: 1280, height: 800 },
     });
-    if (!opts.emptyWorkspace) {
-      // The terminal's own tests want its whole width: the exercise pane starts hidden (a
-      // preference the page keeps; set only when none is stored, so reloads keep what a test set).
-      await this.context.addInitScript(() => {
-        const key = 'farfetchd-lab.preferences';
-        if (!localStorage.getItem(key)) localStorage.setItem(key, JSON.stringify({ exerciseOpen: false }));
-      });
-    }
+    if (!opts.emptyWorkspace) await hideExercisePane(this.context);
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
     this.page.on('dialog', (dialog) => dialog.accept());
     this.page.on('pageerror', (err) => this.pageErrors.push(err.message));
@@ -158,4 +146,24 @@ export function openLabUi(opts: { visit?: boolean; emptyWorkspace?: boolean } = 
   });
   after(() => ui.close());
   return ui;
+}
+
+/** A returning user: the welcome page (exercise.test.ts's first launch) was seen before. */
+export function markWelcomeSeen(workspace: string): void {
+  mkdirSync(path.join(workspace, '.farfetchd-lab'));
+  writeFileSync(
+    path.join(workspace, '.farfetchd-lab', 'progress.json'),
+    JSON.stringify({ welcomeSeen: true, steps: {} }) + '\n',
+  );
+}
+
+/**
+ * The terminal's and the panels' own tests want the terminal's whole width: the exercise pane starts
+ * hidden (a preference the page keeps; set only when none is stored, so reloads keep what a test set).
+ */
+export async function hideExercisePane(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const key = 'farfetchd-lab.preferences';
+    if (!localStorage.getItem(key)) localStorage.setItem(key, JSON.stringify({ exerciseOpen: false }));
+  });
 }

@@ -3,7 +3,7 @@
 // frame is /proc/PID/pagemap read by the test itself through the session. Screenshots go to
 // test-results/ to be looked at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import { createBackend } from '../../src/backend.ts';
 import { repoRoot } from '../../src/image.ts';
 import { startServer, type RunningServer } from '../../src/serve.ts';
 import { LabSession } from '../../src/session.ts';
+import { hideExercisePane, markWelcomeSeen } from './lab-ui.ts';
 
 const results = path.join(repoRoot, 'test-results');
 const staticDir = path.join(repoRoot, 'renderer', 'dist');
@@ -70,12 +71,7 @@ before(async () => {
   );
   mkdirSync(results, { recursive: true });
   workspace = mkdtempSync(path.join(os.tmpdir(), 'farfetchd-workspace-'));
-  // A returning user (welcome page seen), with the exercise pane hidden: the panels' own tests.
-  mkdirSync(path.join(workspace, '.farfetchd-lab'));
-  writeFileSync(
-    path.join(workspace, '.farfetchd-lab', 'progress.json'),
-    '{"welcomeSeen": true, "steps": {}}\n',
-  );
+  markWelcomeSeen(workspace); // the panels' own tests: no welcome page, no exercise pane
   session = new LabSession({ workspace });
   backend = createBackend({ session, workspace });
   server = await startServer({ backend, staticDir });
@@ -92,10 +88,7 @@ before(async () => {
     viewport: { width: 1400, height: 900 },
     acceptDownloads: true,
   });
-  await context.addInitScript(() => {
-    const key = 'farfetchd-lab.preferences';
-    if (!localStorage.getItem(key)) localStorage.setItem(key, JSON.stringify({ exerciseOpen: false }));
-  });
+  await hideExercisePane(context);
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
