@@ -88,7 +88,9 @@ test('skeletons: stubs and hints in place of the solutions, the same in every pa
   }
   assert.ok(solutionOnly.get('farfetch_common.h')!.has('\t\tset_page_dirty_lock(page);'));
   assert.ok(
-    solutionOnly.get('farfetch_gup.h')!.has('\t\tgot = get_user_pages_remote(mm, addr + done, nr, gup_flags,'),
+    solutionOnly
+      .get('farfetch_gup.h')!
+      .has('\t\tgot = get_user_pages_remote(mm, addr + done, nr, gup_flags,'),
   );
   assert.ok(
     solutionOnly.get('farfetch_p3.c')!.has('\tmajor = register_chrdev(0, FARFETCH_DEVICE_NAME, &far_fops);'),
