@@ -242,10 +242,10 @@ void fill_last_page(void *last)
 }
 
 /*
- * Runs @fn(@arg) in a child whose real, effective and saved uids and gids
- * are STUDENT; returns what it returned (through a pipe).
+ * Runs @fn(@arg) in a child and returns what it returned (through a pipe), or
+ * -255 if there was no child or it did not answer.
  */
-long as_student(long (*fn)(void *), void *arg)
+long in_child(long (*fn)(void *), void *arg)
 {
 	long ret = -255;
 	int p[2];
@@ -256,8 +256,7 @@ long as_student(long (*fn)(void *), void *arg)
 	child = fork();
 	if (child == 0) {
 		close(p[0]);
-		ret = setresgid(STUDENT, STUDENT, STUDENT) || setresuid(STUDENT, STUDENT, STUDENT) ?
-			      -255 : fn(arg);
+		ret = fn(arg);
 		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
 			_exit(1);
 		_exit(0);
@@ -267,6 +266,32 @@ long as_student(long (*fn)(void *), void *arg)
 		ret = -255;
 	close(p[0]);
 	waitpid(child, NULL, 0);
+	return ret;
+}
+
+struct student_call {
+	long (*fn)(void *);
+	void *arg;
+};
+
+static long call_as_student(void *arg)
+{
+	const struct student_call *call = arg;
+
+	if (setresgid(STUDENT, STUDENT, STUDENT) || setresuid(STUDENT, STUDENT, STUDENT))
+		return -255;
+	return call->fn(call->arg);
+}
+
+/*
+ * Runs @fn(@arg) in a child whose real, effective and saved uids and gids
+ * are STUDENT; returns what it returned.
+ */
+long as_student(long (*fn)(void *), void *arg)
+{
+	struct student_call call = { fn, arg };
+	long ret = in_child(call_as_student, &call);
+
 	if (ret == -255)
 		fail("could not run as uid %d", STUDENT);
 	return ret;

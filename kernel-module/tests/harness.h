@@ -114,6 +114,7 @@ void write_secret(void *p);
 void touch_pages(void *p);
 void fill_two_pages(void *p);
 void fill_last_page(void *last);
+long in_child(long (*fn)(void *), void *arg);
 long as_student(long (*fn)(void *), void *arg);
 pid_t dead_pid(void);
 pid_t zombie_pid(void);

@@ -24,34 +24,11 @@ static long read_with_ids(void *arg)
 	return sys_far(FAR_READ, buf, getppid(), (unsigned long)data_page, 8);
 }
 
-/* Like as_student(), for any ids: what @fn returned. */
-static long with_ids(struct ids ids)
-{
-	long ret = -255;
-	int p[2];
-	pid_t child;
-
-	REQUIRE(pipe(p) == 0);
-	child = fork();
-	if (child == 0) {
-		ret = read_with_ids(&ids);
-		if (write(p[1], &ret, sizeof(ret)) != sizeof(ret))
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &ret, sizeof(ret)) != sizeof(ret))
-		ret = -255;
-	close(p[0]);
-	waitpid(child, NULL, 0);
-	return ret;
-}
-
 static int effective_uid_decides_not_real_uid(void)
 {
 	REQUIRE(data_page[0] == 'H');	/* present in the target (us), for Part 1 */
-	EXPECT_ERR(with_ids((struct ids){ 0, STUDENT, 0 }), EPERM);
-	EXPECT_EQ(with_ids((struct ids){ STUDENT, 0, STUDENT }), 8);
+	EXPECT_ERR(in_child(read_with_ids, &(struct ids){ 0, STUDENT, 0 }), EPERM);
+	EXPECT_EQ(in_child(read_with_ids, &(struct ids){ STUDENT, 0, STUDENT }), 8);
 	return 0;
 }
 
