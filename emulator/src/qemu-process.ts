@@ -310,6 +310,14 @@ export class QemuProcess implements LabProcess {
     if (text.trim() !== '') throw new Error(`savevm: ${text.trim()}`);
   }
 
+  async loadSnapshot(tag: string): Promise<void> {
+    if (!this.qmp) throw new Error('QMP is not connected');
+    const text = await this.qmp.humanMonitorCommand(`loadvm ${tag}`);
+    if (text.trim() !== '') throw new Error(`loadvm: ${hmpError(text)}`);
+    // loadvm leaves a machine that was paused (a frozen, panicked guest) paused.
+    await this.qmp.execute('cont');
+  }
+
   async quit(): Promise<QemuExit> {
     await this.endQemu();
     return this.exited;
@@ -350,6 +358,17 @@ export class QemuProcess implements LabProcess {
     for (const pipe of this.pipes) pipe.destroy();
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * HMP's answer to savevm/loadvm, which print nothing on success and their error otherwise
+ * ("Error: Snapshot 'x' does not exist in one or more devices\r\n"), as one line.
+ */
+export function hmpError(text: string): string {
+  return text
+    .trim()
+    .replace(/^Error:\s*/, '')
+    .replace(/\s*\r?\n\s*/g, '; ');
 }
 
 export const createQemuProcess: ProcessFactory = (spec) => new QemuProcess(spec);
