@@ -296,6 +296,7 @@ export class LabSession extends GuestAccess {
       fromSnapshot,
       workspace: !!this.opts.workspace,
       sizeConsole: () => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
+      terminal: !this.opts.noTerminal,
     });
   }
 
