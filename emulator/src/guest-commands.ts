@@ -112,8 +112,15 @@ export async function execOn(
  * crashes. The host's own edits are seen at once. A writeback cache (`loose`, `fscache`) would
  * lose the guest's dirty pages with the guest.
  */
-export const MOUNT_WORKSPACE =
-  'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none workspace /root/work';
+export const MOUNT_WORKSPACE = [
+  '-t',
+  '9p',
+  '-o',
+  // X-mount.mkdir: mount(8) makes /root/work first (one program run, not sh + mkdir + mount).
+  'trans=virtio,version=9p2000.L,msize=262144,cache=none,X-mount.mkdir',
+  'workspace',
+  '/root/work',
+];
 
 /**
  * What a guest whose agent just answered needs before it is ready for its user: the workspace
@@ -142,7 +149,7 @@ export async function settleGuest(
     // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
     // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
     if (opts.workspace && hostHasVirtfs(process.platform as HostPlatform))
-      await guard(execOn(proc, '/bin/sh', ['-c', MOUNT_WORKSPACE]));
+      await guard(execOn(proc, '/bin/mount', MOUNT_WORKSPACE));
     if (opts.fromSnapshot) proc.write('\n');
   };
   // The snapshot's clock is from when it was taken.

@@ -73,7 +73,7 @@ test('reset after a panic loads lab-ready into the same QEMU and settles the gue
     const [mount, date, size] = made[1]!.commands;
     assert.equal(
       mount,
-      'sh -c mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none workspace /root/work',
+      'mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none,X-mount.mkdir workspace /root/work',
     );
     assert.match(date!, /^date -s @\d+\.\d{3}$/);
     assert.equal(size, stty(40, 120));
