@@ -73,6 +73,10 @@ test('reset after a panic loads the warm snapshot into the same QEMU; the worksp
     const echoed = consoleUntil(session, /console-ok-2/);
     session.writeConsole('echo console-ok-$((1+1))\n');
     await echoed;
+    // From ready (a running guest, not a frozen one) it is in place too.
+    await session.reset();
+    assert.equal(session.runFolder, runFolder);
+    assert.equal(await session.sh('ls /root/work'), 'after.txt\nguest.txt\nhost.txt\n');
   }));
 
 test('reset when loadvm fails (the snapshot deleted from the overlay) boots a new QEMU instead', () =>
