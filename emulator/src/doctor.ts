@@ -17,7 +17,7 @@ import {
 import { labCacheDir, verdictFilePath } from './accel-verdicts.ts';
 import { findQemu, findQemuImg, qemuInstallHint, QEMU_ENV } from './qemu-find.ts';
 import { imageDir, loadImage, repoRoot, type GuestImage } from './image.ts';
-import { findStaleWarmSnapshots } from './run-folders.ts';
+import { findStaleWarmSnapshots, unregisteredWarmSnapshots } from './run-folders.ts';
 
 /** Below this much free space a boot may fail writing its overlay or warm snapshot. */
 export const MIN_FREE_BYTES = 2 * 1024 ** 3;
@@ -159,8 +159,14 @@ export async function warmSnapshotSpace(
     }),
   );
   const staleNames = new Set(found.map((f) => f.name));
-  const liveBytes = await diskUsage(cacheDir, (f) => /^warm-.*\.qcow2$/.test(f) && !staleNames.has(f));
-  return { liveBytes, staleBytes: stale.reduce((sum, f) => sum + f.bytes, 0), stale };
+  const unregistered = new Set(await unregisteredWarmSnapshots(cacheDir, imageKey ? [imageKey] : []));
+  const snapshot = (f: string) => /^warm-.*\.qcow2$/.test(f) && !staleNames.has(f);
+  return {
+    liveBytes: await diskUsage(cacheDir, (f) => snapshot(f) && !unregistered.has(f)),
+    unregisteredBytes: await diskUsage(cacheDir, (f) => snapshot(f) && unregistered.has(f)),
+    staleBytes: stale.reduce((sum, f) => sum + f.bytes, 0),
+    stale,
+  };
 }
 
 const STALE_REASONS = {
@@ -171,8 +177,12 @@ const STALE_REASONS = {
 
 /** doctor's lines about the warm snapshots: live against removable, and each removable file. */
 export function formatWarmSnapshots(space: NonNullable<SystemReport['warmSnapshots']>): string[] {
+  const unregistered = space.unregisteredBytes
+    ? `; ${formatBytes(space.unregisteredBytes)} of images no folder registered (removed once unused for 30 days)`
+    : '';
   const lines = [
-    `Warm snapshots: ${formatBytes(space.liveBytes)} live; ${formatBytes(space.staleBytes)} of images that are gone` +
+    `Warm snapshots: ${formatBytes(space.liveBytes)} live${unregistered}; ` +
+      `${formatBytes(space.staleBytes)} of images that are gone` +
       (space.stale.length ? ', removed at the next start:' : '.'),
   ];
   for (const file of space.stale) {

@@ -170,6 +170,20 @@ export async function findStaleWarmSnapshots(
   return stale;
 }
 
+/**
+ * The warm snapshots that no image folder registered (made by a lab from before sidecars, or
+ * whose sidecar was lost) and that are not of `liveKeys`: kept until unused for
+ * UNREGISTERED_SNAPSHOT_MAX_AGE_MS, since nothing proves their image gone.
+ */
+export async function unregisteredWarmSnapshots(cache: string, liveKeys: string[] = []): Promise<string[]> {
+  const names = await readdir(cache).catch(() => [] as string[]);
+  const registered = new Set(names.map((n) => SIDECAR.exec(n)?.[1]).filter((k) => k !== undefined));
+  return names.filter((name) => {
+    const key = WARM_FILE.exec(name)?.[1];
+    return key !== undefined && !registered.has(key) && !liveKeys.includes(key);
+  });
+}
+
 /** Removes what findStaleWarmSnapshots finds. Returns the paths it removed. */
 export async function cleanStaleWarmSnapshots(
   cache: string,
