@@ -83,6 +83,22 @@ export interface SystemReport {
   /** Free space on the disk of the cache folder (the checks cover the other folders' disks too). */
   disk: { path: string; freeBytes: number };
   caches: { name: string; path: string; bytes: number }[];
+  /**
+   * The warm snapshots (`caches`' "warm snapshots" is their sum): the space of the live ones, of
+   * those no image folder registered, and each file the next session removes (its image is gone,
+   * a copy left unfinished, or an unregistered snapshot unused for 30 days).
+   */
+  warmSnapshots?: {
+    liveBytes: number;
+    /** Of images no folder registered: kept until unused for 30 days (then in `stale`). */
+    unregisteredBytes: number;
+    staleBytes: number;
+    stale: {
+      path: string;
+      bytes: number;
+      reason: 'image gone' | 'unfinished copy' | 'unregistered and old';
+    }[];
+  };
   checks: SystemCheck[];
 }
 

@@ -101,3 +101,24 @@ export async function launchUntilAgent(
   const agentUp = guard(raceExit(proc, proc.agent().sync(boot.timeoutMs)));
   await watchBoot(boot.accel, boot.watchdogMs, boot.proof, agentUp);
 }
+
+/**
+ * Runs `attempt`; when it fails with SilentBootError and `canFallBack()` (the boot was under a
+ * hardware accelerator), `abandon`s it, lets `fallBack` switch to TCG and runs it again.
+ */
+export async function retryUnderTcg(
+  attempt: () => Promise<void>,
+  canFallBack: () => boolean,
+  abandon: () => Promise<unknown>,
+  fallBack: (reason: string) => Promise<void>,
+): Promise<void> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof SilentBootError) || !canFallBack()) throw err;
+      await abandon();
+      await fallBack(err.reason);
+    }
+  }
+}

@@ -50,6 +50,8 @@ export async function bootForCli(
     cols: process.stdout.columns,
     rows: process.stdout.rows,
     workspace,
+    // run attaches this terminal to the console; exec only runs a command through the agent.
+    noTerminal: !verbose,
   });
   if (verbose) {
     const lines = new BootStepLines();

@@ -52,7 +52,9 @@ export async function execCommand(argv: string[], out: Out): Promise<number> {
   if (!session) return EXIT_LAB_FAILURE;
   try {
     for (const f of files) {
-      await session.sh(`mkdir -p '${path.posix.dirname(f.spec.guest).replace(/'/g, "'\\''")}'`);
+      // /root, the default, exists: no guest program for it.
+      const dir = path.posix.dirname(f.spec.guest);
+      if (dir !== '/root') await session.sh(`mkdir -p '${dir.replace(/'/g, "'\\''")}'`);
       await session.putFile(f.spec.guest, f.data, f.mode);
     }
   } catch (err) {

@@ -17,6 +17,7 @@ import {
 import { labCacheDir, verdictFilePath } from './accel-verdicts.ts';
 import { findQemu, findQemuImg, qemuInstallHint, QEMU_ENV } from './qemu-find.ts';
 import { imageDir, loadImage, repoRoot, type GuestImage } from './image.ts';
+import { findStaleWarmSnapshots, unregisteredWarmSnapshots } from './run-folders.ts';
 
 /** Below this much free space a boot may fail writing its overlay or warm snapshot. */
 export const MIN_FREE_BYTES = 2 * 1024 ** 3;
@@ -123,6 +124,7 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
     },
     { name: 'accelerator verdicts', path: verdicts, bytes: await diskUsage(verdicts) },
   ];
+  const warmSnapshots = await warmSnapshotSpace(cacheDir, image?.manifest.key);
 
   // Each disk the lab writes to, once: the caches, the build output, the run folders' overlays.
   const disks: { path: string; freeBytes: number; dev: number }[] = [];
@@ -139,8 +141,54 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
     accelerator,
     disk: { path: disks[0]?.path ?? cacheDir, freeBytes: disks[0]?.freeBytes ?? 0 },
     caches,
+    warmSnapshots,
     checks,
   };
+}
+
+/** The warm snapshots' space: live, and what the next session removes (run-folders.ts). */
+export async function warmSnapshotSpace(
+  cacheDir: string,
+  imageKey: string | undefined,
+): Promise<NonNullable<SystemReport['warmSnapshots']>> {
+  const found = await findStaleWarmSnapshots(cacheDir, { liveKeys: imageKey ? [imageKey] : [] });
+  const stale = await Promise.all(
+    found.map(async ({ name, reason }) => {
+      const file = path.join(cacheDir, name);
+      return { path: file, bytes: await diskUsage(file), reason };
+    }),
+  );
+  const staleNames = new Set(found.map((f) => f.name));
+  const unregistered = new Set(await unregisteredWarmSnapshots(cacheDir, imageKey ? [imageKey] : []));
+  const snapshot = (f: string) => /^warm-.*\.qcow2$/.test(f) && !staleNames.has(f);
+  return {
+    liveBytes: await diskUsage(cacheDir, (f) => snapshot(f) && !unregistered.has(f)),
+    unregisteredBytes: await diskUsage(cacheDir, (f) => snapshot(f) && unregistered.has(f)),
+    staleBytes: stale.reduce((sum, f) => sum + f.bytes, 0),
+    stale,
+  };
+}
+
+const STALE_REASONS = {
+  'image gone': 'its image is gone',
+  'unfinished copy': 'a copy left unfinished',
+  'unregistered and old': 'of no known image, unused for 30 days',
+} as const;
+
+/** doctor's lines about the warm snapshots: live against removable, and each removable file. */
+export function formatWarmSnapshots(space: NonNullable<SystemReport['warmSnapshots']>): string[] {
+  const unregistered = space.unregisteredBytes
+    ? `; ${formatBytes(space.unregisteredBytes)} of images no folder registered (removed once unused for 30 days)`
+    : '';
+  const lines = [
+    `Warm snapshots: ${formatBytes(space.liveBytes)} live${unregistered}; ` +
+      `${formatBytes(space.staleBytes)} of images that are gone` +
+      (space.stale.length ? ', removed at the next start:' : '.'),
+  ];
+  for (const file of space.stale) {
+    lines.push(`  ${path.basename(file.path)}  ${formatBytes(file.bytes)}  (${STALE_REASONS[file.reason]})`);
+  }
+  return lines;
 }
 
 function reportedAccelerator(decision: AcceleratorDecision): NonNullable<SystemReport['accelerator']> {
@@ -297,6 +345,7 @@ export function formatSystemReport(report: SystemReport): string {
       `  ${cache.name.padEnd(cacheWidth)}  ${cache.path.padEnd(pathWidth)}  ${formatBytes(cache.bytes).padStart(10)}`,
     );
   }
+  if (report.warmSnapshots) lines.push(...formatWarmSnapshots(report.warmSnapshots));
   const problems = report.checks.filter((c) => !c.ok).length;
   lines.push(
     problems === 0

@@ -56,6 +56,11 @@ export class GuestAgentDisconnectedError extends Error {
   override name = 'GuestAgentDisconnectedError';
 }
 
+/** The request was given up on by abandonPending() (the guest was restored from a snapshot). */
+export class GuestAgentAbandonedError extends Error {
+  override name = 'GuestAgentAbandonedError';
+}
+
 /** The agent sent something that is not a JSON reply. */
 export class GuestAgentProtocolError extends Error {
   override name = 'GuestAgentProtocolError';
@@ -95,6 +100,9 @@ export class GuestAgentChannel {
   /** A fresh channel, or one after a timeout, must be synced before the next request. */
   private needsSync = true;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Bumped by abandonPending(): what was queued before it is rejected instead of sent. */
+  private generation = 0;
+  private abandonReason = '';
   private isClosed = false;
   private closeReason = 'the guest agent channel closed';
   private readonly closedPromise: Promise<void>;
@@ -179,15 +187,38 @@ export class GuestAgentChannel {
     await this.closedPromise;
   }
 
+  /**
+   * Gives up on the request in flight and on every queued one (each rejects with
+   * GuestAgentAbandonedError) and resyncs before the next: for a guest just restored from a
+   * snapshot (`loadvm`), whose agent never saw what was asked before, and would keep the next
+   * request waiting behind an answer that never comes. The channel stays open.
+   */
+  abandonPending(reason: string): void {
+    this.generation++;
+    this.abandonReason = reason;
+    this.needsSync = true;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    this.syncWaiter = undefined;
+    waiter?.reject(new GuestAgentAbandonedError(reason));
+  }
+
   /** Runs `task` after every task queued before it has settled. */
   private serialize<T>(task: () => Promise<T>): Promise<T> {
-    const run = (): Promise<T> => (this.isClosed ? Promise.reject(this.disconnectedError()) : task());
+    const generation = this.generation;
+    const run = (): Promise<T> => {
+      if (this.isClosed) return Promise.reject(this.disconnectedError());
+      if (generation !== this.generation)
+        return Promise.reject(new GuestAgentAbandonedError(this.abandonReason));
+      return task();
+    };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   private async doSync(timeoutMs: number): Promise<void> {
+    const generation = this.generation;
     const deadline = Date.now() + timeoutMs;
     let retryMs = SYNC_RETRY_FIRST_MS;
     for (;;) {
@@ -214,6 +245,7 @@ export class GuestAgentChannel {
         return;
       }
       if (this.isClosed) throw this.disconnectedError();
+      if (generation !== this.generation) throw new GuestAgentAbandonedError(this.abandonReason);
       if (Date.now() >= deadline) {
         // Leave the reader discarding: a late answer to this sync must not be taken for the
         // reply to the next request, which will resync first anyway.

@@ -4,6 +4,7 @@
 import type { Duplex } from 'node:stream';
 import type { JsonObject } from './qmp-protocol.ts';
 import {
+  GuestAgentAbandonedError,
   GuestAgentChannel,
   GuestAgentDisconnectedError,
   GuestAgentError,
@@ -14,6 +15,7 @@ import {
 } from './guest-agent-channel.ts';
 
 export {
+  GuestAgentAbandonedError,
   GuestAgentDisconnectedError,
   GuestAgentError,
   GuestAgentProtocolError,
@@ -122,6 +124,11 @@ export class GuestAgent {
    */
   sync(timeoutMs?: number): Promise<void> {
     return this.channel.sync(timeoutMs);
+  }
+
+  /** Gives up on every request in flight or queued; see GuestAgentChannel.abandonPending. */
+  abandonPending(reason: string): void {
+    this.channel.abandonPending(reason);
   }
 
   async ping(): Promise<void> {

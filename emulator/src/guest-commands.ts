@@ -112,28 +112,54 @@ export async function execOn(
  * crashes. The host's own edits are seen at once. A writeback cache (`loose`, `fscache`) would
  * lose the guest's dirty pages with the guest.
  */
-export const MOUNT_WORKSPACE =
-  'mkdir -p /root/work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none workspace /root/work';
+export const MOUNT_WORKSPACE = [
+  '-t',
+  '9p',
+  '-o',
+  // X-mount.mkdir: mount(8) makes /root/work first (one program run, not sh + mkdir + mount).
+  'trans=virtio,version=9p2000.L,msize=262144,cache=none,X-mount.mkdir',
+  'workspace',
+  '/root/work',
+];
 
-/** What a guest whose agent just answered needs before it is ready for its user. */
+/**
+ * What a guest whose agent just answered needs before it is ready for its user: the workspace
+ * mounted, and, from a snapshot, its clock set and its shell's prompt printed again (it printed
+ * it when the snapshot was taken; a newline makes it print one now); the console sized.
+ *
+ * The three are independent and run at the same time (the guest has two vCPUs, and each command
+ * spends most of its time starting a process). The prompt waits for the mount only: a command
+ * typed in the first moment may still see the snapshot's clock, which is always in the past, so
+ * what it builds looks older than the sources and `make` rebuilds it; never the other way round.
+ * A console that is nobody's terminal (`exec`) is not sized.
+ */
 export async function settleGuest(
   proc: LabProcess,
   guard: <T>(promise: Promise<T>) => Promise<T>,
-  opts: { fromSnapshot: boolean; workspace: boolean; sizeConsole: () => Promise<void> },
+  opts: {
+    fromSnapshot: boolean;
+    workspace: boolean;
+    /** Sets the console's size in the guest; not called when `terminal` is false. */
+    sizeConsole: () => Promise<void>;
+    /** Whether the console is anyone's terminal (false for `exec`). */
+    terminal: boolean;
+  },
 ): Promise<void> {
-  const clockAndShare = async () => {
-    if (opts.fromSnapshot) {
-      // The snapshot's clock is from when it was taken, and its shell printed its prompt then.
-      await guard(execOn(proc, '/bin/date', ['-s', `@${(Date.now() / 1000).toFixed(3)}`]));
-      proc.write('\n');
-    }
+  const shareThenPrompt = async () => {
     // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
     // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
     if (opts.workspace && hostHasVirtfs(process.platform as HostPlatform))
-      await guard(shOn(proc, MOUNT_WORKSPACE));
+      await guard(execOn(proc, '/bin/mount', MOUNT_WORKSPACE));
+    if (opts.fromSnapshot) proc.write('\n');
   };
-  // The clock (and share) and the console size are independent: set at the same time, as the
-  // guest has two vCPUs and each command spends most of its time starting a process.
-  const steps = await Promise.allSettled([clockAndShare(), guard(opts.sizeConsole())]);
+  // The snapshot's clock is from when it was taken.
+  const clock = async () => {
+    if (opts.fromSnapshot)
+      await guard(execOn(proc, '/bin/date', ['-s', `@${(Date.now() / 1000).toFixed(3)}`]));
+  };
+  const size = async () => {
+    if (opts.terminal) await guard(opts.sizeConsole());
+  };
+  const steps = await Promise.allSettled([shareThenPrompt(), clock(), size()]);
   for (const step of steps) if (step.status === 'rejected') throw step.reason;
 }

@@ -34,7 +34,10 @@ export interface QemuProcessSpec {
 }
 
 /** What the session asks of the guest agent (GuestAgent has it; unit tests fake it). */
-export type SessionAgent = Pick<GuestAgent, 'sync' | 'run' | 'writeFile' | 'ping' | 'close' | 'request'>;
+export type SessionAgent = Pick<
+  GuestAgent,
+  'sync' | 'run' | 'writeFile' | 'ping' | 'close' | 'request' | 'abandonPending'
+>;
 
 /** What LabSession needs of one QEMU run; QemuProcess is the real one. */
 export interface LabProcess {
@@ -64,6 +67,12 @@ export interface LabProcess {
   freeze(): Promise<void>;
   /** `savevm tag` (HMP reports its errors only in its text, e.g. a mounted 9p share). */
   saveSnapshot(tag: string): Promise<void>;
+  /**
+   * `loadvm tag` in this same QEMU, then `cont`: the machine (RAM, devices, and the disk, which
+   * holds the snapshot) as it was saved, running, also from a frozen guest. HMP reports its
+   * errors only in its text: a failure rejects, and the machine is then in no known state.
+   */
+  loadSnapshot(tag: string): Promise<void>;
   /** Asks QEMU to quit and waits for it, keeping the run folder (the overlay is complete then). */
   quit(): Promise<QemuExit>;
   dispose(): Promise<void>;

@@ -120,16 +120,24 @@ async function stillHeld(cache: string, sidecar: string, key: string): Promise<b
   return false;
 }
 
+/** A file of the warm-snapshot cache that the next session removes, and why. */
+export interface StaleWarmFile {
+  /** Its name in the cache folder. */
+  name: string;
+  reason: 'image gone' | 'unfinished copy' | 'unregistered and old';
+}
+
 /**
- * Removes the warm snapshots whose image is provably gone (every folder registered for it holds
+ * The warm snapshots whose image is provably gone (every folder registered for it holds
  * another image or none), with their sidecars; half-written copies whose writer is dead; and
- * unregistered snapshots older than UNREGISTERED_SNAPSHOT_MAX_AGE_MS. Returns what it removed.
+ * unregistered snapshots older than UNREGISTERED_SNAPSHOT_MAX_AGE_MS. Removes nothing.
+ * `liveKeys`: images known to be here (doctor's own), whatever the sidecars say.
  */
-export async function cleanStaleWarmSnapshots(
+export async function findStaleWarmSnapshots(
   cache: string,
-  opts: { isAlive?: (pid: number) => boolean; now?: number } = {},
-): Promise<string[]> {
-  const { isAlive = processAlive, now = Date.now() } = opts;
+  opts: { isAlive?: (pid: number) => boolean; now?: number; liveKeys?: string[] } = {},
+): Promise<StaleWarmFile[]> {
+  const { isAlive = processAlive, now = Date.now(), liveKeys = [] } = opts;
   const names = await readdir(cache).catch(() => [] as string[]);
   const sidecars = new Map<string, string[]>();
   for (const name of names) {
@@ -138,28 +146,53 @@ export async function cleanStaleWarmSnapshots(
   }
   const gone = new Set<string>();
   for (const [key, files] of sidecars) {
+    if (liveKeys.includes(key)) continue;
     const held = await Promise.all(files.map((f) => stillHeld(cache, f, key)));
     if (!held.includes(true)) gone.add(key);
   }
-  const removed: string[] = [];
-  const remove = async (name: string) => {
-    await rm(path.join(cache, name), { force: true });
-    removed.push(path.join(cache, name));
-  };
+  const stale: StaleWarmFile[] = [];
   for (const name of names) {
     const snapshot = WARM_FILE.exec(name);
     const tmp = WARM_TMP.exec(name);
     const key = snapshot?.[1] ?? tmp?.[1] ?? SIDECAR.exec(name)?.[1];
     if (key === undefined) continue;
     if (gone.has(key)) {
-      await remove(name);
+      stale.push({ name, reason: 'image gone' });
     } else if (tmp) {
       const pid = Number(tmp[2]);
-      if (pid !== process.pid && !isAlive(pid)) await remove(name);
-    } else if (snapshot && !sidecars.has(key)) {
+      if (pid !== process.pid && !isAlive(pid)) stale.push({ name, reason: 'unfinished copy' });
+    } else if (snapshot && !sidecars.has(key) && !liveKeys.includes(key)) {
       const info = await stat(path.join(cache, name)).catch(() => undefined);
-      if (info && now - info.mtimeMs > UNREGISTERED_SNAPSHOT_MAX_AGE_MS) await remove(name);
+      if (info && now - info.mtimeMs > UNREGISTERED_SNAPSHOT_MAX_AGE_MS)
+        stale.push({ name, reason: 'unregistered and old' });
     }
+  }
+  return stale;
+}
+
+/**
+ * The warm snapshots that no image folder registered (made by a lab from before sidecars, or
+ * whose sidecar was lost) and that are not of `liveKeys`: kept until unused for
+ * UNREGISTERED_SNAPSHOT_MAX_AGE_MS, since nothing proves their image gone.
+ */
+export async function unregisteredWarmSnapshots(cache: string, liveKeys: string[] = []): Promise<string[]> {
+  const names = await readdir(cache).catch(() => [] as string[]);
+  const registered = new Set(names.map((n) => SIDECAR.exec(n)?.[1]).filter((k) => k !== undefined));
+  return names.filter((name) => {
+    const key = WARM_FILE.exec(name)?.[1];
+    return key !== undefined && !registered.has(key) && !liveKeys.includes(key);
+  });
+}
+
+/** Removes what findStaleWarmSnapshots finds. Returns the paths it removed. */
+export async function cleanStaleWarmSnapshots(
+  cache: string,
+  opts: { isAlive?: (pid: number) => boolean; now?: number } = {},
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const { name } of await findStaleWarmSnapshots(cache, opts)) {
+    await rm(path.join(cache, name), { force: true });
+    removed.push(path.join(cache, name));
   }
   return removed;
 }

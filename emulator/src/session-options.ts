@@ -29,6 +29,11 @@ export interface LabSessionOptions {
   bootTimeoutMs?: number;
   cols?: number;
   rows?: number;
+  /**
+   * Nobody reads the console as a terminal (`exec`): its size is never set in the guest, one
+   * guest command fewer per boot. Default false.
+   */
+  noTerminal?: boolean;
   env?: NodeJS.ProcessEnv;
   /**
    * Boot from a saved snapshot of a freshly booted guest (default on). The first start on a new

@@ -6,8 +6,10 @@
 //      │  └boot-failed──┘  └guest-rebooted┘  └──guest-powered-off──▶ stopped   │
 //      └── disposed ◀── stopping ◀────────── stop (booting, ready, crashed) ◀──┘
 //
-// A reset is `stop` then `start`. An exit of QEMU that nobody asked for is one of the
-// guest-* or qemu-died events, chosen by classifyExit from how QEMU ended.
+// A reset of a machine started from the warm snapshot whose QEMU still runs is `restore` (the
+// same QEMU loads the snapshot, session-reset.ts) then `booted`; when that cannot be done, or
+// fails, it is `stop` then `start`, as every other reset. An exit of QEMU that nobody asked for
+// is one of the guest-* or qemu-died events, chosen by classifyExit from how QEMU ended.
 import type { VmState } from './api.ts';
 
 export type SessionEvent =
@@ -17,6 +19,8 @@ export type SessionEvent =
   | 'booted'
   /** The boot did not reach ready (QEMU missing, timeout, QEMU exited while booting). */
   | 'boot-failed'
+  /** reset() in place: the same QEMU loads the warm snapshot (ready or crashed → booting). */
+  | 'restore'
   /** stop() or reset(): the QEMU process is being disposed. */
   | 'stop'
   /** The QEMU process is gone (after a stop). */
@@ -44,9 +48,11 @@ export const TRANSITIONS: Readonly<Record<VmState, Readonly<Partial<Record<Sessi
     'guest-powered-off': 'stopped',
     'guest-rebooted': 'booting',
     'qemu-died': 'crashed',
+    restore: 'booting',
   },
   // An oopsed kernel may limp on: its user can still power it off or reboot it.
   crashed: {
+    restore: 'booting',
     stop: 'stopping',
     'guest-powered-off': 'stopped',
     'guest-rebooted': 'booting',

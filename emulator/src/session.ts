@@ -13,7 +13,7 @@
 // only for boot progress and crash messages: what the kernel prints when nothing else answers.
 import type { AcceleratorInfo, CrashInfo, ModuleName, VmStatus } from './api.ts';
 import { BootProgress } from './boot-progress.ts';
-import { SilentBootError, defaultAcceleratorPolicy, launchUntilAgent } from './boot-watchdog.ts';
+import { defaultAcceleratorPolicy, launchUntilAgent, retryUnderTcg } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, sttyArgs } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
@@ -24,11 +24,11 @@ import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-proc
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
 import { OperationQueue, type Guard, type OperationGate } from './operation-queue.ts';
-import { LabBootError, processSpec } from './session-options.ts';
-import type { LabSessionOptions } from './session-options.ts';
+import { LabBootError, processSpec, type LabSessionOptions } from './session-options.ts';
 import type { ProcessHandlers } from './process-slot.ts';
 import { GuestAccess } from './session-guest.ts';
-import { bootWarmOrCold, machineShape, warmStatePath } from './warm-state.ts';
+import { debugLog, InPlaceOrigin, restoreWarmSnapshot } from './session-reset.ts';
+import { bootWarmOrCold, sessionWarmState, warmStatePath } from './warm-state.ts';
 
 export { warmStatePath };
 export { GuestCommandError, guestEnv, type RunResult } from './guest-commands.ts';
@@ -47,6 +47,7 @@ export class LabSession extends GuestAccess {
   private readonly detector = new CrashDetector();
   private readonly sizer: ConsoleSizer;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly origin = new InPlaceOrigin();
 
   constructor(private readonly opts: LabSessionOptions = {}) {
     super();
@@ -89,14 +90,31 @@ export class LabSession extends GuestAccess {
     return this.ops.enqueue(() => this.doStop());
   }
 
-  /** Brings back a clean guest: a new QEMU on a new overlay. Works from any state. */
+  /** A clean guest, from any state: the warm snapshot in the same QEMU (session-reset.ts), else a new one. */
   reset(): Promise<void> {
     this.ops.interrupt('stop');
     const asked = this.ops.stopMark;
     return this.ops.enqueue(async () => {
+      const blocker = this.origin.blocker(this.state, this.slot.current);
+      if (blocker) debugLog(this.env, `reset in place: not tried, ${blocker}`);
+      else if (await this.restoreInPlace(this.slot.current!)) return;
       await this.doStop();
       await this.bootNew(asked);
     });
+  }
+
+  /** The warm snapshot again in `proc` (the old kernel's late words forgotten); false if that failed. */
+  private restoreInPlace(proc: LabProcess): Promise<boolean> {
+    this.forgetLastMachine();
+    this.sizer.detach();
+    this.transition('restore');
+    const restore = async (guard: Guard) => {
+      await restoreWarmSnapshot(proc, guard, () => this.detector.reset());
+      this.progress.add('qemu-started');
+      await this.readyMachine(proc, true, guard);
+    };
+    const failed = (err: Error) => debugLog(this.env, `reset in place failed, booting anew: ${err.message}`);
+    return this.bootOp(restore).then(() => true, failed);
   }
 
   /** Loads a reference module (unloading the one loaded before); `none` only unloads. */
@@ -230,48 +248,30 @@ export class LabSession extends GuestAccess {
   }
 
   /** Runs `attempt`; a hardware boot that stays silent is `abandon`ed and tried again under TCG. */
-  private async withFallback(
-    guard: Guard,
-    attempt: () => Promise<void>,
-    abandon: () => Promise<unknown>,
-  ): Promise<void> {
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (!(err instanceof SilentBootError) || this.accelerator!.accel === 'tcg') throw err;
-        await abandon();
-        this.accelerator = await guard(this.policy().bootFailed(this.accelerator!, err.reason));
-        this.restartBootView();
-      }
-    }
+  private withFallback(guard: Guard, attempt: () => Promise<void>, abandon: () => Promise<unknown>) {
+    const fallBack = async (reason: string) => {
+      this.accelerator = await guard(this.policy().bootFailed(this.accelerator!, reason));
+      this.restartBootView();
+    };
+    return retryUnderTcg(attempt, () => this.accelerator!.accel !== 'tcg', abandon, fallBack);
   }
 
   private bootFreshOn(guard: Guard): Promise<void> {
-    const { memoryMiB = 512, cpus = 2, workspace, fourLevelPaging = false, kernel = 'main' } = this.opts;
-    const shape = machineShape(
-      this.accelerator!.accel,
-      memoryMiB,
-      cpus,
-      workspace !== undefined,
-      fourLevelPaging,
-      kernel,
-    );
-    const warm = this.opts.warmBoot === false ? null : warmStatePath(this.image!, shape, this.env);
+    const warm = sessionWarmState(this.image!, this.accelerator!.accel, this.opts, this.env);
     return bootWarmOrCold(warm, guard, {
       warmUpProcess: () => this.attach({ kind: 'fresh' }, false),
       untilAgent: (proc) => this.untilAgent(proc, guard),
       start: (disk) => this.startMachine(disk, guard),
-      ready: (proc, disk) => this.readyMachine(proc, disk, guard),
+      ready: (proc, disk) => this.readyMachine(proc, disk.kind === 'snapshot', guard),
       retire: () => this.retire(),
       restart: () => this.restartBootView(),
       booting: () => this.state === 'booting',
-      debug: (message) => void (this.env.FARFETCHD_LAB_DEBUG && process.stderr.write(`${message}\n`)),
+      debug: (message) => debugLog(this.env, message),
     });
   }
 
   private async bootMachine(disk: DiskSource, guard: Guard, previous?: LabProcess): Promise<void> {
-    await this.readyMachine(await this.startMachine(disk, guard, previous), disk, guard);
+    await this.readyMachine(await this.startMachine(disk, guard, previous), disk.kind === 'snapshot', guard);
   }
 
   /** Starts a process on `disk` and waits for its agent; `previous` goes once it has started. */
@@ -279,6 +279,7 @@ export class LabSession extends GuestAccess {
     const proc = this.attach(disk, true);
     try {
       await this.untilAgent(proc, guard, () => this.progress.add('qemu-started'));
+      this.origin.started(proc, disk);
     } finally {
       await previous?.dispose(); // its overlay has moved to `proc` by now, or the boot failed
     }
@@ -286,15 +287,16 @@ export class LabSession extends GuestAccess {
   }
 
   /** Brings a started guest up to ready (clock, workspace mounted, console sized). */
-  private async readyMachine(proc: LabProcess, disk: DiskSource, guard: Guard): Promise<void> {
+  private async readyMachine(proc: LabProcess, fromSnapshot: boolean, guard: Guard): Promise<void> {
     // With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both.
     this.progress.add('kernel-up');
     this.progress.add('init');
     this.progress.add('agent-ready');
     await settleGuest(proc, guard, {
-      fromSnapshot: disk.kind === 'snapshot',
+      fromSnapshot,
       workspace: !!this.opts.workspace,
       sizeConsole: () => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
+      terminal: !this.opts.noTerminal,
     });
   }
 

@@ -45,6 +45,26 @@ export function machineShape(
   return shape.join('-');
 }
 
+/** The warm-state file of a session with these options, or null when it boots cold. */
+export function sessionWarmState(
+  image: GuestImage,
+  accel: string,
+  opts: {
+    memoryMiB?: number;
+    cpus?: number;
+    workspace?: string;
+    fourLevelPaging?: boolean;
+    kernel?: 'main' | 'debug';
+    warmBoot?: boolean;
+  },
+  env: NodeJS.ProcessEnv,
+): string | null {
+  if (opts.warmBoot === false) return null;
+  const { memoryMiB = 512, cpus = 2, fourLevelPaging = false, kernel = 'main' } = opts;
+  const shape = machineShape(accel, memoryMiB, cpus, opts.workspace !== undefined, fourLevelPaging, kernel);
+  return warmStatePath(image, shape, env);
+}
+
 /** What a fresh boot from the warm state needs of the session. */
 export interface WarmBootSteps {
   /** The warm-up machine: fresh, with an empty share, its console not the user's. */

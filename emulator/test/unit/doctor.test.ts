@@ -14,7 +14,10 @@ import {
   doctorExitCode,
   formatBytes,
   formatSystemReport,
+  formatWarmSnapshots,
+  warmSnapshotSpace,
 } from '../../src/doctor.ts';
+import { registerImageFolder } from '../../src/run-folders.ts';
 
 const report: SystemReport = {
   qemu: { path: '/usr/bin/qemu-system-x86_64', version: 'QEMU emulator version 7.2.22' },
@@ -335,4 +338,52 @@ test('doctor --json prints the SystemReport; exit 0 when every check is ok', asy
     JSON.stringify(parsed.checks),
   );
   assert.equal(code, 0);
+});
+
+test('warm snapshots: the live ones apart from those of images that are gone, each named', async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'doctor-warm-'));
+  try {
+    const image = path.join(root, 'image');
+    const cache = path.join(root, 'cache');
+    await mkdir(image, { recursive: true });
+    await mkdir(cache, { recursive: true });
+    await writeFile(path.join(image, 'manifest.json'), JSON.stringify({ key: 'aaaa0000' }));
+    await registerImageFolder(cache, image);
+    await writeFile(path.join(image, 'manifest.json'), JSON.stringify({ key: 'bbbb1111' })); // rebuilt in place
+    await writeFile(path.join(cache, 'warm-aaaa0000-d7c1b21f-tcg-512-2-ws.qcow2'), Buffer.alloc(3 * 4096, 1));
+    await writeFile(path.join(cache, 'warm-bbbb1111-d7c1b21f-tcg-512-2-ws.qcow2'), Buffer.alloc(2 * 4096, 1));
+    // Made by a lab from before sidecars: nothing proves its image gone.
+    await writeFile(path.join(cache, 'warm-cccc2222-d7c1b21f-tcg-512-2-ws.qcow2'), Buffer.alloc(4096, 1));
+    const space = await warmSnapshotSpace(cache, 'bbbb1111');
+    assert.equal(space.liveBytes, 2 * 4096);
+    assert.equal(space.unregisteredBytes, 4096);
+    const gone = space.stale.filter((f) => f.path.endsWith('.qcow2'));
+    assert.deepEqual(gone, [
+      {
+        path: path.join(cache, 'warm-aaaa0000-d7c1b21f-tcg-512-2-ws.qcow2'),
+        bytes: 3 * 4096,
+        reason: 'image gone',
+      },
+    ]);
+    const sidecar = space.stale.find((f) => f.path.endsWith('.image'))!;
+    assert.equal(sidecar.reason, 'image gone');
+    assert.equal(space.staleBytes, 3 * 4096 + sidecar.bytes);
+    assert.deepEqual(
+      formatWarmSnapshots({
+        liveBytes: 2 * 4096,
+        unregisteredBytes: 4096,
+        staleBytes: 3 * 4096,
+        stale: [{ path: gone[0]!.path, bytes: 3 * 4096, reason: 'image gone' }],
+      }),
+      [
+        'Warm snapshots: 8.0 KiB live; 4.0 KiB of images no folder registered (removed once unused for 30 days); 12.0 KiB of images that are gone, removed at the next start:',
+        '  warm-aaaa0000-d7c1b21f-tcg-512-2-ws.qcow2  12.0 KiB  (its image is gone)',
+      ],
+    );
+    assert.deepEqual(formatWarmSnapshots({ liveBytes: 0, unregisteredBytes: 0, staleBytes: 0, stale: [] }), [
+      'Warm snapshots: 0 B live; 0 B of images that are gone.',
+    ]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -62,6 +62,16 @@ export class FakeAgent {
     this.pump();
   }
 
+  /**
+   * The guest was restored from a snapshot taken while its agent was idle: the request being
+   * handled, and whatever was read but not yet handled, are forgotten unanswered.
+   */
+  restore(): void {
+    this.busy = false;
+    this.inbox.length = 0;
+    this.partial = Buffer.alloc(0);
+  }
+
   raw(bytes: Buffer | string): void {
     this.socket?.write(bytes);
   }

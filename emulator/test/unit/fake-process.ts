@@ -30,6 +30,8 @@ export interface FakeBehaviour {
   overlayDir?: string;
   /** Runs for each guest command; may return a promise that holds the command in flight. */
   onCommand?: (script: string, proc: FakeProcess) => Promise<void> | void;
+  /** Runs for loadSnapshot (default: the snapshot loads); may throw or hold it. */
+  onLoadSnapshot?: (tag: string, proc: FakeProcess) => Promise<void> | void;
   /** Runs when the process is disposed, before QEMU "exits"; may hold the disposal. */
   onDispose?: () => Promise<void> | void;
 }
@@ -41,6 +43,10 @@ export class FakeProcess implements LabProcess {
   launched = false;
   disposed = false;
   savedSnapshot?: string;
+  /** Every loadSnapshot asked, in order. */
+  readonly loadedSnapshots: string[] = [];
+  /** How often the agent's pending requests were abandoned. */
+  abandoned = 0;
   quitAsked = false;
   /** Every shell script run through the agent, in order. */
   readonly commands: string[] = [];
@@ -85,6 +91,7 @@ export class FakeProcess implements LabProcess {
       writeFile: async () => undefined,
       ping: async () => undefined,
       close: async () => undefined,
+      abandonPending: () => void this.abandoned++,
     };
     return agent as unknown as SessionAgent;
   }
@@ -117,6 +124,11 @@ export class FakeProcess implements LabProcess {
 
   async saveSnapshot(tag: string): Promise<void> {
     this.savedSnapshot = tag;
+  }
+
+  async loadSnapshot(tag: string): Promise<void> {
+    this.loadedSnapshots.push(tag);
+    await this.behaviour.onLoadSnapshot?.(tag, this);
   }
 
   async quit(): Promise<QemuExit> {

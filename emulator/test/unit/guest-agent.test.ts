@@ -5,6 +5,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import {
   GuestAgent,
+  GuestAgentAbandonedError,
   GuestAgentDisconnectedError,
   GuestAgentError,
   GuestAgentTimeoutError,
@@ -272,6 +273,35 @@ test('close() by the client rejects pending requests', { timeout: TIMEOUT_MS }, 
   });
   await done();
 });
+
+test(
+  'abandonPending rejects the request in flight and the queued ones; the next request resyncs and works',
+  { timeout: TIMEOUT_MS },
+  async () => {
+    // The agent never answers guest-info: the guest froze under it, then was restored (loadvm).
+    const { agent, client, done } = await setup((a, command) => {
+      if (command !== 'guest-info') a.reply({ return: {} });
+    });
+    await client.sync(1000);
+    const inFlight = client.request('guest-info');
+    const queued = client.ping();
+    while (agent.commands('guest-info').length === 0) await new Promise((r) => setTimeout(r, 5));
+    agent.restore();
+    client.abandonPending('the guest was reset to its warm snapshot');
+    const abandoned = (err: Error) =>
+      err instanceof GuestAgentAbandonedError && err.message === 'the guest was reset to its warm snapshot';
+    await assert.rejects(inFlight, abandoned);
+    await assert.rejects(queued, abandoned);
+    await client.sync(1000);
+    await client.ping();
+    // The queued ping was never sent; after guest-info, only the new sync and the new ping.
+    assert.deepEqual(
+      agent.received.map((r) => r.command),
+      ['guest-sync-delimited', 'guest-info', 'guest-sync-delimited', 'guest-ping'],
+    );
+    await done();
+  },
+);
 
 test('connect fails with a clear error when the socket never appears', { timeout: TIMEOUT_MS }, async () => {
   await assert.rejects(GuestAgent.connect(nextSocketPath(), { timeoutMs: 100 }), (err: Error) => {

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ProcessDisposedError, QemuProcess, type QemuProcessSpec } from '../../src/qemu-process.ts';
+import { hmpError, ProcessDisposedError, QemuProcess, type QemuProcessSpec } from '../../src/qemu-process.ts';
 import { processAlive } from '../../src/run-folders.ts';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-qemu-'));
@@ -125,4 +125,15 @@ test('once QEMU has exited, no timer of its process is left running (a CLI would
   assert.deepEqual(await proc.exited, { code: 3, signal: null });
   assert.equal(timers(), before);
   await proc.dispose();
+});
+
+test("hmpError: HMP's loadvm/savevm error text as one line, without its 'Error:'", () => {
+  assert.equal(
+    hmpError("Error: Snapshot 'lab-ready' does not exist in one or more devices\r\n"),
+    "Snapshot 'lab-ready' does not exist in one or more devices",
+  );
+  assert.equal(
+    hmpError("Error: Device 'vda' is writable but does not support snapshots\r\nmore\r\n"),
+    "Device 'vda' is writable but does not support snapshots; more",
+  );
 });

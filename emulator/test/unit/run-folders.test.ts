@@ -10,6 +10,7 @@ import {
   cleanStaleFiles,
   cleanStaleRunFolders,
   cleanStaleWarmSnapshots,
+  findStaleWarmSnapshots,
   makeRunFolder,
   registerImageFolder,
   UNREGISTERED_SNAPSHOT_MAX_AGE_MS,
@@ -141,4 +142,31 @@ test('unregistered snapshots go only when old; half-written copies only when the
     'warm-ffff6666-d7c1b21f-tcg-512-2-ws.qcow2.4000001-17.tmp',
   ]);
   assert.deepEqual(await cleanStaleWarmSnapshots(path.join(scratch, 'no-cache')), []);
+});
+
+test('findStaleWarmSnapshots names what would go, and why, removing nothing; liveKeys keeps an image', async () => {
+  const app = await imageFolder(path.join(scratch, 'find', 'app', 'image'), '12121212');
+  const cache = await cacheWith('find-cache', [
+    'warm-12121212-d7c1b21f-tcg-512-2-ws.qcow2',
+    'warm-34343434-d7c1b21f-tcg-512-2-ws.qcow2',
+    'warm-34343434-d7c1b21f-tcg-512-2-ws.qcow2.4000001-17.tmp',
+  ]);
+  await registerImageFolder(cache, app);
+  await imageFolder(app, '34343434'); // the app updated in place: 12121212 is gone
+  const found = await findStaleWarmSnapshots(cache, { isAlive: () => false });
+  assert.deepEqual(
+    found.map((f) => [f.name.replace(/\.[0-9a-f]{16}\.image$/, '.<folder>.image'), f.reason]).sort(),
+    [
+      ['warm-12121212-d7c1b21f-tcg-512-2-ws.qcow2', 'image gone'],
+      ['warm-12121212.<folder>.image', 'image gone'],
+      ['warm-34343434-d7c1b21f-tcg-512-2-ws.qcow2.4000001-17.tmp', 'unfinished copy'],
+    ],
+  );
+  assert.equal((await readdir(cache)).length, 4);
+  // doctor's own image is live whatever its sidecars say.
+  const kept = await findStaleWarmSnapshots(cache, { isAlive: () => false, liveKeys: ['12121212'] });
+  assert.deepEqual(
+    kept.map((f) => f.reason),
+    ['unfinished copy'],
+  );
 });

@@ -22,6 +22,7 @@ const events: SessionEvent[] = [
   'guest-powered-off',
   'guest-rebooted',
   'qemu-died',
+  'restore',
 ];
 
 /** Written out independently of the table: every possible transition, and nothing else. */
@@ -36,10 +37,12 @@ const expected: Record<string, VmState> = {
   'ready guest-powered-off': 'stopped',
   'ready guest-rebooted': 'booting',
   'ready qemu-died': 'crashed',
+  'ready restore': 'booting',
   'crashed stop': 'stopping',
   'crashed guest-powered-off': 'stopped',
   'crashed guest-rebooted': 'booting',
   'crashed qemu-died': 'crashed',
+  'crashed restore': 'booting',
   'stopping disposed': 'stopped',
 };
 
