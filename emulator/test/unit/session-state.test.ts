@@ -11,7 +11,7 @@ import {
   type SessionEvent,
 } from '../../src/session-state.ts';
 
-const states: VmState[] = ['stopped', 'booting', 'ready', 'crashed', 'stopping'];
+const states: VmState[] = ['stopped', 'booting', 'ready', 'crashed', 'stopping', 'suspending'];
 const events: SessionEvent[] = [
   'start',
   'booted',
@@ -22,6 +22,10 @@ const events: SessionEvent[] = [
   'guest-powered-off',
   'guest-rebooted',
   'qemu-died',
+  'suspend',
+  'suspend-failed',
+  'suspended',
+  'resume',
 ];
 
 /** Written out independently of the table: every possible transition, and nothing else. */
@@ -41,6 +45,14 @@ const expected: Record<string, VmState> = {
   'crashed guest-rebooted': 'booting',
   'crashed qemu-died': 'crashed',
   'stopping disposed': 'stopped',
+  'ready suspend': 'suspending',
+  'suspending suspended': 'stopped',
+  'suspending suspend-failed': 'ready',
+  'suspending stop': 'stopping',
+  'suspending kernel-crashed': 'crashed',
+  'suspending qemu-died': 'crashed',
+  'suspending guest-powered-off': 'stopped',
+  'stopped resume': 'booting',
 };
 
 for (const from of states) {
