@@ -101,3 +101,24 @@ export async function launchUntilAgent(
   const agentUp = guard(raceExit(proc, proc.agent().sync(boot.timeoutMs)));
   await watchBoot(boot.accel, boot.watchdogMs, boot.proof, agentUp);
 }
+
+/**
+ * Runs `attempt`; a hardware boot that stays silent is `abandon`ed, `fallBack` switches the
+ * session to TCG (for `reason`), and the boot is tried again. Under TCG silence is an error.
+ */
+export async function withTcgFallback(
+  accel: () => Accelerator,
+  attempt: () => Promise<void>,
+  abandon: () => Promise<unknown>,
+  fallBack: (reason: string) => Promise<void>,
+): Promise<void> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof SilentBootError) || accel() === 'tcg') throw err;
+      await abandon();
+      await fallBack(err.reason);
+    }
+  }
+}
