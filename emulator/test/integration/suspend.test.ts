@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { SuspendError } from '../../src/session-suspend.ts';
+import { snapshotFailure } from '../../src/suspend-guest.ts';
 import { LabSession } from '../../src/session.ts';
 import { consoleUntil } from './helpers.ts';
 
@@ -113,6 +114,11 @@ test('a suspend refused by a program holding the share names it and leaves the m
     const tailPid = Number(/tail=(\d+)/.exec(bg)![1]);
     await consoleUntil(session, /followed/, 120_000);
     const shellPid = await consoleShell(session);
+    // QEMU's own answer while the share is mounted: "success" over QMP, the error in the text.
+    assert.equal(
+      snapshotFailure(await session.monitor('savevm lab-probe')),
+      'QEMU cannot save the machine while the guest has the share "workspace" mounted',
+    );
 
     const refused = await session.suspend().then(
       () => assert.fail('the suspend went through'),
