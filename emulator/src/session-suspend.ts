@@ -20,7 +20,7 @@
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { Accelerator, ModuleName, SavedSessionInfo, VmState } from './api.ts';
-import { execOn, runOn, shOn } from './guest-commands.ts';
+import { runOn, shOn } from './guest-commands.ts';
 import type { DiskSource, LabProcess } from './lab-process.ts';
 import type { Guard } from './operation-queue.ts';
 import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
@@ -39,6 +39,7 @@ import {
   refusalMessage,
   RELEASE_SHARE,
   RESTORE_SHARE,
+  resumeScript,
   snapshotFailure,
   SuspendError,
 } from './suspend-guest.ts';
@@ -134,13 +135,11 @@ export async function resumeMachine(steps: ResumeSteps): Promise<SavedSession> {
   }
   try {
     const proc = await steps.start({ kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
-    // The snapshot's clock is from when it was taken. The clock, and the share with the shells,
-    // are independent of the console size: set at the same time (two vCPUs).
-    const clockAndShare = async () => {
-      await guard(execOn(proc, '/bin/date', ['-s', `@${(Date.now() / 1000).toFixed(3)}`]));
-      if (steps.share) await guard(shOn(proc, RESTORE_SHARE));
-    };
-    const settled = await Promise.allSettled([clockAndShare(), guard(steps.sizeConsole(proc))]);
+    // The clock and share, and the console size, are independent: set at the same time.
+    const settled = await Promise.allSettled([
+      guard(shOn(proc, resumeScript(Date.now(), steps.share))),
+      guard(steps.sizeConsole(proc)),
+    ]);
     for (const step of settled) if (step.status === 'rejected') throw step.reason;
     // Ctrl-L: readline redraws the prompt and the line being typed (an editor redraws too); a
     // newline, as after the warm snapshot, would run the half-typed line.

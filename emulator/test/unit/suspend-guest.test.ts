@@ -7,6 +7,7 @@ import {
   refusalMessage,
   RELEASE_SHARE,
   RESTORE_SHARE,
+  resumeScript,
   snapshotFailure,
 } from '../../src/suspend-guest.ts';
 
@@ -86,4 +87,12 @@ test('the guest scripts: the release exits 3 with a report, the restore mounts b
   assert.match(lines[0]!, /^mountpoint -q \/root\/work \|\| \{ mkdir -p \/root\/work && mount -t 9p /);
   assert.equal(lines[1], 'rm -f /run/farfetchd-lab/away');
   assert.match(lines[2]!, /kill -WINCH/);
+});
+
+test('the resumed guest: the clock, then (with a share) the mount and the shells back, in one script', () => {
+  assert.equal(resumeScript(1_764_596_400_123, false), 'date -s @1764596400.123 >/dev/null');
+  const lines = resumeScript(1_764_596_400_123, true).split('\n');
+  assert.equal(lines[0], 'date -s @1764596400.123 >/dev/null');
+  assert.match(lines[1]!, /^mkdir -p \/root\/work && mount -t 9p .* workspace \/root\/work \|\| exit 1$/);
+  assert.deepEqual(lines.slice(2), RESTORE_SHARE.split('\n').slice(1));
 });
