@@ -42,6 +42,8 @@ export function createBridge(ipc: IpcRendererLike): Bridge {
     start: () => invoke('start'),
     stop: () => invoke('stop'),
     reset: () => invoke('reset'),
+    suspend: () => invoke('suspend'),
+    resume: () => invoke('resume'),
     loadModule: (module) => invoke('loadModule', module),
     consoleInput: (data) => invoke('consoleInput', data),
     consoleResize: (cols, rows) => invoke('consoleResize', cols, rows),

@@ -6,7 +6,7 @@ export type * from './api-exercise.ts';
 
 export type Accelerator = 'kvm' | 'hvf' | 'whpx' | 'tcg';
 
-export type VmState = 'stopped' | 'booting' | 'ready' | 'crashed' | 'stopping';
+export type VmState = 'stopped' | 'booting' | 'ready' | 'crashed' | 'stopping' | 'suspending';
 
 /** A boot step, in the order they happen. */
 export type BootStep = 'qemu-started' | 'kernel-up' | 'init' | 'agent-ready' | 'module-loaded';
@@ -50,6 +50,19 @@ export interface VmStatus {
    * "QEMU was killed (SIGKILL)". Absent after a stop the user asked for.
    */
   stopReason?: string;
+  /**
+   * The machine this workspace saved with Suspend, while it waits to be resumed (shown next to
+   * Start as "Resume"). Absent when there is none.
+   */
+  savedSession?: SavedSessionInfo;
+}
+
+/** A suspended machine on disk (saved-sessions.ts). */
+export interface SavedSessionInfo {
+  /** ISO time of the suspend. */
+  savedAt: string;
+  /** The reference module that was loaded. */
+  module: ModuleName;
 }
 
 /** How the accelerator in use was chosen. */
@@ -263,6 +276,14 @@ export interface LabApi extends ExerciseApi {
   /** Throws away the guest's disk overlay and boots a clean guest. */
   reset(): Promise<VmStatus>;
   loadModule(module: ModuleName): Promise<VmStatus>;
+  /**
+   * Saves the whole running machine (processes, module, shells and their history) and stops it.
+   * Refused, with the machine left as it was, when something holds the workspace share: the
+   * error (code ESUSPEND) names each program and says what to do.
+   */
+  suspend(): Promise<VmStatus>;
+  /** Brings back the machine saved by suspend() (from `status().savedSession`), instead of start(). */
+  resume(): Promise<VmStatus>;
   /** Keystrokes for the guest console. */
   consoleInput(data: string): Promise<void>;
   consoleResize(cols: number, rows: number): Promise<void>;

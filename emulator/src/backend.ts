@@ -132,6 +132,9 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
         if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
       }),
     loadModule: (module: ModuleName) => guard(() => session.loadModule(module)),
+    suspend: () => guard(() => session.suspend()),
+    // The saved machine has the module it had: the lab's own (opts.module) is not loaded again.
+    resume: () => guard(() => session.resume()),
     consoleInput: async (data: string) => session.writeConsole(data),
     consoleResize: async (cols: number, rows: number) => {
       await session.resizeConsole(cols, rows);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
 import { timeWholeExec } from './bench-cli.ts';
 import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
+import { timeSuspendResume } from './bench-suspend.ts';
 import { gradePart } from './grader.ts';
 import { repoRoot } from './image.ts';
 import { createIntrospect } from './introspect.ts';
@@ -235,6 +236,8 @@ export async function runBenchmarks(opts: {
     }
     await session.stop();
   }
+  progress('suspend, then resume in a new session (as after closing the app)');
+  const suspended = await timeSuspendResume(3);
   progress('check of one part (the reference farfetch_p3, in a fresh guest)');
   const checkOfPart = [await timeCheckOfOnePart()];
   const results = [
@@ -266,6 +269,11 @@ export async function runBenchmarks(opts: {
       { atLeast: 1 },
     ),
     summarize('check of one part (p3, boot to report)', 'ms', checkOfPart, { atMost: 45_000 }),
+    summarize('suspend a running machine (shell in /root/work)', 'ms', suspended.suspend),
+    summarize('resume a saved session (processes, module, shell history)', 'ms', suspended.resume, {
+      atMost: 500,
+    }),
+    summarize('resume a saved session, to the shell prompt', 'ms', suspended.resumePrompt),
   ];
   const machine = {
     cpus: os.cpus().length,

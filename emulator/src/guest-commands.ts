@@ -122,6 +122,9 @@ export const MOUNT_WORKSPACE = [
   '/root/work',
 ];
 
+/** The same mount as one shell command line (every word above is shell-safe as it is). */
+export const MOUNT_WORKSPACE_LINE = ['mount', ...MOUNT_WORKSPACE].join(' ');
+
 /**
  * What a guest whose agent just answered needs before it is ready for its user: the workspace
  * mounted, and, from a snapshot, its clock set and its shell's prompt printed again (it printed

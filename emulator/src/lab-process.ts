@@ -12,7 +12,12 @@ export type DiskSource =
   /** A copy of a warm-state file, started from its snapshot `loadvm`. */
   | { kind: 'snapshot'; file: string; loadvm: string }
   /** The overlay of an earlier process of the same machine, moved here (a reboot keeps its disk). */
-  | { kind: 'adopt'; file: string };
+  | { kind: 'adopt'; file: string }
+  /**
+   * A saved session's disk (saved-sessions.ts), moved here and started from its snapshot
+   * `loadvm`. The run folder is made next to `file`, so that the move is a rename.
+   */
+  | { kind: 'resume'; file: string; loadvm: string };
 
 export interface QemuProcessSpec {
   accel: Accelerator;

@@ -98,13 +98,13 @@ export class QemuProcess implements LabProcess {
     const { spec } = this;
     // The files are made without racing dispose(): it is quick, and dispose() waits for it so
     // that nothing is written into the run folder after it has been removed.
-    this.runDir = await makeRunFolder();
+    this.runDir = await makeRunFolder(spec.disk.kind === 'resume' ? path.dirname(spec.disk.file) : undefined);
     const overlay = path.join(this.runDir, 'overlay.qcow2');
     // The base image is never written: every machine runs on its own overlay, and a reset is
     // throwing that overlay away.
     // A clone where the file system has them (btrfs, XFS, APFS): no 42 MB copy; else a copy.
     if (spec.disk.kind === 'snapshot') await copyFile(spec.disk.file, overlay, constants.COPYFILE_FICLONE);
-    else if (spec.disk.kind === 'adopt') await rename(spec.disk.file, overlay);
+    else if (spec.disk.kind === 'adopt' || spec.disk.kind === 'resume') await rename(spec.disk.file, overlay);
     else {
       const create = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', spec.baseDisk, overlay];
       await execFileAsync(findQemuImg({ env: spec.env }), create);
@@ -139,7 +139,7 @@ export class QemuProcess implements LabProcess {
       kernelLog: channels.kernelLog,
       console: channels.console ?? 'stdio',
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
-      loadvm: spec.disk.kind === 'snapshot' ? spec.disk.loadvm : undefined,
+      loadvm: spec.disk.kind === 'snapshot' || spec.disk.kind === 'resume' ? spec.disk.loadvm : undefined,
     });
     if (transport === 'pipe') await this.launchOverPipes(findQemu({ env: spec.env }), args, channels);
     else await this.launchOverSockets(findQemu({ env: spec.env }), args, channels);

@@ -44,6 +44,8 @@ export interface LabSessionOptions {
   createProcess?: ProcessFactory;
   /** Chooses the accelerator and handles a silent hardware boot (unit tests pass their own). */
   accelerators?: AcceleratorPolicy;
+  /** Where saved sessions (Suspend, Resume) live; default <cache>/sessions (saved-sessions.ts). */
+  savedSessions?: string;
   /** Remove stale run folders and warm snapshots at the first start (default on). */
   cleanStale?: boolean;
   /**

@@ -10,6 +10,14 @@
 // same QEMU loads the snapshot, session-reset.ts) then `booted`; when that cannot be done, or
 // fails, it is `stop` then `start`, as every other reset. An exit of QEMU that nobody asked for
 // is one of the guest-* or qemu-died events, chosen by classifyExit from how QEMU ended.
+//
+// Suspend and resume (session-suspend.ts):
+//
+//   ready ─suspend─▶ suspending ─suspended─▶ stopped ─resume─▶ booting ─booted─▶ ready
+//     ▲                 │
+//     └─suspend-failed──┘   (refused, or savevm failed: the machine runs on as it was)
+//
+// While suspending, a crash, QEMU's death or a stop end it as they would end a ready machine.
 import type { VmState } from './api.ts';
 
 export type SessionEvent =
@@ -32,10 +40,18 @@ export type SessionEvent =
   /** The guest rebooted (`reboot`); under -no-reboot QEMU ends and the session boots it again. */
   | 'guest-rebooted'
   /** QEMU ended in any other way: killed, crashed, exited with an error. */
-  | 'qemu-died';
+  | 'qemu-died'
+  /** suspend() on a ready machine: the share is released and the machine saved. */
+  | 'suspend'
+  /** The suspend was refused (something holds the share) or savevm failed; the machine runs on. */
+  | 'suspend-failed'
+  /** The machine is saved on disk and its QEMU has ended. */
+  | 'suspended'
+  /** resume() on a stopped machine: a QEMU started from the saved session. */
+  | 'resume';
 
 export const TRANSITIONS: Readonly<Record<VmState, Readonly<Partial<Record<SessionEvent, VmState>>>>> = {
-  stopped: { start: 'booting' },
+  stopped: { start: 'booting', resume: 'booting' },
   booting: {
     booted: 'ready',
     'boot-failed': 'stopped',
@@ -49,6 +65,15 @@ export const TRANSITIONS: Readonly<Record<VmState, Readonly<Partial<Record<Sessi
     'guest-rebooted': 'booting',
     'qemu-died': 'crashed',
     restore: 'booting',
+    suspend: 'suspending',
+  },
+  suspending: {
+    suspended: 'stopped',
+    'suspend-failed': 'ready',
+    stop: 'stopping',
+    'kernel-crashed': 'crashed',
+    'qemu-died': 'crashed',
+    'guest-powered-off': 'stopped',
   },
   // An oopsed kernel may limp on: its user can still power it off or reboot it.
   crashed: {

@@ -11,77 +11,78 @@
 // The console is a pty so that the guest shell has a real terminal; every question about the
 // guest's state goes through the guest agent, never the console text. The console is read
 // only for boot progress and crash messages: what the kernel prints when nothing else answers.
-import type { AcceleratorInfo, CrashInfo, ModuleName, VmStatus } from './api.ts';
-import { BootProgress } from './boot-progress.ts';
+import type { CrashInfo, ModuleName, SavedSessionInfo } from './api.ts';
 import { defaultAcceleratorPolicy, launchUntilAgent, retryUnderTcg } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, sttyArgs } from './console-size.ts';
-import { CrashDetector } from './crash.ts';
 import { execOn, settleGuest, shOn } from './guest-commands.ts';
-import { kernelOf, loadImage, type GuestImage } from './image.ts';
+import { kernelOf, loadImage } from './image.ts';
 import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
-import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
+import { classifyExit, type QemuExit } from './session-state.ts';
 import { OperationQueue, type Guard, type OperationGate } from './operation-queue.ts';
 import { LabBootError, processSpec, type LabSessionOptions } from './session-options.ts';
 import type { ProcessHandlers } from './process-slot.ts';
-import { GuestAccess } from './session-guest.ts';
 import { debugLog, InPlaceOrigin, restoreWarmSnapshot } from './session-reset.ts';
+import { Suspension } from './session-suspend.ts';
+import { SessionView } from './session-view.ts';
 import { bootWarmOrCold, sessionWarmState, warmStatePath } from './warm-state.ts';
 
 export { warmStatePath };
 export { GuestCommandError, guestEnv, type RunResult } from './guest-commands.ts';
 export { LabBootError, type LabSessionOptions } from './session-options.ts';
 
-export class LabSession extends GuestAccess {
-  private readonly progress = new BootProgress(() => this.emitStatus());
-  private readyAt: number | null = null;
-  private accelerator?: AcceleratorInfo;
-  private loadedModule: ModuleName = 'none';
-  private error?: string;
-  private stopReason?: string;
-  private image?: GuestImage;
+export class LabSession extends SessionView {
   private readonly ops = new OperationQueue();
   private cleaned = false;
-  private readonly detector = new CrashDetector();
   private readonly sizer: ConsoleSizer;
   private readonly env: NodeJS.ProcessEnv;
   private readonly origin = new InPlaceOrigin();
+  private readonly suspension: Suspension;
 
   constructor(private readonly opts: LabSessionOptions = {}) {
-    super();
+    super(opts.kernel);
     this.env = opts.env ?? process.env;
+    this.suspension = new Suspension(opts, this.env, {
+      state: () => this.state,
+      transition: (event) => this.transition(event),
+      ready: () => this.requireReady(),
+      current: () => this.slot.current,
+      machine: () => ({ imageKey: this.image!.manifest.key, accel: this.accelerator!.accel }),
+      module: () => this.loadedModule,
+      start: (disk, guard) => this.startMachine(disk, guard),
+      resumed: (module) => {
+        for (const step of ['kernel-up', 'init', 'agent-ready'] as const) this.progress.add(step);
+        this.loadedModule = module;
+      },
+      sizeConsole: (proc) => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
+      retire: () => this.retire().then(() => void (this.readyAt = null)),
+      stop: () => this.doStop(),
+    });
     this.sizer = new ConsoleSizer({ cols: opts.cols ?? 100, rows: opts.rows ?? 30 });
     this.detector.on('crash', (crash) => this.onKernelCrash(crash));
   }
 
-  status(): VmStatus {
-    return {
-      state: this.state,
-      bootSteps: this.progress.list,
-      accelerator: this.accelerator,
-      uptimeMs: this.readyAt === null ? null : Date.now() - this.readyAt,
-      loadedModule: this.loadedModule,
-      kernelRelease: this.image && kernelOf(this.image, this.opts.kernel).release,
-      crash: this.crash,
-      error: this.error,
-      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
-    };
-  }
-
-  /** The recent kernel log (its own console, hvc0, not the shell's) of the current or last boot. */
-  get kernelLogTail(): string {
-    return this.detector.tail();
+  protected savedSession(): SavedSessionInfo | undefined {
+    return this.suspension.info;
   }
 
   /** Boots a guest on a fresh throwaway overlay; resolves when the guest agent answers. */
   start(): Promise<void> {
-    const asked = this.ops.stopMark;
-    return this.ops.enqueue(async () => {
-      if (this.state !== 'stopped') throw new Error(`cannot start: the machine is ${this.state}`);
-      await this.bootNew(asked);
-    });
+    return this.startAs('start');
+  }
+
+  /** Brings back this workspace's saved session instead (Suspend; session-suspend.ts). */
+  resume(): Promise<void> {
+    return this.startAs('resume');
+  }
+
+  /** Saves the whole machine as this workspace's saved session and stops it (session-suspend.ts). */
+  suspend(): Promise<void> {
+    return this.ops.enqueue(() =>
+      this.ops.gated('suspending', ({ guard }) => this.suspension.suspend(guard)),
+    );
   }
 
   /** Ends the machine (interrupting what is in flight); the QEMU process and its files go. */
@@ -143,35 +144,21 @@ export class LabSession extends GuestAccess {
     return this.sizer.set({ cols, rows });
   }
 
-  private transition(event: SessionEvent): void {
-    this.state = nextState(this.state, event);
-    this.emitStatus();
-  }
-
-  private forgetLastMachine(): void {
-    this.progress.restart();
-    this.crash = undefined;
-    this.error = undefined;
-    this.stopReason = undefined;
-    this.readyAt = null;
-    this.loadedModule = 'none';
-    this.detector.reset();
-  }
-
-  /** Another try of the same boot: its clock runs on, its steps and console start again. */
-  private restartBootView(): void {
-    this.progress.restart(true);
-    this.detector.reset();
-    this.emitStatus();
+  private startAs(event: 'start' | 'resume'): Promise<void> {
+    const asked = this.ops.stopMark;
+    return this.ops.enqueue(async () => {
+      if (this.state !== 'stopped') throw new Error(`cannot ${event}: the machine is ${this.state}`);
+      await this.bootNew(asked, event);
+    });
   }
 
   /** A new machine, unless a stop was asked for since the `asked` mark (the boot is void then). */
-  private async bootNew(asked: number): Promise<void> {
+  private async bootNew(asked: number, event: 'start' | 'resume' = 'start'): Promise<void> {
     if (this.ops.stoppedSince(asked))
       throw new LabBootError('the boot was cancelled: the machine was stopped', '');
     this.forgetLastMachine();
-    this.transition('start');
-    await this.bootOp((guard) => this.bootFresh(guard));
+    this.transition(event);
+    await this.bootOp((guard) => this.bootFresh(guard, event === 'resume'));
   }
 
   private async doStop(): Promise<void> {
@@ -219,19 +206,20 @@ export class LabSession extends GuestAccess {
     }
   }
 
-  /** A fresh machine: from the warm snapshot (made first if missing), else cold. */
-  private async bootFresh(guard: Guard): Promise<void> {
+  /** A fresh machine: from the warm snapshot (made first if missing), else cold; or the saved one. */
+  private async bootFresh(guard: Guard, resume = false): Promise<void> {
     this.image = this.opts.image ?? loadImage();
     kernelOf(this.image, this.opts.kernel); // an image without the asked kernel fails here, in one line
     const policy = this.policy();
     // Old run folders (after a SIGKILL) and snapshots of images that are gone: once per session.
-    if (!this.cleaned && this.opts.cleanStale !== false) await cleanStaleFiles(this.env, this.image.dir);
+    if (!this.cleaned && this.opts.cleanStale !== false)
+      await Promise.all([cleanStaleFiles(this.env, this.image.dir), this.suspension.cleanStale()]);
     this.cleaned = true;
     // Asked at every fresh boot (a remembered verdict costs nothing): "Probe again" counts from the next.
     this.accelerator = this.opts.accelerator ?? (await guard(policy.detect()));
     await this.withFallback(
       guard,
-      () => this.bootFreshOn(guard),
+      () => (resume ? this.suspension.resume(guard) : this.bootFreshOn(guard)),
       () => this.retire(),
     );
   }
@@ -378,7 +366,7 @@ export class LabSession extends GuestAccess {
   }
 
   private onKernelCrash(crash: CrashInfo): void {
-    if (this.state !== 'ready' && this.state !== 'booting') return;
+    if (this.state !== 'ready' && this.state !== 'booting' && this.state !== 'suspending') return;
     this.crash = crash;
     this.readyAt = null;
     this.transition('kernel-crashed');
@@ -391,9 +379,5 @@ export class LabSession extends GuestAccess {
 
   private policy(): AcceleratorPolicy {
     return this.opts.accelerators ?? defaultAcceleratorPolicy(this.env, this.image!);
-  }
-
-  private emitStatus(): void {
-    this.emit('status', this.status());
   }
 }

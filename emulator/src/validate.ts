@@ -110,6 +110,8 @@ const validators: Record<ApiMethod, (params: unknown[]) => unknown[]> = {
   start: none('start'),
   stop: none('stop'),
   reset: none('reset'),
+  suspend: none('suspend'),
+  resume: none('resume'),
   loadModule: ([module]) => {
     if (!isModuleName(module)) throw new ValidationError('module must be one of none, p1, p2, p3');
     return [module as ModuleName];

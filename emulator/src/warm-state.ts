@@ -45,24 +45,30 @@ export function machineShape(
   return shape.join('-');
 }
 
+/** What a session's machine looks like to a snapshot (machineShape with the session's defaults). */
+export interface ShapeOptions {
+  memoryMiB?: number;
+  cpus?: number;
+  workspace?: string;
+  fourLevelPaging?: boolean;
+  kernel?: 'main' | 'debug';
+}
+
+/** The machine shape of a session with these options under `accel`. */
+export function sessionShape(opts: ShapeOptions, accel: string): string {
+  const { memoryMiB = 512, cpus = 2, workspace, fourLevelPaging = false, kernel = 'main' } = opts;
+  return machineShape(accel, memoryMiB, cpus, workspace !== undefined, fourLevelPaging, kernel);
+}
+
 /** The warm-state file of a session with these options, or null when it boots cold. */
 export function sessionWarmState(
   image: GuestImage,
   accel: string,
-  opts: {
-    memoryMiB?: number;
-    cpus?: number;
-    workspace?: string;
-    fourLevelPaging?: boolean;
-    kernel?: 'main' | 'debug';
-    warmBoot?: boolean;
-  },
+  opts: ShapeOptions & { warmBoot?: boolean },
   env: NodeJS.ProcessEnv,
 ): string | null {
   if (opts.warmBoot === false) return null;
-  const { memoryMiB = 512, cpus = 2, fourLevelPaging = false, kernel = 'main' } = opts;
-  const shape = machineShape(accel, memoryMiB, cpus, opts.workspace !== undefined, fourLevelPaging, kernel);
-  return warmStatePath(image, shape, env);
+  return warmStatePath(image, sessionShape(opts, accel), env);
 }
 
 /** What a fresh boot from the warm state needs of the session. */

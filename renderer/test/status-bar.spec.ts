@@ -72,6 +72,40 @@ describe('StatusBar', () => {
     expect(confirm.mock.calls[0][0]).toMatch(/clean disk.*\/root\/work/s);
   });
 
+  it('offers Suspend only while ready, and Resume next to Start when a machine is saved', async () => {
+    const w = mount(StatusBar, { props: { status: ready, busy: null, uptimeMs: ready.uptimeMs } });
+    const suspend = w.get('[data-testid=suspend]');
+    expect(suspend.text()).toBe('Suspend');
+    expect(suspend.attributes('disabled')).toBeUndefined();
+    await suspend.trigger('click');
+    expect(w.emitted('suspend')).toHaveLength(1);
+    expect(w.find('[data-testid=resume]').exists()).toBe(false);
+    await w.setProps({ status: booting });
+    expect(w.get('[data-testid=suspend]').attributes('disabled')).toBeDefined();
+    await w.setProps({ status: { ...ready, state: 'suspending' } });
+    expect(w.get('[data-testid=suspend]').attributes('disabled')).toBeDefined();
+    expect(w.find('[data-testid=start]').exists()).toBe(false);
+
+    const saved: VmStatus = {
+      state: 'stopped',
+      bootSteps: [],
+      uptimeMs: null,
+      loadedModule: 'none',
+      savedSession: { savedAt: '2026-12-01T13:40:00.000Z', module: 'p3' },
+    };
+    await w.setProps({ status: saved });
+    expect(w.find('[data-testid=suspend]').exists()).toBe(false);
+    const buttons = w.findAll('button').map((b) => b.text());
+    expect(buttons.slice(buttons.indexOf('Resume'), buttons.indexOf('Resume') + 2)).toEqual([
+      'Resume',
+      'Start',
+    ]);
+    await w.get('[data-testid=resume]').trigger('click');
+    expect(w.emitted('resume')).toHaveLength(1);
+    await w.setProps({ status: { ...saved, savedSession: undefined } });
+    expect(w.find('[data-testid=resume]').exists()).toBe(false);
+  });
+
   it('offers Start when stopped, and no unload without a module', async () => {
     const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
     const w = mount(StatusBar, { props: { status: stopped, busy: null, uptimeMs: null } });
@@ -106,7 +140,7 @@ describe('StatusBar', () => {
     const w = mount(StatusBar, { props: { status: ready, busy: 'Loading p2', uptimeMs: 1 } });
     expect(w.get('[data-testid=vm-state]').text()).toBe('Loading p2');
     const actions = w.findAll('button').filter((b) => b.attributes('data-testid') !== 'accelerator');
-    expect(actions).toHaveLength(6);
+    expect(actions).toHaveLength(7); // p1, p2, p3, Unload, Stop, Suspend, Reset;
     expect(actions.every((b) => b.attributes('disabled') !== undefined)).toBe(true);
   });
 

@@ -270,6 +270,7 @@ test('node build/test.js GROUP selects that group’s test files', () => {
     'emulator/test/e2e/page.test.ts',
     'emulator/test/e2e/panels.test.ts',
     'emulator/test/e2e/paste.test.ts',
+    'emulator/test/e2e/suspend.test.ts',
   ]);
   const bad = spawnSync(process.execPath, ['build/test.js', '--list', 'nope'], {
     cwd: repoRoot,

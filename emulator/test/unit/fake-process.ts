@@ -32,6 +32,10 @@ export interface FakeBehaviour {
   onCommand?: (script: string, proc: FakeProcess) => Promise<void> | void;
   /** Runs for loadSnapshot (default: the snapshot loads); may throw or hold it. */
   onLoadSnapshot?: (tag: string, proc: FakeProcess) => Promise<void> | void;
+  /** What a guest command answers (default: exit 0, no output). */
+  answer?: (script: string) => { exitCode: number; stdout?: string; stderr?: string } | undefined;
+  /** The text QEMU's savevm answers (HMP: an error is text in a "successful" reply). */
+  savevmText?: string;
   /** Runs when the process is disposed, before QEMU "exits"; may hold the disposal. */
   onDispose?: () => Promise<void> | void;
 }
@@ -86,7 +90,12 @@ export class FakeProcess implements LabProcess {
         const script = wrapped ? (args[4] ?? '') : [file.split('/').pop(), ...args].join(' ');
         this.commands.push(script);
         await this.behaviour.onCommand?.(script, this);
-        return { exitCode: 0, stdout: Buffer.from(''), stderr: Buffer.from('') };
+        const answer = this.behaviour.answer?.(script) ?? { exitCode: 0 };
+        return {
+          exitCode: answer.exitCode,
+          stdout: Buffer.from(answer.stdout ?? ''),
+          stderr: Buffer.from(answer.stderr ?? ''),
+        };
       },
       writeFile: async () => undefined,
       ping: async () => undefined,
@@ -123,6 +132,8 @@ export class FakeProcess implements LabProcess {
   }
 
   async saveSnapshot(tag: string): Promise<void> {
+    // As QemuProcess does with HMP's text: any text is an error.
+    if (this.behaviour.savevmText) throw new Error(`savevm: ${this.behaviour.savevmText.trim()}`);
     this.savedSnapshot = tag;
   }
 

@@ -11,7 +11,7 @@ import {
   type SessionEvent,
 } from '../../src/session-state.ts';
 
-const states: VmState[] = ['stopped', 'booting', 'ready', 'crashed', 'stopping'];
+const states: VmState[] = ['stopped', 'booting', 'ready', 'crashed', 'stopping', 'suspending'];
 const events: SessionEvent[] = [
   'start',
   'booted',
@@ -23,6 +23,10 @@ const events: SessionEvent[] = [
   'guest-rebooted',
   'qemu-died',
   'restore',
+  'suspend',
+  'suspend-failed',
+  'suspended',
+  'resume',
 ];
 
 /** Written out independently of the table: every possible transition, and nothing else. */
@@ -44,6 +48,14 @@ const expected: Record<string, VmState> = {
   'crashed qemu-died': 'crashed',
   'crashed restore': 'booting',
   'stopping disposed': 'stopped',
+  'ready suspend': 'suspending',
+  'suspending suspended': 'stopped',
+  'suspending suspend-failed': 'ready',
+  'suspending stop': 'stopping',
+  'suspending kernel-crashed': 'crashed',
+  'suspending qemu-died': 'crashed',
+  'suspending guest-powered-off': 'stopped',
+  'stopped resume': 'booting',
 };
 
 for (const from of states) {

@@ -121,6 +121,9 @@ export function useVm(connection: LabConnection, clock: () => number = () => per
     start: () => run('Starting', () => api.start()),
     stop: () => run('Stopping', () => api.stop()),
     reset: () => run('Resetting', () => api.reset()),
+    /** Saves the whole machine and stops it; a refusal (programs using /root/work) is the error. */
+    suspend: () => run('Suspending', () => api.suspend()),
+    resume: () => run('Resuming', () => api.resume()),
     loadModule: (m: ModuleName) => run(m === 'none' ? 'Unloading' : `Loading ${m}`, () => api.loadModule(m)),
   };
 }
