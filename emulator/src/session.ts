@@ -19,7 +19,8 @@ import { ConsoleSizer, sttyArgs } from './console-size.ts';
 import { CrashDetector } from './crash.ts';
 import { execOn, settleGuest, shOn } from './guest-commands.ts';
 import { kernelOf, loadImage, type GuestImage } from './image.ts';
-import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
+import { moduleSwapScript } from './modules.ts';
+import { ModuleView } from './module-view.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, nextState, type QemuExit, type SessionEvent } from './session-state.ts';
@@ -38,7 +39,11 @@ export class LabSession extends GuestAccess {
   private readonly progress = new BootProgress(() => this.emitStatus());
   private readyAt: number | null = null;
   private accelerator?: AcceleratorInfo;
-  private loadedModule: ModuleName = 'none';
+  /** The farfetch modules in the guest, whoever loaded them (module-view.ts). */
+  readonly modules = new ModuleView(this, {
+    workspace: () => this.opts.workspace,
+    changed: () => this.emitStatus(),
+  });
   private error?: string;
   private stopReason?: string;
   private image?: GuestImage;
@@ -61,7 +66,7 @@ export class LabSession extends GuestAccess {
       bootSteps: this.progress.list,
       accelerator: this.accelerator,
       uptimeMs: this.readyAt === null ? null : Date.now() - this.readyAt,
-      loadedModule: this.loadedModule,
+      ...this.modules.status(),
       kernelRelease: this.image && kernelOf(this.image, this.opts.kernel).release,
       crash: this.crash,
       error: this.error,
@@ -99,22 +104,14 @@ export class LabSession extends GuestAccess {
     });
   }
 
-  /** Loads a reference module (unloading the one loaded before); `none` only unloads. */
+  /** Loads a reference module after unloading every farfetch module, whoever loaded it; `none` only unloads. */
   loadModule(module: ModuleName): Promise<void> {
     const what = module === 'none' ? 'unloading its module' : `loading ${module}`;
     return this.ops.enqueue(() =>
       this.ops.gated(what, async ({ guard }) => {
-        const proc = this.requireReady();
-        if (this.loadedModule !== 'none') {
-          await guard(shOn(proc, moduleUnloadScript(this.loadedModule)));
-          this.loadedModule = 'none';
-        }
-        if (module !== 'none') {
-          await guard(shOn(proc, moduleLoadScript(module)));
-          this.loadedModule = module;
-          this.progress.add('module-loaded');
-        }
-        this.emitStatus();
+        await guard(shOn(this.requireReady(), moduleSwapScript(module)));
+        if (module !== 'none') this.progress.add('module-loaded');
+        await this.modules.loaded(module);
       }),
     );
   }
@@ -136,7 +133,7 @@ export class LabSession extends GuestAccess {
     this.error = undefined;
     this.stopReason = undefined;
     this.readyAt = null;
-    this.loadedModule = 'none';
+    this.modules.forget();
     this.detector.reset();
   }
 
@@ -343,7 +340,7 @@ export class LabSession extends GuestAccess {
   /** Ends the current epoch and disposes its process. */
   private async retire(): Promise<void> {
     this.sizer.detach();
-    this.loadedModule = 'none';
+    this.modules.forget();
     await this.slot.retire();
   }
 
