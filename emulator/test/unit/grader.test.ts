@@ -2,7 +2,7 @@
 // read into outcomes, dependency skips and points, and the --json, Gradescope and PrairieLearn
 // shapes. The guest side is kernel-module/tests/grader-p*.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ import {
   type Outcome,
 } from '../../src/grader-report.ts';
 import { buildExcerpt, oopsAddress, studentLocation } from '../../src/grader-guest.ts';
-import { summarizeCheckpatch } from '../../src/grader-checkpatch.ts';
+import { checkpatchOutcome, summarizeCheckpatch } from '../../src/grader-checkpatch.ts';
 import { repoRoot } from '../../src/image.ts';
 
 const tests = path.join(repoRoot, 'kernel-module', 'tests');
@@ -356,4 +356,28 @@ test('checkpatch reports are counted by type', () => {
       'ERROR:SPACING: space required',
     ],
   });
+});
+
+test('checkpatch without perl on the host (Windows) is skipped with its reason, never reported clean', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'no-perl-'));
+  const saved = { PATH: process.env.PATH, FARFETCHD_LAB_IMAGE: process.env.FARFETCHD_LAB_IMAGE };
+  try {
+    mkdirSync(path.join(dir, 'image'));
+    mkdirSync(path.join(dir, 'kernel-0'));
+    writeFileSync(path.join(dir, 'kernel-0', 'checkpatch.pl'), '# a checkpatch.pl beside the image\n');
+    writeFileSync(path.join(dir, 'farfetch_p1.c'), 'int x;\n');
+    mkdirSync(path.join(dir, 'empty-path'));
+    process.env.FARFETCHD_LAB_IMAGE = path.join(dir, 'image');
+    process.env.PATH = path.join(dir, 'empty-path');
+    assert.deepEqual(await checkpatchOutcome(dir, ['farfetch_p1.c'], false), {
+      status: 'skip',
+      detail: 'perl is not installed here: checkpatch.pl needs it',
+    });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(dir, { recursive: true });
+  }
 });
