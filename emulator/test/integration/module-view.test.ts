@@ -34,7 +34,9 @@ function statusUntil(
       const found = seen.slice(from).find(ok);
       if (found) return resolve(found);
       if (Date.now() > deadline) {
-        return reject(new Error(`never: ${what}; last status: ${JSON.stringify(seen.at(-1))}`));
+        const console = events.map((e) => (e.type === 'console' ? e.data : '')).join('');
+        const last = JSON.stringify(seen.at(-1)?.farfetchModules);
+        return reject(new Error(`never: ${what}; last modules: ${last}; console: ${console.slice(-600)}`));
       }
       setTimeout(look, 50);
     };

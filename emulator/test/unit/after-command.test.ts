@@ -1,6 +1,6 @@
 // When the backend looks at the guest after a command typed in the terminal, on a hand-driven
-// clock: after an Enter and a quiet console, or at the latest a while after the Enter; never
-// without an Enter, and once per command.
+// clock: after an Enter and a quiet console; again when the prompt of a slow command comes back;
+// at the latest a while after output began; never without an Enter, nor after the command's window.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AfterCommand, type AfterCommandTimers } from '../../src/after-command.ts';
@@ -13,6 +13,7 @@ function clock() {
   const t: AfterCommandTimers = {
     quietMs: 400,
     latestMs: 3000,
+    windowMs: 30_000,
     setTimeout: (fn, ms) => {
       timers.set(next, { at: now + ms, fn });
       return next++;
@@ -38,11 +39,9 @@ test('an Enter, then a quiet console: one look; output before that pushes it bac
   let looks = 0;
   const after = new AfterCommand(() => looks++, c.t);
   after.input('insmod farfetch_p3.ko');
-  c.advance(10_000);
-  assert.equal(looks, 0, 'no Enter, no command');
   after.output();
-  c.advance(10_000);
-  assert.equal(looks, 0, 'output alone is not a command');
+  c.advance(60_000);
+  assert.equal(looks, 0, 'no Enter: no command, and output alone is none');
   after.input('\r');
   assert.equal(after.pending, true);
   c.advance(399);
@@ -52,12 +51,30 @@ test('an Enter, then a quiet console: one look; output before that pushes it bac
   c.advance(1);
   assert.equal(looks, 1);
   assert.equal(after.pending, false);
-  assert.equal(c.pending(), 0, 'both timers gone');
-  c.advance(10_000);
-  assert.equal(looks, 1, 'once per command');
+  c.advance(60_000);
+  assert.equal(looks, 1, 'nothing more printed: no more looks');
+  assert.equal(c.pending(), 0, 'every timer gone');
 });
 
-test('a command that keeps printing is looked after at the latest 3 s after its Enter', () => {
+test('a slow command: a look after its echo, another after its prompt comes back; none after the window', () => {
+  const c = clock();
+  let looks = 0;
+  const after = new AfterCommand(() => looks++, c.t);
+  after.input('\r');
+  after.output(); // the echo
+  c.advance(400);
+  assert.equal(looks, 1, 'the echo, then quiet while insmod runs');
+  c.advance(5000);
+  after.output(); // the prompt, 5 s later
+  c.advance(400);
+  assert.equal(looks, 2, 'the prompt is back: look again');
+  c.advance(30_000);
+  after.output(); // the window is over: this is not the command's
+  c.advance(10_000);
+  assert.equal(looks, 2);
+});
+
+test('a command that keeps printing is looked after at the latest 3 s after its output began', () => {
   const c = clock();
   let looks = 0;
   const after = new AfterCommand(() => looks++, c.t);
@@ -69,7 +86,7 @@ test('a command that keeps printing is looked after at the latest 3 s after its 
   assert.equal(looks, 0);
   c.advance(100);
   assert.equal(looks, 1);
-  // Two Enters before the look: one look.
+  // Two Enters before a look: one look.
   after.input('\r');
   after.input('\r');
   c.advance(400);
@@ -82,7 +99,7 @@ test('dispose cancels a look that was due', () => {
   const after = new AfterCommand(() => looks++, c.t);
   after.input('\r');
   after.dispose();
-  c.advance(10_000);
+  c.advance(60_000);
   assert.equal(looks, 0);
   assert.equal(c.pending(), 0);
 });
