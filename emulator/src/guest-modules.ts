@@ -81,16 +81,21 @@ export interface ModuleFacts {
   buildId: string | null;
   /** The image's reference build of a module of that name: its path and build id, or null (none). */
   reference: { ko: string; buildId: string | null } | null;
+  /** Whether the lab's own buttons loaded it (and no read has seen it gone since). */
+  labLoaded: boolean;
 }
 
-/** Whose build a loaded module is: the reference's when the build ids are equal, else the student's. */
+/**
+ * Whose build a loaded module is: the reference's when the build ids are equal, else the student's.
+ * The reference's source built in the guest by the same compiler is the same build (a workspace
+ * made with the solutions, a student who pasted them): then the lab's own loading says which it was.
+ */
 export function classifyModule(facts: ModuleFacts, workspace: WorkspaceBuild[]): GuestModule {
   const { module, buildId, reference } = facts;
   const base = { name: module.name, state: module.state };
-  if (buildId !== null && reference && reference.buildId === buildId) {
-    return { ...base, origin: 'reference', ko: reference.ko };
-  }
   const own = buildId === null ? undefined : workspace.find((w) => w.buildId === buildId);
+  const isReference = buildId !== null && reference !== null && reference.buildId === buildId;
+  if (isReference && (!own || facts.labLoaded)) return { ...base, origin: 'reference', ko: reference.ko };
   return own ? { ...base, origin: 'student', ko: own.ko } : { ...base, origin: 'student' };
 }
 

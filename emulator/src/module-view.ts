@@ -35,6 +35,8 @@ export interface ModuleViewOptions {
 export class ModuleView {
   /** What the lab's own buttons loaded last on this machine (what status says before a read). */
   private lab: ModuleName = 'none';
+  /** Counts the lab's loads, so that a read begun before one does not undo what it said. */
+  private labLoads = 0;
   private modules: GuestModule[] | null = null;
   private machine = 0;
   /** Per module name, the image's reference build (read once per machine). */
@@ -65,6 +67,7 @@ export class ModuleView {
   /** The lab loaded `module` (after unloading every farfetch module): said at once, then read. */
   async loaded(module: ModuleName): Promise<void> {
     this.lab = module;
+    this.labLoads++;
     this.opts.changed();
     await this.refresh();
   }
@@ -89,6 +92,7 @@ export class ModuleView {
 
   private async readOnce(): Promise<void> {
     const machine = this.machine;
+    const loads = this.labLoads;
     let modules: GuestModule[];
     try {
       modules = await this.readGuest(machine);
@@ -96,7 +100,13 @@ export class ModuleView {
       this.opts.debug?.(`module view: ${(err as Error).message}`);
       return;
     }
-    if (machine !== this.machine || sameModules(modules, this.modules)) return;
+    if (machine !== this.machine) return;
+    // The lab's module is gone (rmmod in the terminal): what comes next is not the lab's doing.
+    const labName = `farfetch_${this.lab}`;
+    if (loads === this.labLoads && this.lab !== 'none' && !modules.some((m) => m.name === labName)) {
+      this.lab = 'none';
+    }
+    if (sameModules(modules, this.modules)) return;
     this.modules = modules;
     this.opts.changed();
   }
@@ -113,6 +123,7 @@ export class ModuleView {
         module,
         buildId: await this.loadedBuildId(module.name),
         reference: await this.reference(machine, release, module.name),
+        labLoaded: module.name === `farfetch_${this.lab}`,
       })),
     );
     return facts.map((f) => classifyModule(f, workspace));

@@ -1,8 +1,8 @@
 // Whose farfetch module the guest runs, in the real guest through the backend the UIs use: a
 // module the student built in the workspace and insmods from the terminal shows in the status
-// as theirs (with its .ko) once the command is done; the lab's p2 button replaces it with the
-// reference; a reference loaded with modprobe in the terminal is the reference too; Unload
-// leaves none. The driver panel says the same.
+// as theirs (with its .ko) once the command is done, though it is the solution, the same build as
+// the reference's; the lab's p2 button replaces it with the reference; a reference loaded with
+// modprobe in the terminal is the reference too; Unload leaves none. The driver panel says the same.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -89,12 +89,13 @@ test("a module the student builds and insmods in the terminal is theirs in the s
     );
     assert.equal(drivers.chain[0]!.detail, 'farfetch_p2 (the reference build, Live) in /proc/modules');
 
-    // A reference module loaded with modprobe in the terminal is the reference.
-    await api.consoleInput('rmmod farfetch_p2 && modprobe farfetch_p1\r');
-    const modprobed = await statusUntil(events, (s) => s.loadedModule === 'p1', 'modprobe in the terminal');
+    // A reference module loaded with modprobe in the terminal is the reference. (Not p1: the
+    // workspace's farfetch_p1.ko, the solution built by the same compiler, is the same build.)
+    await api.consoleInput('rmmod farfetch_p2 && modprobe farfetch_p3\r');
+    const modprobed = await statusUntil(events, (s) => s.loadedModule === 'p3', 'modprobe in the terminal');
     assert.deepEqual(
       modprobed.farfetchModules?.map((m) => [m.name, m.origin]),
-      [['farfetch_p1', 'reference']],
+      [['farfetch_p3', 'reference']],
     );
 
     const none = await api.loadModule('none');

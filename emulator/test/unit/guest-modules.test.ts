@@ -112,31 +112,60 @@ const WORKSPACE = [
 ];
 
 test("classification: the reference's build id is the reference; any other build is the student's", () => {
-  assert.deepEqual(classifyModule({ module: LIVE, buildId: 'aa', reference: REF }, WORKSPACE), {
-    name: 'farfetch_p3',
-    state: 'Live',
-    origin: 'reference',
-    ko: REF.ko,
-  });
+  assert.deepEqual(
+    classifyModule({ module: LIVE, buildId: 'aa', reference: REF, labLoaded: false }, WORKSPACE),
+    {
+      name: 'farfetch_p3',
+      state: 'Live',
+      origin: 'reference',
+      ko: REF.ko,
+    },
+  );
   // The workspace's build: which .ko it is.
-  assert.deepEqual(classifyModule({ module: LIVE, buildId: 'bb', reference: REF }, WORKSPACE), {
+  assert.deepEqual(
+    classifyModule({ module: LIVE, buildId: 'bb', reference: REF, labLoaded: false }, WORKSPACE),
+    {
+      name: 'farfetch_p3',
+      state: 'Live',
+      origin: 'student',
+      ko: '/root/work/farfetch_p3/farfetch_p3.ko',
+    },
+  );
+  // Rebuilt since it was loaded (or built elsewhere): the student's, from no .ko the lab knows.
+  assert.deepEqual(
+    classifyModule({ module: LIVE, buildId: 'dd', reference: REF, labLoaded: false }, WORKSPACE),
+    {
+      name: 'farfetch_p3',
+      state: 'Live',
+      origin: 'student',
+    },
+  );
+  // The reference's source built in the guest is the same build: the lab's own loading decides.
+  const same = [{ ko: '/root/work/farfetch_p3/farfetch_p3.ko', buildId: 'aa' }];
+  assert.deepEqual(classifyModule({ module: LIVE, buildId: 'aa', reference: REF, labLoaded: false }, same), {
     name: 'farfetch_p3',
     state: 'Live',
     origin: 'student',
     ko: '/root/work/farfetch_p3/farfetch_p3.ko',
   });
-  // Rebuilt since it was loaded (or built elsewhere): the student's, from no .ko the lab knows.
-  assert.deepEqual(classifyModule({ module: LIVE, buildId: 'dd', reference: REF }, WORKSPACE), {
+  assert.deepEqual(classifyModule({ module: LIVE, buildId: 'aa', reference: REF, labLoaded: true }, same), {
     name: 'farfetch_p3',
     state: 'Live',
-    origin: 'student',
+    origin: 'reference',
+    ko: REF.ko,
   });
   // A name the image has no reference of, and a module whose build id cannot be read.
   const mine = { ...LIVE, name: 'farfetch' };
-  assert.equal(classifyModule({ module: mine, buildId: 'aa', reference: null }, []).origin, 'student');
+  assert.equal(
+    classifyModule({ module: mine, buildId: 'aa', reference: null, labLoaded: false }, []).origin,
+    'student',
+  );
   const loading = { ...LIVE, state: 'Loading' };
   assert.deepEqual(
-    classifyModule({ module: loading, buildId: null, reference: { ...REF, buildId: null } }, []),
+    classifyModule(
+      { module: loading, buildId: null, reference: { ...REF, buildId: null }, labLoaded: false },
+      [],
+    ),
     {
       name: 'farfetch_p3',
       state: 'Loading',

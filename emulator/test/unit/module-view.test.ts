@@ -134,6 +134,35 @@ test("the student's insmod from the terminal: their build, the workspace .ko nam
   }
 });
 
+test("the solution built in the workspace is the reference's build: the lab's own loading decides; an rmmod ends it", async () => {
+  const lab = setup();
+  try {
+    writeFileSync(path.join(lab.workspace, 'farfetch_p3', 'farfetch_p3.ko'), ko('aa11'));
+    lab.files.set('/proc/modules', Buffer.from(line('farfetch_p3')));
+    lab.files.set(NOTES, note('aa11'));
+    await lab.view.loaded('p3');
+    assert.equal(lab.view.status().farfetchModules?.[0]?.origin, 'reference', 'the p3 button');
+    // rmmod in the terminal, then insmod of the workspace's identical build.
+    lab.files.set('/proc/modules', Buffer.from(''));
+    await lab.view.refresh();
+    lab.files.set('/proc/modules', Buffer.from(line('farfetch_p3')));
+    await lab.view.refresh();
+    assert.deepEqual(lab.view.status(), {
+      loadedModule: 'none',
+      farfetchModules: [
+        {
+          name: 'farfetch_p3',
+          state: 'Live',
+          origin: 'student',
+          ko: '/root/work/farfetch_p3/farfetch_p3.ko',
+        },
+      ],
+    });
+  } finally {
+    lab.dispose();
+  }
+});
+
 test('reads queue: one runs, the next waits and is shared; a read of a machine that has gone is dropped', async () => {
   const lab = setup();
   try {
