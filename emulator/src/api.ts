@@ -39,7 +39,17 @@ export interface VmStatus {
   accelerator?: AcceleratorInfo;
   /** Milliseconds since the guest became ready, or null. */
   uptimeMs: number | null;
+  /**
+   * The reference module loaded in the guest (the lab's buttons, or `modprobe` in the terminal), or
+   * `none`; from `farfetchModules` once the guest has been read.
+   */
   loadedModule: ModuleName;
+  /**
+   * Every farfetch module loaded in the guest, whoever loaded it (the buttons, Build & load, insmod
+   * in the terminal) and whose build it is, as last read from /proc/modules (after a module
+   * operation, a command typed in the terminal, a status request); absent until read on this machine.
+   */
+  farfetchModules?: GuestModule[];
   kernelRelease?: string;
   crash?: CrashInfo;
   /** Why the last boot failed. */
@@ -63,6 +73,24 @@ export interface SavedSessionInfo {
   savedAt: string;
   /** The reference module that was loaded. */
   module: ModuleName;
+}
+
+/**
+ * A farfetch module in the guest. `reference`: the image's own build of it (/lib/modules/…/extra,
+ * the same build id); `student`: any other build of it, the student's.
+ */
+export interface GuestModule {
+  /** As /proc/modules names it, e.g. `farfetch_p3`. */
+  name: string;
+  origin: 'reference' | 'student';
+  /** /proc/modules' state: Live, Loading, Unloading. */
+  state: string;
+  /**
+   * The guest path of the .ko it was loaded from, when the lab can tell: the reference's, or the
+   * workspace's .ko of the same build (`/root/work/farfetch_p3/farfetch_p3.ko`). Absent for a
+   * student's build no .ko in the workspace matches (rebuilt since it was loaded, or made elsewhere).
+   */
+  ko?: string;
 }
 
 /** How the accelerator in use was chosen. */
@@ -241,6 +269,8 @@ export interface LoadedModule {
   size: number;
   refcount: number;
   state: string;
+  /** For a farfetch module: whose build it is (GuestModule's origin), when the lab could tell. */
+  origin?: GuestModule['origin'];
 }
 
 /** One step of the farfetch registration chain. */

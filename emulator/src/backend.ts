@@ -15,6 +15,7 @@ import type {
   VmState,
   VmStatus,
 } from './api.ts';
+import { AfterCommand } from './after-command.ts';
 import { ConsoleHub } from './console-hub.ts';
 import { collectSystemReport } from './doctor.ts';
 import { createExerciseApi, type ExerciseOptions } from './exercise-backend.ts';
@@ -83,13 +84,21 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
   const hub = new ConsoleHub({
     setPaused: (paused) => (paused ? session.pauseConsole() : session.resumeConsole()),
   });
-  session.on('console', (data) => hub.write(data));
+  // The farfetch modules in the guest are read again after a command typed in the terminal (an
+  // insmod there), when a machine becomes ready (a resumed one may hold the student's), and
+  // when a UI asks for the status: the status bar and the driver panel then say whose module it is.
+  const afterCommand = new AfterCommand(() => void session.modules.refresh());
+  session.on('console', (data) => {
+    hub.write(data);
+    afterCommand.output();
+  });
   let lastState: VmState = session.status().state;
   session.on('status', (status) => {
     // Every boot gets a fresh pty, unpaused: the console's flow control starts over with it.
     if (status.state !== lastState && (status.state === 'booting' || status.state === 'stopped')) {
       hub.newBoot();
     }
+    if (status.state === 'ready' && lastState !== 'ready') void session.modules.refresh();
     lastState = status.state;
     emit({ type: 'status', status });
   });
@@ -122,7 +131,10 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
   let probing: Promise<SystemReport> | null = null;
   /** What every client shares; consoleAck is each client's own. */
   const shared: Omit<LabApi, 'consoleAck'> = {
-    status: async () => session.status(),
+    status: async () => {
+      void session.modules.refresh(); // what it finds comes as a status event
+      return session.status();
+    },
     start: () => guard(bootAndLoad),
     stop: () => guard(() => session.stop()),
     reset: () =>
@@ -131,11 +143,16 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
         await session.reset();
         if (opts.module && opts.module !== 'none') await session.loadModule(opts.module);
       }),
-    loadModule: (module: ModuleName) => guard(() => session.loadModule(module)),
+    // A failed swap (a student's module still in use) changed the guest anyway: read it again.
+    loadModule: (module: ModuleName) =>
+      guard(() => session.loadModule(module).finally(() => session.modules.refresh())),
     suspend: () => guard(() => session.suspend()),
     // The saved machine has the module it had: the lab's own (opts.module) is not loaded again.
     resume: () => guard(() => session.resume()),
-    consoleInput: async (data: string) => session.writeConsole(data),
+    consoleInput: async (data: string) => {
+      session.writeConsole(data);
+      afterCommand.input(data);
+    },
     consoleResize: async (cols: number, rows: number) => {
       await session.resizeConsole(cols, rows);
     },
@@ -174,6 +191,7 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
       };
     },
     dispose: async () => {
+      afterCommand.dispose();
       hub.dispose();
       listeners.clear();
       await session.stop();

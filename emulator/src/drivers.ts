@@ -35,6 +35,11 @@ export function parseModules(text: string): LoadedModule[] {
     });
 }
 
+/** "the reference build, " or "your build, " when the lab could tell whose build it is. */
+function buildWord(m: LoadedModule): string {
+  return m.origin === 'reference' ? 'the reference build, ' : m.origin === 'student' ? 'your build, ' : '';
+}
+
 /** The line that makes /dev/farfetch right for major `major` (the handout's own command). */
 export function mknodLine(major: number): string {
   return `mknod -m 0666 ${FARFETCH_NODE} c ${major} 0`;
@@ -57,7 +62,7 @@ export function registrationChain(
       name: 'module loaded',
       ok: loaded.length > 0,
       detail: loaded.length
-        ? `${loaded.map((m) => `${m.name} (${m.state})`).join(', ')} in /proc/modules`
+        ? `${loaded.map((m) => `${m.name} (${buildWord(m)}${m.state})`).join(', ')} in /proc/modules`
         : 'no farfetch module in /proc/modules: load one (p3, or insmod yours)',
     },
     {

@@ -15,6 +15,7 @@ import { GUEST_WORKSPACE, parseDiagnostics } from './build-diagnostics.ts';
 import { ProgressStore, type SavedProgress } from './exercise-progress.ts';
 import { loadSteps } from './exercise-steps.ts';
 import { gradeWorkspacePart, type GradeFn } from './exercise-grade.ts';
+import { unloadFarfetchLines } from './modules.ts';
 import type { LabSession } from './session.ts';
 import {
   listWorkspaceFiles,
@@ -33,13 +34,13 @@ export interface ExerciseOptions {
 }
 
 /** The guest's part of Build & load: which session methods it uses. */
-type GuestSession = Pick<LabSession, 'run' | 'status' | 'loadModule'>;
+type GuestSession = Pick<LabSession, 'run' | 'status' | 'loadModule' | 'modules'>;
 
-/** Unloads any farfetch module (the reference's or an earlier build's), then loads the new .ko. */
+/** Unloads every farfetch module (the reference's, an earlier build's), then loads the new .ko. */
 export function studentLoadScript(part: 1 | 2 | 3, dir: string): string {
   const lines = [
     'set -e',
-    'for m in $(awk \'$1 ~ /^farfetch_p[123]$/ { print $1 }\' /proc/modules); do rmmod "$m"; done',
+    ...unloadFarfetchLines(),
     `cd ${dir}`,
     'set -- *.ko',
     '[ "$#" -eq 1 ] && [ -f "$1" ] || { echo "make must build exactly one .ko in $(pwd) (found: $*)" >&2; exit 1; }',
@@ -125,6 +126,7 @@ export function createExerciseApi(session: GuestSession, opts: ExerciseOptions):
     const load = await session.run('sh', ['-c', studentLoadScript(part, guestDir)], { timeoutMs: 60_000 });
     result.loaded = load.exitCode === 0;
     result.loadOutput = (load.stdout.toString('utf8') + load.stderr.toString('utf8')).trim();
+    await session.modules.refresh(); // the status bar and the driver panel: the student's module now
     return result;
   };
 

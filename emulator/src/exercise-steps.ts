@@ -4,9 +4,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExerciseStep, StepLink, StepPanel } from './api.ts';
-import { repoRoot } from './image.ts';
+import { labDataPath } from './lab-data.ts';
 
-export const defaultStepsDir = path.join(repoRoot, 'emulator', 'exercise');
+export const defaultStepsDir = labDataPath('steps');
 
 const STEP_FILE = /^(\d+)-([a-z0-9][a-z0-9-]*)\.md$/;
 const PANELS: readonly StepPanel[] = ['page-tables', 'drivers', 'kernel-log', 'system', 'editor'];

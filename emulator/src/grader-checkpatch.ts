@@ -54,13 +54,13 @@ export async function checkpatchOutcome(dir: string, files: string[], counts: bo
       detail: 'no checkpatch.pl beside the guest image (npx farfetchd-lab image builds it)',
     };
   const args = [checkpatch, '--no-tree', '--quiet', '--show-types', '--ignore', IGNORE, '-f', ...sources];
-  // checkpatch exits non-zero when it flags anything: the counts decide.
+  // checkpatch exits non-zero when it flags anything: the counts decide. No perl at all (Windows)
+  // is no verdict, not a clean report.
   const r = await run('perl', args, { cwd: dir, maxBuffer: 16 << 20 }).catch(
-    (e: { stdout?: string; stderr?: string; message: string }) => ({
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? e.message,
-    }),
+    (e: { code?: unknown; stdout?: string; stderr?: string; message: string }) =>
+      e.code === 'ENOENT' ? null : { stdout: e.stdout ?? '', stderr: e.stderr ?? e.message },
   );
+  if (r === null) return { status: 'skip', detail: 'perl is not installed here: checkpatch.pl needs it' };
   const { errors, warnings, lines } = summarizeCheckpatch(`${r.stdout}\n${r.stderr}`);
   const summary = `checkpatch: ${sources.length} files: ${errors} errors, ${warnings} warnings`;
   const detail = [

@@ -5,7 +5,7 @@
 // course wrote. Pure apart from reading the files.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { repoRoot } from './image.ts';
+import { labDataPath } from './lab-data.ts';
 
 export type Part = 1 | 2 | 3;
 
@@ -29,7 +29,7 @@ export interface CheckSpec {
   ungraded?: string;
 }
 
-export const BUILTIN_CHECKS = path.join(repoRoot, 'emulator', 'grader', 'checks.json');
+export const BUILTIN_CHECKS = labDataPath('checks');
 const KINDS: readonly CheckKind[] = [
   'build',
   'load',

@@ -44,6 +44,11 @@ async function read(session: AgentSession, handle: number, count: number): Promi
 
 /** A whole (small) file of the guest, e.g. /proc/PID/maps. */
 export async function readGuestFile(session: AgentSession, path: string, limit = 1 << 20): Promise<string> {
+  return (await readGuestBytes(session, path, limit)).toString();
+}
+
+/** A whole (small) file of the guest as bytes (a .ko, a sysfs binary attribute), up to `limit`. */
+export async function readGuestBytes(session: AgentSession, path: string, limit = 1 << 20): Promise<Buffer> {
   return withFile(session, path, 'r', async (handle) => {
     const parts: Buffer[] = [];
     let total = 0;
@@ -51,7 +56,7 @@ export async function readGuestFile(session: AgentSession, path: string, limit =
       const reply = await read(session, handle, 64 * 1024);
       parts.push(Buffer.from(reply['buf-b64'], 'base64'));
       total += reply.count;
-      if (reply.eof || reply.count === 0 || total >= limit) return Buffer.concat(parts).toString();
+      if (reply.eof || reply.count === 0 || total >= limit) return Buffer.concat(parts);
     }
   });
 }

@@ -19,10 +19,16 @@ import {
 } from './guest-listings.ts';
 import { parseFaddr2line } from './oops-address.ts';
 import { compareWalks, hex, walkTables, type ReadPhys } from './pagewalk.ts';
+import type { ModuleView } from './module-view.ts';
 import type { LabSession } from './session.ts';
 
 /** What the queries need of a session (a LabSession; a fake in unit tests). */
-export type IntrospectSession = Pick<LabSession, 'runAfterOops' | 'monitor' | 'runFolder' | 'agentRequest'>;
+export type IntrospectSession = Pick<
+  LabSession,
+  'runAfterOops' | 'monitor' | 'runFolder' | 'agentRequest'
+> & {
+  modules: Pick<ModuleView, 'current'>;
+};
 
 export class IntrospectError extends Error {
   constructor(
@@ -182,7 +188,12 @@ export function createIntrospect(session: IntrospectSession, readPhys: ReadPhys 
 
     async drivers(): Promise<DriverReport> {
       const majors = parseDevices(await readGuestFile(session, '/proc/devices'));
-      const loaded = parseModules(await readGuestFile(session, '/proc/modules'));
+      // Whose build each farfetch module is: the session's module view (read again now).
+      const builds = new Map((await session.modules.current())?.map((m) => [m.name, m.origin]));
+      const loaded = parseModules(await readGuestFile(session, '/proc/modules')).map((m) => {
+        const origin = builds.get(m.name);
+        return origin ? { ...m, origin } : m;
+      });
       const entries = parseDevnodes(await readListing(session, DEVNODES_FILE));
       return {
         majors,

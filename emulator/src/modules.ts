@@ -12,12 +12,27 @@ export function kernelModuleOf(module: Exclude<ModuleName, 'none'>): string {
 }
 
 /**
- * Loads a reference module. For p3 it then does what the handout asks of the student: read the
- * dynamically allocated major from /proc/devices and create /dev/farfetch with mknod.
+ * Unloads every farfetch module, whoever loaded it (the lab, Build & load, insmod in the terminal):
+ * in /proc/modules' order, the newest first, so stacked modules go in reverse load order. If one
+ * of them had registered the farfetch device, its /dev/farfetch goes too (its major is free now).
  */
-export function moduleLoadScript(module: Exclude<ModuleName, 'none'>): string {
-  const name = kernelModuleOf(module);
-  const lines = ['set -e', `modprobe ${name}`];
+export function unloadFarfetchLines(): string[] {
+  return [
+    'had_device=$(awk \'$2 == "farfetch" { print $1 }\' /proc/devices)',
+    'for m in $(awk \'$1 ~ /farfetch/ { print $1 }\' /proc/modules); do rmmod "$m"; done',
+    '[ -z "$had_device" ] || rm -f /dev/farfetch',
+  ];
+}
+
+/**
+ * Unloads every farfetch module, then loads a reference module (`none`: nothing). For p3 it then
+ * does what the handout asks of the student: read the dynamically allocated major from
+ * /proc/devices and create /dev/farfetch with mknod.
+ */
+export function moduleSwapScript(module: ModuleName): string {
+  const lines = ['set -e', ...unloadFarfetchLines()];
+  if (module === 'none') return lines.join('\n');
+  lines.push(`modprobe ${kernelModuleOf(module)}`);
   if (module === 'p3') {
     lines.push(
       'major=$(awk \'$2 == "farfetch" { print $1 }\' /proc/devices)',
@@ -26,11 +41,5 @@ export function moduleLoadScript(module: Exclude<ModuleName, 'none'>): string {
       'mknod -m 0666 /dev/farfetch c "$major" 0',
     );
   }
-  return lines.join('\n');
-}
-
-export function moduleUnloadScript(module: Exclude<ModuleName, 'none'>): string {
-  const lines = ['set -e', `rmmod ${kernelModuleOf(module)}`];
-  if (module === 'p3') lines.push('rm -f /dev/farfetch');
   return lines.join('\n');
 }

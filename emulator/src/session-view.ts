@@ -2,10 +2,11 @@
 // module, crash, error, why it stopped, the saved session waiting) and how each change of it is
 // announced. LabSession (session.ts) is this plus the machine's lifetime; every transition of
 // the state machine (session-state.ts) goes through transition() here.
-import type { AcceleratorInfo, ModuleName, SavedSessionInfo, VmStatus } from './api.ts';
+import type { AcceleratorInfo, SavedSessionInfo, VmStatus } from './api.ts';
 import { BootProgress } from './boot-progress.ts';
 import { CrashDetector } from './crash.ts';
 import { kernelOf, type GuestImage, type KernelChoice } from './image.ts';
+import { ModuleView } from './module-view.ts';
 import { GuestAccess } from './session-guest.ts';
 import { nextState, type SessionEvent } from './session-state.ts';
 
@@ -13,14 +14,20 @@ export abstract class SessionView extends GuestAccess {
   protected readonly progress = new BootProgress(() => this.emitStatus());
   protected readyAt: number | null = null;
   protected accelerator?: AcceleratorInfo;
-  protected loadedModule: ModuleName = 'none';
+  /** The farfetch modules in the guest, whoever loaded them (module-view.ts). */
+  readonly modules: ModuleView;
   protected error?: string;
   protected stopReason?: string;
   protected image?: GuestImage;
   protected readonly detector = new CrashDetector();
 
-  constructor(private readonly kernel?: KernelChoice) {
+  constructor(
+    private readonly kernel: KernelChoice | undefined,
+    /** The workspace's folder on the host, if the session has one (its .ko files are the student's). */
+    workspace: string | undefined,
+  ) {
     super();
+    this.modules = new ModuleView(this, { workspace: () => workspace, changed: () => this.emitStatus() });
   }
 
   /** The saved session of this workspace that waits to be resumed, if any. */
@@ -33,7 +40,7 @@ export abstract class SessionView extends GuestAccess {
       bootSteps: this.progress.list,
       accelerator: this.accelerator,
       uptimeMs: this.readyAt === null ? null : Date.now() - this.readyAt,
-      loadedModule: this.loadedModule,
+      ...this.modules.status(),
       kernelRelease: this.image && kernelOf(this.image, this.kernel).release,
       crash: this.crash,
       error: this.error,
@@ -58,7 +65,7 @@ export abstract class SessionView extends GuestAccess {
     this.error = undefined;
     this.stopReason = undefined;
     this.readyAt = null;
-    this.loadedModule = 'none';
+    this.modules.forget();
     this.detector.reset();
   }
 

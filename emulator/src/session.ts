@@ -17,7 +17,7 @@ import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, sttyArgs } from './console-size.ts';
 import { execOn, settleGuest, shOn } from './guest-commands.ts';
 import { kernelOf, loadImage } from './image.ts';
-import { moduleLoadScript, moduleUnloadScript } from './modules.ts';
+import { moduleSwapScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
 import { cleanStaleFiles } from './run-folders.ts';
 import { classifyExit, type QemuExit } from './session-state.ts';
@@ -42,7 +42,7 @@ export class LabSession extends SessionView {
   private readonly suspension: Suspension;
 
   constructor(private readonly opts: LabSessionOptions = {}) {
-    super(opts.kernel);
+    super(opts.kernel, opts.workspace);
     this.env = opts.env ?? process.env;
     this.suspension = new Suspension(opts, this.env, {
       state: () => this.state,
@@ -50,11 +50,11 @@ export class LabSession extends SessionView {
       ready: () => this.requireReady(),
       current: () => this.slot.current,
       machine: () => ({ imageKey: this.image!.manifest.key, accel: this.accelerator!.accel }),
-      module: () => this.loadedModule,
+      module: () => this.modules.status().loadedModule,
       start: (disk, guard) => this.startMachine(disk, guard),
       resumed: (module) => {
         for (const step of ['kernel-up', 'init', 'agent-ready'] as const) this.progress.add(step);
-        this.loadedModule = module;
+        void this.modules.loaded(module);
       },
       sizeConsole: (proc) => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
       retire: () => this.retire().then(() => void (this.readyAt = null)),
@@ -118,22 +118,14 @@ export class LabSession extends SessionView {
     return this.bootOp(restore).then(() => true, failed);
   }
 
-  /** Loads a reference module (unloading the one loaded before); `none` only unloads. */
+  /** Loads a reference module after unloading every farfetch module, whoever loaded it; `none` only unloads. */
   loadModule(module: ModuleName): Promise<void> {
     const what = module === 'none' ? 'unloading its module' : `loading ${module}`;
     return this.ops.enqueue(() =>
       this.ops.gated(what, async ({ guard }) => {
-        const proc = this.requireReady();
-        if (this.loadedModule !== 'none') {
-          await guard(shOn(proc, moduleUnloadScript(this.loadedModule)));
-          this.loadedModule = 'none';
-        }
-        if (module !== 'none') {
-          await guard(shOn(proc, moduleLoadScript(module)));
-          this.loadedModule = module;
-          this.progress.add('module-loaded');
-        }
-        this.emitStatus();
+        await guard(shOn(this.requireReady(), moduleSwapScript(module)));
+        if (module !== 'none') this.progress.add('module-loaded');
+        await this.modules.loaded(module);
       }),
     );
   }
@@ -333,7 +325,7 @@ export class LabSession extends SessionView {
   /** Ends the current epoch and disposes its process. */
   private async retire(): Promise<void> {
     this.sizer.detach();
-    this.loadedModule = 'none';
+    this.modules.forget();
     await this.slot.retire();
   }
 

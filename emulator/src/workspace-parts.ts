@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderExercise, type RenderMode } from './exercise-markers.ts';
+import { isModuleSource } from './lab-data.ts';
 
 export type Part = 1 | 2 | 3;
 
@@ -88,13 +89,11 @@ async function readTexts(dir: string, keep: (name: string) => boolean): Promise<
   return texts;
 }
 
-const isSource = (name: string) => name === 'Makefile' || (/\.[ch]$/.test(name) && !name.endsWith('.mod.c'));
-
 /** The reference texts of a part from a kernel-module/ folder. */
 export async function readPartSources(moduleDir: string, part: Part): Promise<PartSources> {
   return {
     part,
-    own: await readTexts(path.join(moduleDir, partFolder(part)), isSource),
+    own: await readTexts(path.join(moduleDir, partFolder(part)), isModuleSource),
     common: await readTexts(path.join(moduleDir, 'common'), (name) => name.endsWith('.h')),
   };
 }

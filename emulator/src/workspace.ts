@@ -3,10 +3,10 @@
 // skeletons, or with `solution` the full references), the targets' sources, run_checkpatch.sh,
 // a README, and a git repository whose first commit is what the student starts from.
 import { spawn } from 'node:child_process';
-import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenderMode } from './exercise-markers.ts';
-import { repoRoot } from './image.ts';
+import { labDataKeeps, labDataPath } from './lab-data.ts';
 import { assemblePart, partFolder, readPartSources, type Part } from './workspace-parts.ts';
 
 export const PARTS: readonly Part[] = [1, 2, 3];
@@ -29,7 +29,15 @@ export interface WorkspaceInit {
   git: { commit: string } | { missing: string };
 }
 
-const templateDir = path.join(repoRoot, 'emulator', 'workspace-template');
+const templateDir = labDataPath('workspaceTemplate');
+
+/**
+ * Read and written rather than copied: in the packaged app the sources are inside app.asar,
+ * which Electron's fs reads like a folder (copyFile is not among what it promises).
+ */
+async function copyOut(from: string, to: string): Promise<void> {
+  await writeFile(to, await readFile(from));
+}
 
 /** Refuses anything but a missing or empty folder, with what to do instead. */
 async function claimFolder(dir: string): Promise<void> {
@@ -53,8 +61,8 @@ async function claimFolder(dir: string): Promise<void> {
 async function copyTargets(from: string, to: string): Promise<void> {
   await mkdir(to);
   for (const entry of await readdir(from, { withFileTypes: true })) {
-    if (entry.isFile() && (entry.name === 'Makefile' || /\.[ch]$/.test(entry.name))) {
-      await copyFile(path.join(from, entry.name), path.join(to, entry.name));
+    if (entry.isFile() && labDataKeeps('targets', entry.name)) {
+      await copyOut(path.join(from, entry.name), path.join(to, entry.name));
     }
   }
 }
@@ -105,7 +113,7 @@ async function firstCommit(dir: string, git: string, mode: RenderMode): Promise<
 /** Creates the workspace in `dir` (missing or empty; anything else throws a one-line Error). */
 export async function initWorkspace(dir: string, opts: WorkspaceOptions = {}): Promise<WorkspaceInit> {
   const mode = opts.mode ?? 'skeleton';
-  const moduleDir = opts.moduleDir ?? path.join(repoRoot, 'kernel-module');
+  const moduleDir = opts.moduleDir ?? path.dirname(labDataPath('commonHeaders'));
   // Every part is generated before anything is written: a bad marker leaves no half workspace.
   const parts = await Promise.all(
     PARTS.map(async (part) => ({ part, files: assemblePart(await readPartSources(moduleDir, part), mode) })),
@@ -116,10 +124,10 @@ export async function initWorkspace(dir: string, opts: WorkspaceOptions = {}): P
     await mkdir(folder);
     for (const file of files) await writeFile(path.join(folder, file.path), file.text, { mode: file.mode });
   }
-  await copyTargets(opts.targetsDir ?? path.join(repoRoot, 'targets'), path.join(dir, 'targets'));
-  await copyFile(path.join(templateDir, 'run_checkpatch.sh'), path.join(dir, 'run_checkpatch.sh'));
+  await copyTargets(opts.targetsDir ?? labDataPath('targets'), path.join(dir, 'targets'));
+  await copyOut(path.join(templateDir, 'run_checkpatch.sh'), path.join(dir, 'run_checkpatch.sh'));
   await chmod(path.join(dir, 'run_checkpatch.sh'), 0o755);
-  await copyFile(path.join(templateDir, 'README.md'), path.join(dir, 'README.md'));
+  await copyOut(path.join(templateDir, 'README.md'), path.join(dir, 'README.md'));
   await writeFile(path.join(dir, '.gitignore'), await readFile(path.join(templateDir, 'gitignore')));
   const entries = (await readdir(dir)).sort();
   return { dir, entries, git: await firstCommit(dir, opts.git ?? 'git', mode) };

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gradePart } from '../../emulator/src/grader.ts';
-import { check, failedChecks, studentFolder, VARIANTS } from './grader-variants.ts';
+import { check, failedChecks, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
 
 test('the reference Part 2 passes every check (check --format gradescope --output FILE)', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
@@ -17,9 +17,11 @@ test('the reference Part 2 passes every check (check --format gradescope --outpu
   try {
     const args = ['check', '--part', '2', '--src', src, '--format', 'gradescope', '--output', file];
     const r = await runCli(args);
+    const text = readFileSync(file, 'utf8');
+    saveReport('p2-reference.gradescope', JSON.parse(text));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stdout, '');
-    const results = JSON.parse(readFileSync(file, 'utf8')) as {
+    const results = JSON.parse(text) as {
       score: number;
       tests: { name: string; score: number; max_score: number; status: string }[];
     };
@@ -41,6 +43,7 @@ test('the reference Part 2 passes every check (check --format gradescope --outpu
 test('no mmput: the whole address space stays, far_drops_mm_reference fails and names it', async () => {
   const src = studentFolder('farfetch_p2', VARIANTS.noMmput);
   const report = await gradePart({ part: 2, src }).finally(() => rmSync(src, { recursive: true }));
+  saveReport('p2-noMmput', report);
   assert.deepEqual(failedChecks(report), ['far_drops_mm_reference']);
   assert.match(
     check(report, 'far_drops_mm_reference').message,

@@ -6,12 +6,15 @@ import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import type { CheckReport } from '../../emulator/src/api.ts';
 import { gradePart } from '../../emulator/src/grader.ts';
-import { check, failedChecks, studentFolder, VARIANTS, type Edit } from './grader-variants.ts';
+import { check, failedChecks, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
 
-async function grade(edits: Edit[]): Promise<CheckReport> {
-  const src = studentFolder('farfetch_p3', edits);
+/** Grades the Part 3 module with `edits`; the report is kept as test-results/grader/p3-VARIANT.json. */
+async function grade(variant: keyof typeof VARIANTS): Promise<CheckReport> {
+  const src = studentFolder('farfetch_p3', VARIANTS[variant]);
   try {
-    return await gradePart({ part: 3, src });
+    const report = await gradePart({ part: 3, src });
+    saveReport(`p3-${variant}`, report);
+    return report;
   } finally {
     rmSync(src, { recursive: true });
   }
@@ -23,6 +26,8 @@ test('the reference Part 3 passes every check (check --format prairielearn)', as
   const r = await runCli(['check', '--part', '3', '--src', src, '--format', 'prairielearn']).finally(() =>
     rmSync(src, { recursive: true }),
   );
+  assert.match(r.stdout, /^\{/, `no JSON on stdout (exit ${r.code}): ${r.stderr}`);
+  saveReport('p3-reference.prairielearn', JSON.parse(r.stdout));
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const results = JSON.parse(r.stdout) as {
     gradable: boolean;
@@ -40,13 +45,13 @@ test('the reference Part 3 passes every check (check --format prairielearn)', as
 });
 
 test('default_llseek (a choice the spec leaves open) loses no point', async () => {
-  const report = await grade(VARIANTS.defaultLlseek);
+  const report = await grade('defaultLlseek');
   assert.deepEqual(failedChecks(report), []);
   assert.equal(report.score, report.maxScore);
 });
 
 test('a root check left in Part 3: p3_has_no_root_check fails', async () => {
-  const report = await grade(VARIANTS.rootCheckInP3);
+  const report = await grade('rootCheckInP3');
   assert.deepEqual(failedChecks(report), ['p3_has_no_root_check']);
   assert.match(
     check(report, 'p3_has_no_root_check').message,
@@ -55,7 +60,7 @@ test('a root check left in Part 3: p3_has_no_root_check fails', async () => {
 });
 
 test('ioctl not checking the pid: p3_ioctl_no_such_pid_is_esrch fails (and the case that needs a failed ioctl)', async () => {
-  const report = await grade(VARIANTS.ioctlNoPidCheck);
+  const report = await grade('ioctlNoPidCheck');
   assert.deepEqual(failedChecks(report), [
     'p3_ioctl_no_such_pid_is_esrch',
     'p3_failed_ioctl_keeps_the_old_pid',

@@ -2,11 +2,20 @@
 // its Makefile, the shared headers), and deliberately broken variants of it made by small source
 // edits. Each edit names the exact text it replaces and throws if that text is gone, so a change
 // to the reference sources fails the test loudly instead of silently testing a correct module.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckReport } from '../../emulator/src/api.ts';
+import { repoRoot } from '../../emulator/src/image.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -116,4 +125,17 @@ export function check(report: CheckReport, name: string) {
   const t = report.tests.find((x) => x.name === name);
   if (!t) throw new Error(`no check ${name} in the report of part ${report.part}`);
   return t;
+}
+
+/** Where a run leaves every report it got (git-ignored), for the closing note: one file per grading. */
+export const REPORTS_DIR = path.join(repoRoot, 'test-results', 'grader');
+
+/**
+ * Writes a report as test-results/grader/NAME.json, before the test asserts anything about it (so
+ * a failing run leaves it too). NAME is `p<part>-<variant>`, with `.gradescope` or `.prairielearn`
+ * when the CLI printed that platform's results.json instead of the `--json` report.
+ */
+export function saveReport(name: string, report: unknown): void {
+  mkdirSync(REPORTS_DIR, { recursive: true });
+  writeFileSync(path.join(REPORTS_DIR, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
 }

@@ -106,6 +106,40 @@ describe('StatusBar', () => {
     expect(w.find('[data-testid=resume]').exists()).toBe(false);
   });
 
+  it("says whose module the guest runs: the student's (with its .ko), the reference, none", () => {
+    const yours: VmStatus = {
+      ...ready,
+      loadedModule: 'none',
+      farfetchModules: [
+        {
+          name: 'farfetch_p3',
+          origin: 'student',
+          state: 'Live',
+          ko: '/root/work/farfetch_p3/farfetch_p3.ko',
+        },
+      ],
+    };
+    const w = mount(StatusBar, { props: { status: yours, busy: null, uptimeMs: 1 } });
+    const module = w.get('[data-testid=loaded-module]');
+    expect(module.text()).toBe('module: farfetch_p3 (yours)');
+    expect(module.attributes('title')).toBe(
+      'farfetch_p3: your build, loaded from /root/work/farfetch_p3/farfetch_p3.ko',
+    );
+    expect(w.get('[data-testid=load-p3]').attributes('aria-pressed')).toBe('false');
+    // Unload takes the student's module out too.
+    expect(w.get('[data-testid=unload]').attributes('disabled')).toBeUndefined();
+    const reference: VmStatus = {
+      ...ready,
+      farfetchModules: [{ name: 'farfetch_p3', origin: 'reference', state: 'Live', ko: '/lib/x.ko' }],
+    };
+    const r = mount(StatusBar, { props: { status: reference, busy: null, uptimeMs: 1 } });
+    expect(r.get('[data-testid=loaded-module]').text()).toBe('module: p3 (reference)');
+    const none: VmStatus = { ...ready, loadedModule: 'none', farfetchModules: [] };
+    const n = mount(StatusBar, { props: { status: none, busy: null, uptimeMs: 1 } });
+    expect(n.get('[data-testid=loaded-module]').text()).toBe('module: none');
+    expect(n.get('[data-testid=unload]').attributes('disabled')).toBeDefined();
+  });
+
   it('offers Start when stopped, and no unload without a module', async () => {
     const stopped: VmStatus = { state: 'stopped', bootSteps: [], uptimeMs: null, loadedModule: 'none' };
     const w = mount(StatusBar, { props: { status: stopped, busy: null, uptimeMs: null } });

@@ -1,7 +1,8 @@
 // A scripted student does Part 3 in browser mode, end to end, against the real guest: the welcome
 // page, the Part 3 step, the skeleton's file edited in the app's editor (first with a mistake, whose
 // compiler message is a file:line link into the editor, then into the solution), Build & load
-// (make and insmod in the guest, the driver panel's chain), and Grade to the full score. The
+// (make and insmod in the guest, the status bar and the driver panel saying the module is the
+// student's build, the driver panel's chain), and Grade to the full score. The
 // progress is then on the host, and the welcome page is not shown again. Screenshots in test-results/.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -123,10 +124,18 @@ test('a student does Part 3 in the app: welcome, edit, a compiler error link, Bu
     /Built and loaded: insmod farfetch_p3\.ko: loaded\s+mknod -m 0666 \/dev\/farfetch c \d+ 0/,
   );
   assert.equal(readFileSync(path.join(ui.workspace, FILE), 'utf8'), solution);
+  // The status bar says the module is the student's build, and which .ko it came from.
+  const loaded = page.getByTestId('loaded-module');
+  await loaded.filter({ hasText: 'module: farfetch_p3 (yours)' }).waitFor({ timeout: 60_000 });
+  assert.equal(
+    await loaded.getAttribute('title'),
+    'farfetch_p3: your build, loaded from /root/work/farfetch_p3/farfetch_p3.ko',
+  );
   await page.getByTestId('tab-drivers').click();
   const chain = page.getByTestId('chain');
   await chain.locator('li.ok').nth(4).waitFor({ timeout: 30_000 });
   assert.equal(await chain.locator('li.bad').count(), 0, (await chain.textContent()) ?? '');
+  assert.equal((await page.getByTestId('module-build-farfetch_p3').textContent())?.trim(), 'yours');
   await ui.shot('exercise-built.png');
 
   // Grade: every check of part 3 passes.

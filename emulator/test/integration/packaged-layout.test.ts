@@ -1,8 +1,9 @@
 // What build/electron-builder.yml really packs: electron-builder (from build/package's lockfile,
 // under its Node) makes an unpacked Linux build with a stand-in Electron (the real binary cannot
 // be downloaded here), and the app.asar it makes holds the bundles `files` names and no source,
-// with main.cjs byte for byte the one electron/test/main.test.ts starts under a stand-in Electron;
-// the guest is in resources/guest.
+// with main.cjs byte for byte the one electron/test/main.test.ts starts under a stand-in Electron,
+// and every file the exercise and the grader read at run time (emulator/src/lab-data.ts) where
+// the code reads it; the guest is in resources/guest.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { imageDir, repoRoot } from '../../src/image.ts';
+import { labDataFiles } from '../../src/lab-data.ts';
 
 const toolchain = path.join(repoRoot, 'build', 'package', 'node_modules');
 const node22 = path.join(toolchain, 'node', 'bin', 'node');
@@ -24,9 +26,9 @@ const why = !existsSync(path.join(toolchain, 'electron-builder'))
       : false;
 
 test(
-  'the --dir build: app.asar holds the bundles and package.json only, the guest is in resources',
+  'the --dir build: app.asar holds the bundles, package.json and the lab data only, the guest is in resources',
   { skip: why },
-  () => {
+  async () => {
     const fake = mkdtempSync(path.join(os.tmpdir(), 'fake-electron-'));
     const out = mkdtempSync(path.join(os.tmpdir(), 'packaged-'));
     try {
@@ -50,7 +52,25 @@ test(
       };
       const file = path.join(resources, 'app.asar');
       const entries = asar.listPackage(file, {}).map((e) => e.replace(/\\/g, '/'));
-      const top = [...new Set(entries.map((e) => e.split('/').slice(0, 3).join('/')))].sort();
+      // What the exercise and the grader read at run time, each where the code reads it
+      // (repoRoot is app.asar: main.cjs is two folders below it), byte for byte; and nothing
+      // else from those folders.
+      const data = await labDataFiles();
+      const dataDirs = new Set(
+        data.flatMap((f) => f.split('/').map((_, i, all) => `/${all.slice(0, i).join('/')}`)),
+      );
+      const isData = (e: string) => dataDirs.has(e) || data.includes(e.slice(1));
+      assert.deepEqual(
+        entries.filter((e) => /^\/(emulator|kernel-module|targets)(\/|$)/.test(e) && !isData(e)),
+        [],
+        'packed beside the lab data',
+      );
+      for (const name of data) {
+        assert.deepEqual(asar.extractFile(file, name), readFileSync(path.join(repoRoot, name)), name);
+      }
+      const top = [
+        ...new Set(entries.filter((e) => !isData(e)).map((e) => e.split('/').slice(0, 3).join('/'))),
+      ].sort();
       assert.deepEqual(top, [
         '/electron',
         '/electron/dist',

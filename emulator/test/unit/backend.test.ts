@@ -37,6 +37,9 @@ class FakeSession extends EventEmitter {
   writeConsole(data: string) {
     this.typed.push(data);
   }
+  /** How often the backend asked to read the guest's farfetch modules again. */
+  moduleReads = 0;
+  modules = { refresh: async () => void this.moduleReads++ };
 }
 
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -119,5 +122,23 @@ test('the System page queries: a report, and a probe that forgets the remembered
   await api.probeAccelerator();
   assert.deepEqual(asked, [false, true, true], 'a later probe probes again');
   assert.equal('exec' in api, false);
+  await backend.dispose();
+});
+
+test("the guest's modules are read again: when it becomes ready, on a status request, after a command typed", async () => {
+  const { session, backend } = setup();
+  const { api } = backend.connect(() => undefined);
+  assert.equal(session.moduleReads, 0, 'nothing asked, nothing read');
+  session.setState('booting');
+  session.setState('ready');
+  assert.equal(session.moduleReads, 1, 'a new machine is ready');
+  await api.status();
+  assert.equal(session.moduleReads, 2, 'a UI asked for the status');
+  await api.consoleInput('insmod farfetch_p3.ko');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(session.moduleReads, 2, 'no Enter yet: no command');
+  await api.consoleInput('\r');
+  session.emit('console', '\r\n# ');
+  await until('the console has been quiet after the Enter', () => session.moduleReads === 3);
   await backend.dispose();
 });

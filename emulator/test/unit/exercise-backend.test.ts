@@ -69,6 +69,7 @@ async function setup(opts: { make: RunResult; load?: RunResult; openPath?: (p: s
       runs.push(['loadModule', m]);
       loaded = m;
     },
+    modules: { refresh: async () => void runs.push(['modules.refresh']) },
   };
   const report: CheckReport = {
     part: 3,
@@ -116,7 +117,12 @@ test('Build & load: make in the guest; a failure loads nothing; a success unload
     ['make', '-C', '/root/work/farfetch_p3'],
     ['loadModule', 'none'],
     ['sh', '-c', studentLoadScript(3, '/root/work/farfetch_p3')],
+    ['modules.refresh'],
   ]);
+  assert.match(
+    studentLoadScript(3, '/root/work/farfetch_p3'),
+    /^set -e\nhad_device=.*\nfor m in \$\(awk '\$1 ~ \/farfetch\/ \{ print \$1 \}' \/proc\/modules\); do rmmod "\$m"; done\n/,
+  );
   assert.match(
     studentLoadScript(3, '/root/work/farfetch_p3'),
     /\nmknod -m 0666 \/dev\/farfetch c "\$major" 0\n/,

@@ -2,7 +2,7 @@
 // read into outcomes, dependency skips and points, and the --json, Gradescope and PrairieLearn
 // shapes. The guest side is kernel-module/tests/grader-p*.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ import {
   type Outcome,
 } from '../../src/grader-report.ts';
 import { buildExcerpt, oopsAddress, studentLocation } from '../../src/grader-guest.ts';
-import { summarizeCheckpatch } from '../../src/grader-checkpatch.ts';
+import { checkpatchOutcome, summarizeCheckpatch } from '../../src/grader-checkpatch.ts';
 import { repoRoot } from '../../src/image.ts';
 
 const tests = path.join(repoRoot, 'kernel-module', 'tests');
@@ -356,4 +356,161 @@ test('checkpatch reports are counted by type', () => {
       'ERROR:SPACING: space required',
     ],
   });
+});
+
+test('checkpatch without perl on the host (Windows) is skipped with its reason, never reported clean', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'no-perl-'));
+  const saved = { PATH: process.env.PATH, FARFETCHD_LAB_IMAGE: process.env.FARFETCHD_LAB_IMAGE };
+  try {
+    mkdirSync(path.join(dir, 'image'));
+    mkdirSync(path.join(dir, 'kernel-0'));
+    writeFileSync(path.join(dir, 'kernel-0', 'checkpatch.pl'), '# a checkpatch.pl beside the image\n');
+    writeFileSync(path.join(dir, 'farfetch_p1.c'), 'int x;\n');
+    mkdirSync(path.join(dir, 'empty-path'));
+    process.env.FARFETCHD_LAB_IMAGE = path.join(dir, 'image');
+    process.env.PATH = path.join(dir, 'empty-path');
+    assert.deepEqual(await checkpatchOutcome(dir, ['farfetch_p1.c'], false), {
+      status: 'skip',
+      detail: 'perl is not installed here: checkpatch.pl needs it',
+    });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(dir, { recursive: true });
+  }
+});
+
+/**
+ * The documented results.json shapes, field by field: Gradescope's "Autograder Specifications"
+ * (gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format") and PrairieLearn's
+ * "External Grading" (docs.prairielearn.com/externalGrading/, "Grading results"). Every key must
+ * be one they name, with its type; the required ones must be there. Returns what is wrong.
+ */
+function shapeErrors(
+  value: Record<string, unknown>,
+  fields: Record<string, (v: unknown) => boolean>,
+  required: string[],
+  where: string,
+): string[] {
+  const errors = Object.entries(value)
+    .filter(([k, v]) => !fields[k]?.(v))
+    .map(([k, v]) => `${where}.${k}: ${fields[k] ? `bad value ${JSON.stringify(v)}` : 'not in the format'}`);
+  return [...errors, ...required.filter((k) => !(k in value)).map((k) => `${where}.${k}: missing`)];
+}
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isString = (v: unknown) => typeof v === 'string';
+const VISIBILITY = ['hidden', 'after_due_date', 'after_published', 'visible'];
+const isVisibility = (v: unknown) => VISIBILITY.includes(v as string);
+
+function gradescopeErrors(r: Record<string, unknown>): string[] {
+  const tests = (r.tests ?? []) as Record<string, unknown>[];
+  const top = shapeErrors(
+    r,
+    {
+      score: isNumber,
+      execution_time: (v) => Number.isInteger(v),
+      output: isString,
+      output_format: isString,
+      visibility: isVisibility,
+      stdout_visibility: isVisibility,
+      extra_data: (v) => typeof v === 'object',
+      tests: Array.isArray,
+      leaderboard: Array.isArray,
+    },
+    [],
+    'results',
+  );
+  // "score" is required at the top unless every test has one.
+  if (!('score' in r) && !tests.every((t) => 'score' in t)) top.push('results.score: missing');
+  return [
+    ...top,
+    ...tests.flatMap((t, i) =>
+      shapeErrors(
+        t,
+        {
+          score: isNumber,
+          max_score: isNumber,
+          status: (v) => v === 'passed' || v === 'failed',
+          name: isString,
+          name_format: isString,
+          number: isString,
+          output: isString,
+          output_format: isString,
+          tags: Array.isArray,
+          visibility: isVisibility,
+          extra_data: (v) => typeof v === 'object',
+        },
+        [],
+        `tests[${i}]`,
+      ),
+    ),
+  ];
+}
+
+function prairielearnErrors(r: Record<string, unknown>): string[] {
+  const tests = (r.tests ?? []) as Record<string, unknown>[];
+  return [
+    ...shapeErrors(
+      r,
+      {
+        gradable: (v) => typeof v === 'boolean',
+        score: (v) => isNumber(v) && (v as number) >= 0 && (v as number) <= 1,
+        message: isString,
+        output: isString,
+        format_errors: Array.isArray,
+        images: Array.isArray,
+        partial_scores: (v) => typeof v === 'object',
+        tests: Array.isArray,
+      },
+      ['gradable', 'score'],
+      'results',
+    ),
+    ...tests.flatMap((t, i) =>
+      shapeErrors(
+        t,
+        {
+          name: isString,
+          description: isString,
+          points: isNumber,
+          max_points: isNumber,
+          message: isString,
+          output: isString,
+          images: Array.isArray,
+        },
+        ['name'],
+        `tests[${i}]`,
+      ),
+    ),
+  ];
+}
+
+test("a broken variant's report (pass, fail, skip) validates against each platform's documented results.json", () => {
+  const report = buildReport(
+    1,
+    [
+      spec('module_builds', 2),
+      spec('far_drops_page_references', 4, ['module_builds']),
+      spec('b', 1, ['c']),
+      spec('c', 1),
+    ],
+    new Map<string, Outcome>([
+      ['module_builds', { status: 'pass', detail: '' }],
+      ['far_drops_page_references', { status: 'fail', detail: 'expected the 256 pages read to be freed' }],
+      ['c', { status: 'fail', detail: 'expected 0, got -EFAULT' }],
+    ]),
+  );
+  assert.deepEqual(gradescopeErrors(gradescopeResults(report, 12.5)), []);
+  assert.deepEqual(prairielearnErrors(prairielearnResults(report)), []);
+  // The validators are not pushovers.
+  assert.deepEqual(gradescopeErrors({ tests: [{ name: 'x', status: 'skipped', max_score: 1 }] }), [
+    'results.score: missing',
+    'tests[0].status: bad value "skipped"',
+  ]);
+  assert.deepEqual(prairielearnErrors({ score: 1.5, tests: [{ points: 1 }] }), [
+    'results.score: bad value 1.5',
+    'results.gradable: missing',
+    'tests[0].name: missing',
+  ]);
 });

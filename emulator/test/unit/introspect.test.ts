@@ -3,6 +3,7 @@
 // the host's re-walk compared with the guest's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { GuestModule } from '../../src/api.ts';
 import { PTWALK_FILE } from '../../src/guest-files.ts';
 import { DEVNODES_FILE, TASKS_FILE } from '../../src/guest-listings.ts';
 import { createIntrospect, parseXp, xpReader, type IntrospectSession } from '../../src/introspect.ts';
@@ -26,6 +27,8 @@ function fakeSession(
     walk?: string;
     refuse?: string;
     files?: Record<string, string>;
+    /** What the session's module view says of the farfetch modules. */
+    view?: GuestModule[];
     /** Paths the agent cannot open (the module not loaded). */
     missing?: string[];
     /** What the one guest process (resolveKernelAddress's faddr2line) prints. */
@@ -40,6 +43,7 @@ function fakeSession(
   const pagemap = Buffer.alloc(0x10 * 8);
   pagemap.writeBigUInt64LE(0x8100_0000_0000_0abcn, 8); // the page of 0x1000
   const session: IntrospectSession = {
+    modules: { current: async () => opts.view ?? null },
     runFolder: undefined,
     runAfterOops: async (file, args) => {
       runs.push([file, ...args]);
@@ -163,8 +167,16 @@ test('drivers: /proc/devices, /proc/modules and the devnodes file read as files,
       '/proc/modules': 'farfetch_p3 16384 0 - Live 0xffffffffc0200000 (O)\n',
       [DEVNODES_FILE]: 'c 1 1 644 mem\nd 0 0 755 pts\nc 1 3 666 farfetch\nb 254 0 660 vda\n',
     },
+    view: [
+      { name: 'farfetch_p3', origin: 'student', state: 'Live', ko: '/root/work/farfetch_p3/farfetch_p3.ko' },
+    ],
   });
   const r = await createIntrospect(session).drivers();
+  // Whose build the module is, from the session's module view.
+  assert.deepEqual(r.modules, [
+    { name: 'farfetch_p3', size: 16384, refcount: 0, state: 'Live', origin: 'student' },
+  ]);
+  assert.equal(r.chain[0]!.detail, 'farfetch_p3 (your build, Live) in /proc/modules');
   assert.deepEqual(
     agent.filter((a) => a.startsWith('guest-file-open')),
     ['guest-file-open /proc/devices', 'guest-file-open /proc/modules', `guest-file-open ${DEVNODES_FILE}`],

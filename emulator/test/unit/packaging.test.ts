@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 // @ts-expect-error -- plain JavaScript (build/), no types
 import { electronVersion, packagingBlocker, parsePackageArgs } from '../../../build/package.js';
 import { imageDir, repoRoot } from '../../src/image.ts';
+import { labDataFiles } from '../../src/lab-data.ts';
 
 const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
 const json = (file: string) => JSON.parse(read(file)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -168,6 +169,53 @@ test('electron-builder.yml: every path it takes files from exists (the guest aft
     'electron/dist/*.cjs',
     'renderer/dist/**',
   ]);
+});
+
+/** Whether electron-builder's `files` take `file` (relative to the app folder): a pattern, and no `!` one after it. */
+function packs(patterns: string[], file: string): boolean {
+  let taken = false;
+  for (const p of patterns) {
+    if (p.startsWith('!')) {
+      if (path.matchesGlob(file, p.slice(1))) taken = false;
+    } else if (path.matchesGlob(file, p)) taken = true;
+  }
+  return taken;
+}
+
+test('electron-builder.yml: `files` packs every file the exercise and the grader read at run time, and no other source', async () => {
+  const wanted = await labDataFiles();
+  // What the code reads: the steps, the checks, the template, the part folders' sources, the targets.
+  for (const file of [
+    'emulator/exercise/5-part3.md',
+    'emulator/grader/checks.json',
+    'emulator/workspace-template/run_checkpatch.sh',
+    'emulator/workspace-template/gitignore',
+    'kernel-module/farfetch_p3/farfetch_p3.c',
+    'kernel-module/farfetch_p1/Makefile',
+    'kernel-module/common/farfetch_common.h',
+    'targets/Makefile',
+    'targets/farfetchd.c',
+  ]) {
+    assert.ok(wanted.includes(file), file);
+  }
+  assert.deepEqual(
+    wanted.filter((f) => !packs(builderConfig.files, f)),
+    [],
+    'read at run time but not packed',
+  );
+  // Found in app.asar where a checkout has them: main.cjs is two folders below the root, as
+  // emulator/src/image.ts is (so repoRoot is app.asar).
+  assert.equal(path.relative(path.join(repoRoot, 'electron', 'dist'), repoRoot), path.join('..', '..'));
+  for (const other of [
+    'kernel-module/tests/grader-p1.test.ts',
+    'kernel-module/tests/farfetch_tests.c',
+    'kernel-module/lab_introspect/lab_introspect.c',
+    'kernel-module/farfetch_p3/farfetch_p3.mod.c',
+    'targets/tests/targets.test.ts',
+    'emulator/src/grader.ts',
+  ]) {
+    assert.equal(packs(builderConfig.files, other), false, other);
+  }
 });
 
 test('package.js: arguments and the first missing precondition, each one line', () => {
