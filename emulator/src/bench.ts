@@ -4,6 +4,7 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
+import { timeColdBoots } from './bench-boot.ts';
 import { timeWholeExec } from './bench-cli.ts';
 import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
 import { timeSuspendResume } from './bench-suspend.ts';
@@ -158,6 +159,7 @@ export async function runBenchmarks(opts: {
   const decision = await timeAcceleratorDecision(5);
   progress('farfetchd-lab exec -- true, the whole command');
   const wholeExec = await timeWholeExec(5);
+  const coldBoots = await timeColdBoots(boots, progress);
   for (let i = 0; i < boots; i++) {
     progress(`boot ${i + 1}/${boots}`);
     const session = new LabSession();
@@ -246,6 +248,22 @@ export async function runBenchmarks(opts: {
     summarize('farfetchd-lab exec -- true, whole command', 'ms', wholeExec, { atMost: 500 }),
     summarize('boot to shell prompt', 'ms', bootToPrompt, { atMost: 250 }),
     summarize('boot to agent ready', 'ms', bootToAgent),
+    summarize(
+      'cold boot to a usable prompt (no snapshot)',
+      'ms',
+      coldBoots.map((b) => b.usable),
+      { atMost: 1000 },
+    ),
+    summarize(
+      'cold boot to the prompt on the console',
+      'ms',
+      coldBoots.map((b) => b.prompt),
+    ),
+    summarize(
+      'cold boot to session ready',
+      'ms',
+      coldBoots.map((b) => b.ready),
+    ),
     summarize('exec round trip (/bin/true)', 'ms', execRoundTrip),
     summarize('agent round trip (guest-ping)', 'ms', agentRoundTrip),
     summarize('console echo latency', 'ms', echo),

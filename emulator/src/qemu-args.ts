@@ -8,6 +8,7 @@
 // (the Windows transport, qemu-transport.ts), and pvpanic so that a guest panic reaches the
 // host as a QMP event.
 import type { Accelerator } from './api.ts';
+import { kernelCommandLine } from './kernel-cmdline.ts';
 
 export type HostPlatform = 'linux' | 'darwin' | 'win32';
 
@@ -51,6 +52,11 @@ export interface QemuConfig {
   /** Appended to the default kernel command line. */
   kernelCmdline?: string;
   /**
+   * `lpj=` for the kernel under TCG (tcgLoopsPerJiffy in kernel-cmdline.ts); ignored by the
+   * hardware accelerators, whose guests calibrate their delay loop quickly.
+   */
+  loopsPerJiffy?: number;
+  /**
    * A host folder shared with the guest over virtio-9p (the guest mounts it by `tag`).
    * QEMU for Windows has no virtio-9p, so there it is left out: the guest then simply finds
    * no share to mount, and callers must move files with the guest agent instead.
@@ -73,24 +79,7 @@ export function hostHasVirtfs(platform: HostPlatform): boolean {
 export const DEFAULT_MEMORY_MIB = 512;
 export const DEFAULT_CPUS = 2;
 
-/**
- * `console=hvc0 console=ttyS0`: the kernel prints its messages on both. hvc0, a virtio console
- * port, carries nothing else (init removes /dev/hvc0 once booted), so the host reads oopses and
- * panics there and no program's output can pass for one; ttyS0, named last, is /dev/console and
- * the student's terminal, where an oops still shows as it would on a real machine. Not a second
- * 8250 port: the 8250 driver has a single kernel console, so `console=ttyS1 console=ttyS0` gets
- * the kernel's messages on only one of them (measured: /proc/consoles then lists ttyS1 alone).
- * A virtio console registers when its driver probes; the messages printed before are replayed
- * to it, so it misses none of them — only a kernel dying before the probe (very early in boot)
- * prints on ttyS0 alone.
- * `init=/sbin/lab-init`: the guest's own small init (no systemd). `quiet` keeps boot fast on a
- * slow serial console; oopses and panics still print in full, because the kernel raises the
- * console log level itself when it dies. `panic_on_oops=0`: an oops kills the offending task
- * and the machine lives on (the lab shows the oops); a real panic stops it and is reported by
- * pvpanic. No `panic=N`: the kernel must not reboot by itself after a panic.
- */
-export const DEFAULT_KERNEL_CMDLINE =
-  'console=hvc0 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0';
+export { DEFAULT_KERNEL_CMDLINE } from './kernel-cmdline.ts';
 
 export const GUEST_AGENT_PORT_NAME = 'org.qemu.guest_agent.0';
 /** The kernel log's virtio console port (its name shows in the guest's /sys/class/virtio-ports). */
@@ -296,6 +285,8 @@ export function validateQemuConfig(config: QemuConfig): void {
   ) {
     throw new QemuConfigError('kernelCmdline', 'must be a string on one line');
   }
+  if (config.loopsPerJiffy !== undefined)
+    requireInteger('loopsPerJiffy', config.loopsPerJiffy, 1, 2 ** 31 - 1);
   if (config.workspace !== undefined) {
     requireString('workspace.hostPath', config.workspace.hostPath);
     // The guest finds the share by this tag in sysfs; QEMU limits it to 31 bytes.
@@ -314,9 +305,10 @@ export function validateQemuConfig(config: QemuConfig): void {
 
 export function buildQemuArgs(config: QemuConfig): string[] {
   validateQemuConfig(config);
-  const cmdline = config.kernelCmdline?.trim()
-    ? `${DEFAULT_KERNEL_CMDLINE} ${config.kernelCmdline.trim()}`
-    : DEFAULT_KERNEL_CMDLINE;
+  const cmdline = kernelCommandLine({
+    loopsPerJiffy: config.accel === 'tcg' ? config.loopsPerJiffy : undefined,
+    extra: config.kernelCmdline,
+  });
   const args = [
     // Nothing QEMU would add by itself (NIC, VGA, floppy, CD-ROM, monitor), no host config file.
     '-nodefaults',

@@ -10,12 +10,14 @@
 import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
 import { copyFile, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { findQemu, findQemuImg } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { KernelLogListener } from './kernel-log.ts';
+import { tcgLoopsPerJiffy } from './kernel-cmdline.ts';
 import { buildQemuArgs, type HostPlatform } from './qemu-args.ts';
 import { spawnPipeQemu, spawnPtyQemu, type PipeQemuChild, type QemuChild } from './qemu-child.ts';
 import { makeFifos, openQemuPipe } from './qemu-pipe.ts';
@@ -134,6 +136,7 @@ export class QemuProcess implements LabProcess {
       memoryMiB: spec.memoryMiB,
       cpus: spec.cpus,
       fourLevelPaging: spec.fourLevelPaging,
+      loopsPerJiffy: tcgLoopsPerJiffy(process.arch, os.cpus()[0]?.speed),
       qmp: channels.qmp,
       agent: channels.agent,
       kernelLog: channels.kernelLog,

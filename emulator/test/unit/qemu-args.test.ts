@@ -49,7 +49,7 @@ test('linux + TCG: the whole command line', () => {
     '-kernel',
     '/lab/bzImage',
     '-append',
-    'console=hvc0 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet panic_on_oops=0',
+    'console=hvc0 console=ttyS0 root=/dev/vda rootfstype=ext4 rw init=/sbin/lab-init quiet pty.legacy_count=0',
     '-drive',
     'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe',
     '-device',
