@@ -230,6 +230,12 @@ build_image() {
 	cp -a "$repo/kernel-module/common" "$stage/usr/src/farfetch/"
 	local r
 	for r in "$release" "$(cat "$debug_kernel_dir/release")"; do
+		log "image: $r: the kit's start-up answers (getconf, uname -m, gcc --version), from the image"
+		install -m 0755 "$repo/build/guest/kbuild-shell-answers.sh" "$stage/tmp/kbuild-shell-answers.sh"
+		chroot "$stage" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			LANG=C.UTF-8 /bin/sh /tmp/kbuild-shell-answers.sh "/lib/modules/$r/build" ||
+			die "recording the start-up answers of $r's kit failed"
+		rm -f "$stage/tmp/kbuild-shell-answers.sh"
 		log "image: $r: the kit's try-run answers, from one build with the image's own compiler"
 		rm -rf "$stage/tmp/lab-try-run"
 		cp -a "$stage/usr/src/farfetch" "$stage/tmp/lab-try-run"

@@ -89,11 +89,17 @@ export async function gradePart(opts: GradeOptions): Promise<CheckReport> {
     outcomes.set('module_builds', { status: 'fail', detail: (err as Error).message });
     return buildReport(part, checks, outcomes);
   }
+  // checkpatch (perl, on the host, ≈ 1 s of CPU) runs while the guest boots and builds, not
+  // before: the check then waits only for the longer of the two.
   const style = checks.find((c) => c.kind === 'checkpatch');
-  if (style) {
-    const files = sources.map((s) => s.relative);
-    outcomes.set(style.name, await checkpatchOutcome(opts.src, files, style.points > 0));
-  }
+  const styleOutcome = style
+    ? checkpatchOutcome(
+        opts.src,
+        sources.map((s) => s.relative),
+        style.points > 0,
+      )
+    : undefined;
+  styleOutcome?.catch(() => undefined); // awaited below; a guest failure must not leave it unhandled
   for (let guest = 1; guest <= MAX_GUESTS; guest++) {
     opts.signal?.throwIfAborted();
     if (guest > 1) log(`guest ${guest} of at most ${MAX_GUESTS}: running the checks the oops left`);
@@ -101,7 +107,7 @@ export async function gradePart(opts: GradeOptions): Promise<CheckReport> {
       part,
       sources,
       checks,
-      decided: new Set(outcomes.keys()),
+      decided: new Set([...outcomes.keys(), ...(style ? [style.name] : [])]),
       log,
       signal: opts.signal,
     });
@@ -109,6 +115,7 @@ export async function gradePart(opts: GradeOptions): Promise<CheckReport> {
     for (const [name, outcome] of run.outcomes) if (!outcomes.has(name)) outcomes.set(name, outcome);
     if (!run.interrupted) break;
   }
+  if (style && styleOutcome) outcomes.set(style.name, await styleOutcome);
   return buildReport(part, checks, outcomes);
 }
 
