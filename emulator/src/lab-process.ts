@@ -80,6 +80,11 @@ export interface LabProcess {
   loadSnapshot(tag: string): Promise<void>;
   /** Asks QEMU to quit and waits for it, keeping the run folder (the overlay is complete then). */
   quit(): Promise<QemuExit>;
+  /**
+   * A `resume` disk is the machine's now: disposal removes it. Until this is called, disposal
+   * gives it back to where it came from (after QEMU's end), so a failed resume can be tried again.
+   */
+  consumeDisk(): void;
   dispose(): Promise<void>;
 }
 

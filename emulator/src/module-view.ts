@@ -72,6 +72,13 @@ export class ModuleView {
     await this.refresh();
   }
 
+  /** A machine brought back with `module` loaded by the lab (a resume): said, read once it is ready. */
+  assume(module: ModuleName): void {
+    this.lab = module;
+    this.labLoads++;
+    this.opts.changed();
+  }
+
   /** The modules as a read that began now finds them (null when the guest could not be read). */
   async current(): Promise<GuestModule[] | null> {
     await this.refresh();

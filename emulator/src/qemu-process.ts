@@ -24,7 +24,7 @@ import { makeFifos, openQemuPipe } from './qemu-pipe.ts';
 import type { LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 import { channelEndpoints, chooseTransport, type ChannelEndpoints } from './qemu-transport.ts';
 import { QmpClient } from './qmp.ts';
-import { makeRunFolder } from './run-folders.ts';
+import { makeRunFolder, runFolderParent } from './run-folders.ts';
 import type { QemuExit } from './session-state.ts';
 
 export { withDeathSignal } from './qemu-child.ts';
@@ -52,6 +52,8 @@ export class QemuProcess implements LabProcess {
   private resolveExited!: (exit: QemuExit) => void;
   private runDir?: string;
   private overlay?: string;
+  /** Where a `resume` disk goes back to on disposal, until consumeDisk(). */
+  private giveBackTo?: string;
   private child?: QemuChild;
   /** Every pipe opened for this run, destroyed with it (a client may never have taken one). */
   private readonly pipes: Duplex[] = [];
@@ -100,7 +102,8 @@ export class QemuProcess implements LabProcess {
     const { spec } = this;
     // The files are made without racing dispose(): it is quick, and dispose() waits for it so
     // that nothing is written into the run folder after it has been removed.
-    this.runDir = await makeRunFolder(spec.disk.kind === 'resume' ? path.dirname(spec.disk.file) : undefined);
+    this.runDir = await makeRunFolder(runFolderParent(spec.disk));
+    if (spec.disk.kind === 'resume') this.giveBackTo = spec.disk.file;
     const overlay = path.join(this.runDir, 'overlay.qcow2');
     // The base image is never written: every machine runs on its own overlay, and a reset is
     // throwing that overlay away.
@@ -344,6 +347,17 @@ export class QemuProcess implements LabProcess {
     clearTimeout(timer);
   }
 
+  consumeDisk(): void {
+    this.giveBackTo = undefined;
+  }
+
+  /** A resumed machine that never became its user's: its disk back to the saved session. */
+  private async giveBackDisk(): Promise<void> {
+    if (!this.giveBackTo || !this.runDir) return;
+    const disk = path.join(this.runDir, 'overlay.qcow2');
+    if (existsSync(disk) && !existsSync(this.giveBackTo)) await rename(disk, this.giveBackTo).catch(() => {});
+  }
+
   dispose(): Promise<void> {
     this.disposing ??= this.doDispose();
     return this.disposing;
@@ -360,6 +374,7 @@ export class QemuProcess implements LabProcess {
     // After QEMU's exit, so that everything the kernel printed has been read.
     await this.kernelLog?.close();
     for (const pipe of this.pipes) pipe.destroy();
+    await this.giveBackDisk();
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFil
 import os from 'node:os';
 import path from 'node:path';
 import { labCacheDir } from './accel.ts';
+import type { DiskSource } from './lab-process.ts';
 
 export const RUN_FOLDER_PREFIX = 'farfetchd-lab-';
 /** Names the host process that owns a run folder. */
@@ -210,4 +211,15 @@ export async function cleanStaleFiles(env: NodeJS.ProcessEnv, imageDir: string):
   } catch (err) {
     if (env.FARFETCHD_LAB_DEBUG) process.stderr.write(`cleanup: ${(err as Error).message}\n`);
   }
+}
+
+/**
+ * Where a machine's run folder goes: beside the disk it takes over by renaming (a saved session's,
+ * or the run folder of the machine it follows after a reboot), so that the rename never crosses
+ * file systems (a tmpfs /tmp); elsewhere the temp folder.
+ */
+export function runFolderParent(disk: DiskSource): string | undefined {
+  if (disk.kind === 'resume') return path.dirname(disk.file);
+  if (disk.kind === 'adopt') return path.dirname(path.dirname(disk.file));
+  return undefined;
 }

@@ -17,8 +17,6 @@
 // back to ready (refused, failed); a resume is stopped → booting → ready, as a start is. Resume
 // consumes the saved session: the machine runs on its disk from then on, and only a new Suspend
 // saves it again (a stop or a reset after a resume throws it away, as they do a fresh machine).
-import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import type { Accelerator, ModuleName, SavedSessionInfo, VmState } from './api.ts';
 import { runOn, shOn } from './guest-commands.ts';
 import type { DiskSource, LabProcess } from './lab-process.ts';
@@ -69,21 +67,37 @@ export interface SuspendSteps {
  * overlay. Throws SuspendError, with the guest as it was, when it cannot.
  */
 export async function suspendMachine({ proc, guard, share, keep }: SuspendSteps): Promise<void> {
+  // Whatever stops the suspend before the snapshot, the share is mounted again and the shells
+  // sent back; a share that does not come back is said, as it changes where edits go.
+  const giveBackShare = async (why: SuspendError | Error): Promise<never> => {
+    if (share) {
+      const restored = await guard(shOn(proc, RESTORE_SHARE)).then(
+        () => true,
+        () => false,
+      );
+      if (!restored)
+        throw new SuspendError(
+          `${why.message.replace(/\.?$/, '.')} The workspace could not be mounted again at /root/work: ` +
+            'save your work elsewhere, then Reset machine (your files on the host are safe).',
+        );
+    }
+    throw why;
+  };
   if (share) {
-    const released = await guard(runOn(proc, '/bin/sh', ['-c', RELEASE_SHARE], { timeoutMs: 60_000 }));
+    const released = await guard(runOn(proc, '/bin/sh', ['-c', RELEASE_SHARE], { timeoutMs: 60_000 })).catch(
+      (err: Error) => giveBackShare(err),
+    );
     if (released.exitCode !== 0) {
-      await guard(shOn(proc, RESTORE_SHARE));
       const report = released.stdout.toString();
       const holders = parseHolders(report);
-      throw new SuspendError(refusalMessage(holders, released.stderr.toString()), holders);
+      await giveBackShare(new SuspendError(refusalMessage(holders, released.stderr.toString()), holders));
     }
   }
   try {
     await guard(proc.saveSnapshot(SUSPEND_SNAPSHOT));
   } catch (err) {
-    if (share) await guard(shOn(proc, RESTORE_SHARE));
     const why = snapshotFailure((err as Error).message) ?? (err as Error).message;
-    throw new SuspendError(`Suspend failed: ${why}. The machine runs on as it was.`);
+    await giveBackShare(new SuspendError(`Suspend failed: ${why}. The machine runs on as it was.`));
   }
   await guard(proc.quit());
   try {
@@ -101,8 +115,6 @@ export interface ResumeSteps {
   shape: string;
   /** Starts a machine on `disk` and waits for its agent (the session's startMachine). */
   start(disk: DiskSource): Promise<LabProcess>;
-  /** The process being started (after start() failed, to give its disk back). */
-  current(): LabProcess | undefined;
   guard: Guard;
   /** Whether the machine has the workspace share (it is mounted again, the shells sent back). */
   share: boolean;
@@ -129,23 +141,19 @@ export async function resumeMachine(steps: ResumeSteps): Promise<SavedSession> {
     const what = gone ? 'it was removed' : 'start the lab as it was to resume it';
     throw new Error(`${mismatch}: it cannot be resumed here (${what}); start a fresh machine`);
   }
-  try {
-    const proc = await steps.start({ kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
-    // The clock and share, and the console size, are independent: set at the same time.
-    const settled = await Promise.allSettled([
-      guard(shOn(proc, resumeScript(Date.now(), steps.share))),
-      guard(steps.sizeConsole(proc)),
-    ]);
-    for (const step of settled) if (step.status === 'rejected') throw step.reason;
-    // Ctrl-L: readline redraws the prompt and the line being typed (an editor redraws too); a
-    // newline, as after the warm snapshot, would run the half-typed line.
-    proc.write('\x0c');
-  } catch (err) {
-    const overlay = steps.current()?.overlayPath;
-    if (overlay && existsSync(overlay) && !existsSync(slot.disk))
-      await rename(overlay, slot.disk).catch(() => {});
-    throw err;
-  }
+  // A resume that fails before this end gives the disk back when its process is disposed
+  // (qemu-process.ts), once its QEMU has ended: never while a QEMU may still write it.
+  const proc = await steps.start({ kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
+  // The clock and share, and the console size, are independent: set at the same time.
+  const settled = await Promise.allSettled([
+    guard(shOn(proc, resumeScript(Date.now(), steps.share))),
+    guard(steps.sizeConsole(proc)),
+  ]);
+  for (const step of settled) if (step.status === 'rejected') throw step.reason;
+  // Ctrl-L: readline redraws the prompt and the line being typed (an editor redraws too); a
+  // newline, as after the warm snapshot, would run the half-typed line.
+  proc.write('\x0c');
+  proc.consumeDisk();
   await slot.consumed();
   return saved;
 }
@@ -156,8 +164,6 @@ export interface SuspendPort {
   transition(event: SessionEvent): void;
   /** The ready machine's process; throws when the machine is not ready. */
   ready(): LabProcess;
-  /** The process being started, if any. */
-  current(): LabProcess | undefined;
   /** This session's image key and the accelerator it boots with (a boot has loaded both). */
   machine(): { imageKey: string; accel: Accelerator };
   /** The reference module loaded now. */
@@ -226,7 +232,6 @@ export class Suspension {
         guard,
         share: hasShare(this.opts),
         start: (disk) => port.start(disk, guard),
-        current: () => port.current(),
         sizeConsole: (proc) => port.sizeConsole(proc),
       });
       port.resumed(saved.module);

@@ -48,13 +48,12 @@ export class LabSession extends SessionView {
       state: () => this.state,
       transition: (event) => this.transition(event),
       ready: () => this.requireReady(),
-      current: () => this.slot.current,
       machine: () => ({ imageKey: this.image!.manifest.key, accel: this.accelerator!.accel }),
       module: () => this.modules.status().loadedModule,
       start: (disk, guard) => this.startMachine(disk, guard),
       resumed: (module) => {
         for (const step of ['kernel-up', 'init', 'agent-ready'] as const) this.progress.add(step);
-        void this.modules.loaded(module);
+        this.modules.assume(module);
       },
       sizeConsole: (proc) => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
       retire: () => this.retire().then(() => void (this.readyAt = null)),

@@ -33,8 +33,11 @@ export const RELEASE_SHARE = [
 ].join('\n');
 
 /** Mounts the share again (if it is not) and sends the shells back where they were. */
+// A share that does not mount again leaves the shells out of it (at /, not in the empty
+// mountpoint, where edits would land on the guest's disk) and the away file gone (else every
+// terminal resize would run the step-out again).
 export const RESTORE_SHARE = [
-  `mountpoint -q ${SHARE} || { ${MOUNT_WORKSPACE_LINE}; } || exit 1`,
+  `mountpoint -q ${SHARE} || { ${MOUNT_WORKSPACE_LINE}; } || { rm -f ${AWAY}; exit 1; }`,
   `rm -f ${AWAY}`,
   SIGNAL_SHELLS,
 ].join('\n');
@@ -46,9 +49,7 @@ export const RESTORE_SHARE = [
  */
 export function resumeScript(nowMs: number, share: boolean): string {
   const clock = `date -s @${(nowMs / 1000).toFixed(3)} >/dev/null`;
-  return share
-    ? [clock, `${MOUNT_WORKSPACE_LINE} || exit 1`, `rm -f ${AWAY}`, SIGNAL_SHELLS].join('\n')
-    : clock;
+  return share ? [clock, RESTORE_SHARE].join('\n') : clock;
 }
 
 /** One program that keeps the share busy, and how. */
@@ -113,10 +114,13 @@ export function refusalMessage(holders: ShareHolder[], umountError: string): str
     `and these programs use it. Nothing was changed.`;
   if (holders.length === 0)
     return `${head.replace(', and these programs use it', '')} (${umountError.trim()})`;
-  const lines = holders.map(
-    (h) =>
-      `- ${h.command} (pid ${h.pid}) ${h.holds.join(', ')}: end it (Ctrl-C, or kill ${h.pid}) or leave /root/work`,
-  );
+  // A shell is most likely the terminal's, busy with a job (which steps out by itself otherwise):
+  // killing it would end the student's terminal.
+  const advice = (h: ShareHolder) =>
+    /^(ba|da)?sh$/.test(h.command)
+      ? 'a shell: let what it runs finish (or Ctrl-C it), or cd out of /root/work'
+      : `end it (Ctrl-C, or kill ${h.pid}) or leave /root/work`;
+  const lines = holders.map((h) => `- ${h.command} (pid ${h.pid}) ${h.holds.join(', ')}: ${advice(h)}`);
   return [head, ...lines, 'Then press Suspend again.'].join('\n');
 }
 

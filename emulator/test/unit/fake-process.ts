@@ -47,6 +47,8 @@ export class FakeProcess implements LabProcess {
   launched = false;
   disposed = false;
   savedSnapshot?: string;
+  /** Whether consumeDisk() was called (a resumed machine's disk is its own then). */
+  diskConsumed = false;
   /** Every loadSnapshot asked, in order. */
   readonly loadedSnapshots: string[] = [];
   /** How often the agent's pending requests were abandoned. */
@@ -140,6 +142,10 @@ export class FakeProcess implements LabProcess {
   async loadSnapshot(tag: string): Promise<void> {
     this.loadedSnapshots.push(tag);
     await this.behaviour.onLoadSnapshot?.(tag, this);
+  }
+
+  consumeDisk(): void {
+    this.diskConsumed = true;
   }
 
   async quit(): Promise<QemuExit> {

@@ -13,6 +13,7 @@ import {
   findStaleWarmSnapshots,
   makeRunFolder,
   registerImageFolder,
+  runFolderParent,
   UNREGISTERED_SNAPSHOT_MAX_AGE_MS,
 } from '../../src/run-folders.ts';
 
@@ -169,4 +170,18 @@ test('findStaleWarmSnapshots names what would go, and why, removing nothing; liv
     kept.map((f) => f.reason),
     ['unfinished copy'],
   );
+});
+
+test('a run folder goes beside the disk it takes over by renaming (never across file systems)', () => {
+  const saved = '/home/s/.cache/farfetchd-lab/sessions/ab12.qcow2';
+  assert.equal(
+    runFolderParent({ kind: 'resume', file: saved, loadvm: 'lab-suspend' }),
+    '/home/s/.cache/farfetchd-lab/sessions',
+  );
+  // After a guest reboot the next machine adopts the previous one's overlay from its run folder.
+  const resumed = '/home/s/.cache/farfetchd-lab/sessions/farfetchd-lab-run-x/overlay.qcow2';
+  assert.equal(runFolderParent({ kind: 'adopt', file: resumed }), '/home/s/.cache/farfetchd-lab/sessions');
+  assert.equal(runFolderParent({ kind: 'adopt', file: '/tmp/farfetchd-lab-run-y/overlay.qcow2' }), '/tmp');
+  assert.equal(runFolderParent({ kind: 'fresh' }), undefined);
+  assert.equal(runFolderParent({ kind: 'snapshot', file: '/c/warm.qcow2', loadvm: 'lab-ready' }), undefined);
 });

@@ -96,6 +96,30 @@ test("savevm's error text fails the suspend in plain words; the share goes back"
   await session.stop();
 });
 
+test('a release the agent never finishes, then a share that will not mount: said, machine ready', async () => {
+  const { savedSessions, overlayDir, slot } = setup();
+  const behaviour: FakeBehaviour = {
+    overlayDir,
+    onCommand: (script) => {
+      if (script === RELEASE_SHARE) throw new Error('guest agent: timed out');
+      if (script === RESTORE_SHARE) throw new Error('mount: /root/work: mount(2) failed');
+    },
+  };
+  const { session, made, states } = makeSession([behaviour], { workspace, savedSessions });
+  await session.start();
+  await assert.rejects(session.suspend(), {
+    name: 'SuspendError',
+    message:
+      'guest agent: timed out. The workspace could not be mounted again at /root/work: save your work ' +
+      'elsewhere, then Reset machine (your files on the host are safe).',
+  });
+  assert.deepEqual(states, ['booting', 'ready', 'suspending', 'ready']);
+  assert.deepEqual(made[0]!.commands.slice(-2), [RELEASE_SHARE, RESTORE_SHARE]);
+  assert.equal(made[0]!.savedSnapshot, undefined, 'no savevm after a release that did not finish');
+  assert.equal(slot.read(), null);
+  await session.stop();
+});
+
 test('a machine without a workspace suspends without touching a share', async () => {
   const { savedSessions, overlayDir } = setup();
   const { session, made } = makeSession([{ overlayDir }], { savedSessions });
@@ -130,7 +154,7 @@ test('resume in a new session: stopped → booting → ready on the saved disk, 
   const resumed = proc.commands.find((c) => c.startsWith('date -s'))!;
   assert.match(
     resumed,
-    /^date -s @\d+\.\d{3} >\/dev\/null\nmount -t 9p .*X-mount\.mkdir workspace \/root\/work \|\| exit 1\nrm -f \/run\/farfetchd-lab\/away\nfor f in /,
+    /^date -s @\d+\.\d{3} >\/dev\/null\nmountpoint -q \/root\/work \|\| \{ mount -t 9p .*X-mount\.mkdir workspace \/root\/work; \} \|\| \{ rm -f \/run\/farfetchd-lab\/away; exit 1; \}\nrm -f \/run\/farfetchd-lab\/away\nfor f in /,
   );
   assert.ok(proc.commands.includes(stty(40, 120)));
   assert.deepEqual(proc.written, ['\x0c']);
@@ -138,6 +162,7 @@ test('resume in a new session: stopped → booting → ready on the saved disk, 
   assert.equal(status.loadedModule, 'p3');
   assert.equal(status.savedSession, undefined);
   assert.equal(existsSync(slot.meta), false, 'the saved session is consumed');
+  assert.equal(proc.diskConsumed, true, "the disk is the machine's now: disposal removes it");
   assert.deepEqual(
     status.bootSteps.map((s) => s.step),
     ['qemu-started', 'kernel-up', 'init', 'agent-ready'],
