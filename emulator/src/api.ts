@@ -303,7 +303,7 @@ export interface LabApi extends ExerciseApi {
   status(): Promise<VmStatus>;
   start(): Promise<VmStatus>;
   stop(): Promise<VmStatus>;
-  /** Throws away the guest's disk overlay and boots a clean guest. */
+  /** A clean guest: the warm snapshot loaded into the same QEMU where it can, else a new machine. */
   reset(): Promise<VmStatus>;
   loadModule(module: ModuleName): Promise<VmStatus>;
   /**

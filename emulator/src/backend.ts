@@ -94,7 +94,8 @@ export function createBackend(opts: BackendOptions = {}): LabBackend {
   });
   let lastState: VmState = session.status().state;
   session.on('status', (status) => {
-    // Every boot gets a fresh pty, unpaused: the console's flow control starts over with it.
+    // Every boot starts the console's flow control over, unpaused (a new pty, or after an in-place
+    // reset the same one).
     if (status.state !== lastState && (status.state === 'booting' || status.state === 'stopped')) {
       hub.newBoot();
     }

@@ -23,7 +23,7 @@ export interface SavedSession {
   format: typeof FORMAT;
   /** The guest image's key (manifest.json): a snapshot only resumes on the image it was made on. */
   imageKey: string;
-  /** machineShape(): accelerator, memory, CPUs, share, paging mode, kernel, kernel command line. */
+  /** machineShape(): accelerator, memory, CPUs, share, paging mode, kernel, default command line. */
   shape: string;
   /** The workspace folder it belongs to (absolute), or null for a machine without one. */
   workspace: string | null;

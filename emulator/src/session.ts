@@ -1,10 +1,10 @@
 // LabSession: one guest machine, as a serialized state machine over disposable QEMU processes.
 //
 // The states and their transitions are data (session-state.ts); this class applies them. Every
-// operation that changes the machine (start, stop, reset, loadModule, following a reboot) runs
-// from one queue, one after the other. Each QEMU process is an epoch: when the session lets a
-// process go, the epoch ends, and whatever that process still reports (console output, its
-// exit, a panic) is dropped. stop(), reset() and a kernel crash do not wait behind the boot or
+// operation that changes the machine (start, stop, reset, suspend, resume, loadModule, following
+// a reboot) runs from one queue, one after the other. Each QEMU process is an epoch: when the
+// session lets a process go, the epoch ends, and whatever that process still reports (console
+// output, its exit, a panic) is dropped. stop(), reset() and a kernel crash do not wait behind the boot or
 // guest command in flight: they interrupt it (operation-queue.ts), and a boot disposes its
 // process before their turn comes.
 //

@@ -25,7 +25,8 @@ export function warmStatePath(
 
 /**
  * What a snapshot depends on besides the image: the machine QEMU builds, and the kernel's
- * command line (a snapshot holds a kernel booted with it).
+ * default command line (a snapshot holds a kernel booted with it; the per-host `lpj=` is left
+ * out: a delay-loop constant read once at boot, which a loaded snapshot never reads again).
  */
 export function machineShape(
   accel: string,
