@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_KERNEL_CMDLINE, kernelCommandLine, tcgLoopsPerJiffy } from '../../src/kernel-cmdline.ts';
-import { buildQemuArgs, type QemuConfig } from '../../src/qemu-args.ts';
-
-const linux: QemuConfig = {
-  accel: 'tcg',
-  hostPlatform: 'linux',
-  kernelPath: '/lab/bzImage',
-  diskPath: '/run/lab/overlay.qcow2',
-  qmp: { kind: 'unix', path: '/run/lab/qmp.sock' },
-  agent: { kind: 'unix', path: '/run/lab/agent.sock' },
-  kernelLog: { kind: 'unix', path: '/run/lab/kernel-log.sock' },
-};
+import { buildQemuArgs } from '../../src/qemu-args.ts';
+import { linux } from './qemu-config-fixture.ts';
 
 function appendOf(args: string[]): string {
   return args[args.indexOf('-append') + 1]!;

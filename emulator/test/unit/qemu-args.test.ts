@@ -8,16 +8,7 @@ import {
   QemuConfigError,
   type QemuConfig,
 } from '../../src/qemu-args.ts';
-
-const linux: QemuConfig = {
-  accel: 'tcg',
-  hostPlatform: 'linux',
-  kernelPath: '/lab/bzImage',
-  diskPath: '/run/lab/overlay.qcow2',
-  qmp: { kind: 'unix', path: '/run/lab/qmp.sock' },
-  agent: { kind: 'unix', path: '/run/lab/agent.sock' },
-  kernelLog: { kind: 'unix', path: '/run/lab/kernel-log.sock' },
-};
+import { linux } from './qemu-config-fixture.ts';
 
 /** The value that follows `flag` (the first occurrence), or undefined. */
 function after(args: string[], flag: string): string | undefined {
