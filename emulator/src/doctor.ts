@@ -18,6 +18,7 @@ import { labCacheDir, verdictFilePath } from './accel-verdicts.ts';
 import { findQemu, findQemuImg, qemuInstallHint, QEMU_ENV } from './qemu-find.ts';
 import { imageDir, loadImage, repoRoot, type GuestImage } from './image.ts';
 import { findStaleWarmSnapshots, unregisteredWarmSnapshots } from './run-folders.ts';
+import { savedSessionsDir } from './saved-sessions.ts';
 
 /** Below this much free space a boot may fail writing its overlay or warm snapshot. */
 export const MIN_FREE_BYTES = 2 * 1024 ** 3;
@@ -122,6 +123,8 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
       path: cacheDir,
       bytes: await diskUsage(cacheDir, (f) => /^warm-.*\.qcow2$/.test(f)),
     },
+    // Suspended machines (Suspend; each a whole disk with its RAM snapshot) until resumed.
+    { name: 'saved sessions', path: savedSessionsDir(env), bytes: await diskUsage(savedSessionsDir(env)) },
     { name: 'accelerator verdicts', path: verdicts, bytes: await diskUsage(verdicts) },
   ];
   const warmSnapshots = await warmSnapshotSpace(cacheDir, image?.manifest.key);

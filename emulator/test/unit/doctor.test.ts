@@ -271,10 +271,12 @@ test('collectSystemReport: what it finds, and reprobe forgets the remembered ver
     [
       ['build output', path.join(dir, 'out')],
       ['warm snapshots', path.join(dir, 'cache')],
+      ['saved sessions', path.join(dir, 'cache', 'sessions')],
       ['accelerator verdicts', path.join(dir, 'cache', 'accel-verdicts.json')],
     ],
   );
-  assert.ok(first.caches[0]!.bytes > 0 && first.caches[2]!.bytes > 0);
+  assert.equal(first.caches[2]!.bytes, 0, 'nothing suspended yet');
+  assert.ok(first.caches[0]!.bytes > 0 && first.caches[3]!.bytes > 0);
   assert.equal(await probes(), 1);
 
   const remembered = await collectSystemReport({ env, kvmDevice });
