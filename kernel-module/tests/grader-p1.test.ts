@@ -5,20 +5,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import type { CheckReport } from '../../emulator/src/api.ts';
-import { gradePart } from '../../emulator/src/grader.ts';
-import { check, failedChecks, saveReport, studentFolder, VARIANTS, type Edit } from './grader-variants.ts';
-
-/** Grades `module` with `edits`; the report is kept as test-results/grader/p1-VARIANT.json. */
-async function grade(variant: string, module: string, edits: Edit[]): Promise<CheckReport> {
-  const src = studentFolder(module, edits);
-  try {
-    const report = await gradePart({ part: 1, src });
-    saveReport(`p1-${variant}`, report);
-    return report;
-  } finally {
-    rmSync(src, { recursive: true });
-  }
-}
+import { check, failedChecks, gradeVariant, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
 
 test('the reference Part 1 passes every check with every point (check --json)', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
@@ -43,7 +30,7 @@ test('the reference Part 1 passes every check with every point (check --json)', 
 });
 
 test('no TASK_SIZE_OF check: the module text is read, kernel_text_address_is_efault fails', async () => {
-  const report = await grade('noTaskSizeCheck', 'farfetch_p1', VARIANTS.noTaskSizeCheck);
+  const report = await gradeVariant(1, 'noTaskSizeCheck', 'farfetch_p1', VARIANTS.noTaskSizeCheck);
   assert.deepEqual(failedChecks(report), ['kernel_text_address_is_efault']);
   assert.match(
     check(report, 'kernel_text_address_is_efault').message,
@@ -52,7 +39,7 @@ test('no TASK_SIZE_OF check: the module text is read, kernel_text_address_is_efa
 });
 
 test('GUP in Part 1 (the Part 2 module handed in): the never-touched page is not EFAULT', async () => {
-  const report = await grade('gupInPart1', 'farfetch_p2', []);
+  const report = await gradeVariant(1, 'gupInPart1', 'farfetch_p2', []);
   assert.ok(failedChecks(report).includes('p1_untouched_page_is_efault'), failedChecks(report).join(' '));
   assert.match(
     check(report, 'p1_untouched_page_is_efault').message,
@@ -61,13 +48,13 @@ test('GUP in Part 1 (the Part 2 module handed in): the never-touched page is not
 });
 
 test('no set_page_dirty_lock: what shared_file_write_reaches_the_disk sees', async () => {
-  const report = await grade('noSetPageDirty', 'farfetch_p1', VARIANTS.noSetPageDirty);
+  const report = await gradeVariant(1, 'noSetPageDirty', 'farfetch_p1', VARIANTS.noSetPageDirty);
   // See the report: on 6.12 ext4 the write fault that made the pte writable already dirtied the page.
   assert.deepEqual(failedChecks(report), []);
 });
 
 test('no put_page: the pages read stay allocated, far_drops_page_references fails and names the leak', async () => {
-  const report = await grade('noPutPage', 'farfetch_p1', VARIANTS.noPutPage);
+  const report = await gradeVariant(1, 'noPutPage', 'farfetch_p1', VARIANTS.noPutPage);
   assert.deepEqual(failedChecks(report), ['far_drops_page_references']);
   assert.match(
     check(report, 'far_drops_page_references').message,
@@ -77,7 +64,7 @@ test('no put_page: the pages read stay allocated, far_drops_page_references fail
 });
 
 test('a NULL dereference: the oops fails the running check with its file:line, the later checks still run', async () => {
-  const report = await grade('nullDeref', 'farfetch_p1', VARIANTS.nullDeref);
+  const report = await gradeVariant(1, 'nullDeref', 'farfetch_p1', VARIANTS.nullDeref);
   assert.deepEqual(failedChecks(report), ['kernel_thread_is_esrch', 'exited_process_is_esrch']);
   for (const name of ['kernel_thread_is_esrch', 'exited_process_is_esrch']) {
     assert.match(

@@ -6,8 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gradePart } from '../../emulator/src/grader.ts';
-import { check, failedChecks, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
+import { check, failedChecks, gradeVariant, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
 
 test('the reference Part 2 passes every check (check --format gradescope --output FILE)', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
@@ -41,9 +40,7 @@ test('the reference Part 2 passes every check (check --format gradescope --outpu
 });
 
 test('no mmput: the whole address space stays, far_drops_mm_reference fails and names it', async () => {
-  const src = studentFolder('farfetch_p2', VARIANTS.noMmput);
-  const report = await gradePart({ part: 2, src }).finally(() => rmSync(src, { recursive: true }));
-  saveReport('p2-noMmput', report);
+  const report = await gradeVariant(2, 'noMmput', 'farfetch_p2', VARIANTS.noMmput);
   assert.deepEqual(failedChecks(report), ['far_drops_mm_reference']);
   assert.match(
     check(report, 'far_drops_mm_reference').message,

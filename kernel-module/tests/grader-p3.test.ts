@@ -4,21 +4,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import type { CheckReport } from '../../emulator/src/api.ts';
-import { gradePart } from '../../emulator/src/grader.ts';
-import { check, failedChecks, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
-
-/** Grades the Part 3 module with `edits`; the report is kept as test-results/grader/p3-VARIANT.json. */
-async function grade(variant: keyof typeof VARIANTS): Promise<CheckReport> {
-  const src = studentFolder('farfetch_p3', VARIANTS[variant]);
-  try {
-    const report = await gradePart({ part: 3, src });
-    saveReport(`p3-${variant}`, report);
-    return report;
-  } finally {
-    rmSync(src, { recursive: true });
-  }
-}
+import { check, failedChecks, gradeVariant, saveReport, studentFolder, VARIANTS } from './grader-variants.ts';
 
 test('the reference Part 3 passes every check (check --format prairielearn)', async () => {
   const { runCli } = await import('../../emulator/test/integration/helpers.ts');
@@ -45,13 +31,13 @@ test('the reference Part 3 passes every check (check --format prairielearn)', as
 });
 
 test('default_llseek (a choice the spec leaves open) loses no point', async () => {
-  const report = await grade('defaultLlseek');
+  const report = await gradeVariant(3, 'defaultLlseek', 'farfetch_p3', VARIANTS.defaultLlseek);
   assert.deepEqual(failedChecks(report), []);
   assert.equal(report.score, report.maxScore);
 });
 
 test('a root check left in Part 3: p3_has_no_root_check fails', async () => {
-  const report = await grade('rootCheckInP3');
+  const report = await gradeVariant(3, 'rootCheckInP3', 'farfetch_p3', VARIANTS.rootCheckInP3);
   assert.deepEqual(failedChecks(report), ['p3_has_no_root_check']);
   assert.match(
     check(report, 'p3_has_no_root_check').message,
@@ -60,7 +46,7 @@ test('a root check left in Part 3: p3_has_no_root_check fails', async () => {
 });
 
 test('ioctl not checking the pid: p3_ioctl_no_such_pid_is_esrch fails (and the case that needs a failed ioctl)', async () => {
-  const report = await grade('ioctlNoPidCheck');
+  const report = await gradeVariant(3, 'ioctlNoPidCheck', 'farfetch_p3', VARIANTS.ioctlNoPidCheck);
   assert.deepEqual(failedChecks(report), [
     'p3_ioctl_no_such_pid_is_esrch',
     'p3_failed_ioctl_keeps_the_old_pid',

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckReport } from '../../emulator/src/api.ts';
+import { gradePart } from '../../emulator/src/grader.ts';
 import { repoRoot } from '../../emulator/src/image.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -138,4 +139,24 @@ export const REPORTS_DIR = path.join(repoRoot, 'test-results', 'grader');
 export function saveReport(name: string, report: unknown): void {
   mkdirSync(REPORTS_DIR, { recursive: true });
   writeFileSync(path.join(REPORTS_DIR, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
+}
+
+/**
+ * Grades `module` (a reference module's folder name) with `edits` made to it as Part `part`, in
+ * the real guest; the report is kept as test-results/grader/p<part>-<variant>.json.
+ */
+export async function gradeVariant(
+  part: 1 | 2 | 3,
+  variant: string,
+  module: string,
+  edits: Edit[] = [],
+): Promise<CheckReport> {
+  const src = studentFolder(module, edits);
+  try {
+    const report = await gradePart({ part, src });
+    saveReport(`p${part}-${variant}`, report);
+    return report;
+  } finally {
+    rmSync(src, { recursive: true });
+  }
 }
