@@ -82,7 +82,7 @@ static int run_case(const struct test_case *c, char *why, size_t size)
 		int ret;
 
 		close(p[0]);
-		alarm(TIMEOUT);
+		alarm(c->timeout ? c->timeout : TIMEOUT);
 		failure[0] = '\0';
 		ret = c->fn();
 		if (ret && !failure[0])

@@ -85,9 +85,15 @@ struct test_case {
 	const char *name;
 	int (*fn)(void);
 	unsigned int modules;
+	unsigned int timeout;	/* seconds; 0 for TIMEOUT */
 };
 
-#define CASE(fn, modules) { #fn, fn, modules }
+#define CASE(fn, modules) { #fn, fn, modules, 0 }
+/*
+ * A case whose work is inherently large (gigabytes copied): its limit must
+ * not fail a correct but slower module on a slow or busy machine.
+ */
+#define SLOW_CASE(fn, modules, seconds) { #fn, fn, modules, seconds }
 
 /* The tables of cases, one per file (tests_NAME.c). */
 extern const struct test_case args_cases[], common_cases[], p1_cases[], gup_cases[],
