@@ -16,8 +16,11 @@ kit=$1
 replace() {
 	n=$(grep -cxF -- "$2" "$1" || true)
 	[ "$n" = 1 ] || { echo "kbuild-shell-answers: $1: expected one line '$2', found $n" >&2; exit 1; }
-	awk -v old="$2" -v new="$3" '$0 == old { print new; next } { print }' "$1" >"$1.tmp"
+	# Through the environment, not awk -v, which reads backslashes as escapes (the SUBARCH line
+	# ends in one); then checked: the new line must be there, as given.
+	old=$2 new=$3 awk '$0 == ENVIRON["old"] { print ENVIRON["new"]; next } { print }' "$1" >"$1.tmp"
 	mv "$1.tmp" "$1"
+	grep -qxF -- "$3" "$1" || { echo "kbuild-shell-answers: $1: '$3' was not written" >&2; exit 1; }
 }
 
 # A value make reads back as it is: no $, #, comma, backslash or unbalanced parentheses.
