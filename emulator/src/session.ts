@@ -52,10 +52,10 @@ export class LabSession extends SessionView {
       module: () => this.modules.status().loadedModule,
       start: (disk, guard) => this.startMachine(disk, guard),
       resumed: (module) => {
-        for (const step of ['kernel-up', 'init', 'agent-ready'] as const) this.progress.add(step);
+        this.guestUp();
         this.modules.assume(module);
       },
-      sizeConsole: (proc) => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
+      sizeConsole: (proc) => this.sizeConsoleOf(proc),
       retire: () => this.retire().then(() => void (this.readyAt = null)),
       stop: () => this.doStop(),
     });
@@ -267,16 +267,23 @@ export class LabSession extends SessionView {
 
   /** Brings a started guest up to ready (clock, workspace mounted, console sized). */
   private async readyMachine(proc: LabProcess, fromSnapshot: boolean, guard: Guard): Promise<void> {
-    // With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both.
-    this.progress.add('kernel-up');
-    this.progress.add('init');
-    this.progress.add('agent-ready');
+    this.guestUp();
     await settleGuest(proc, guard, {
       fromSnapshot,
       workspace: !!this.opts.workspace,
-      sizeConsole: () => this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size))),
+      sizeConsole: () => this.sizeConsoleOf(proc),
       terminal: !this.opts.noTerminal,
     });
+  }
+
+  /** With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both. */
+  private guestUp(): void {
+    for (const step of ['kernel-up', 'init', 'agent-ready'] as const) this.progress.add(step);
+  }
+
+  /** The session's console size on `proc`'s guest now and after every resize (coalesced). */
+  private sizeConsoleOf(proc: LabProcess): Promise<void> {
+    return this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size)));
   }
 
   /** Launches `proc` and waits for its agent, under the hardware watchdog. */
