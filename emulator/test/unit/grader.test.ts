@@ -32,13 +32,16 @@ const MASKS: Record<string, Part[]> = {
   M_NONE: [],
 };
 
-/** Every case of the C suite with the parts it runs for (from the CASE() tables). */
+/** Every case of the C suite with the parts it runs for (from the CASE() and SLOW_CASE() tables). */
 function suiteCases(): Map<string, Part[]> {
   const cases = new Map<string, Part[]>();
   for (const f of readdirSync(tests).filter((n) => /^tests_.*\.c$/.test(n))) {
-    for (const m of readFileSync(path.join(tests, f), 'utf8').matchAll(/CASE\((\w+), (\w+)\)/g)) {
-      assert.ok(m[2]! in MASKS, `${f}: unknown module mask ${m[2]}`);
-      cases.set(m[1]!, MASKS[m[2]!]!);
+    for (const m of readFileSync(path.join(tests, f), 'utf8').matchAll(
+      /\bCASE\((\w+), (\w+)\)|\bSLOW_CASE\((\w+), (\w+), \d+\)/g,
+    )) {
+      const [name, mask] = m[1] ? [m[1], m[2]!] : [m[3]!, m[4]!];
+      assert.ok(mask in MASKS, `${f}: unknown module mask ${mask}`);
+      cases.set(name, MASKS[mask]!);
     }
   }
   return cases;
