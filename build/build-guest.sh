@@ -297,6 +297,7 @@ build_image() {
 		tmpfs /tmp tmpfs mode=1777 0 0
 		tmpfs /run tmpfs mode=755 0 0
 		debugfs /sys/kernel/debug debugfs defaults 0 0
+		tracefs /sys/kernel/tracing tracefs defaults 0 0
 	EOF
 	# The login shell's start-up runs two programs of its own, `id -u` (Debian's /etc/profile)
 	# and `mesg n` (root's ~/.profile: no other user writes to this console anyway): bash knows

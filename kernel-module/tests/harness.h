@@ -117,6 +117,14 @@ void reap(struct target *t);
 long peek(pid_t pid, unsigned long addr, void *buf, size_t len);
 char *map_pages(size_t pages);
 void write_secret(void *p);
+
+/* Calls of folio_mark_dirty() by the calling thread (harness_trace.c). */
+struct dirty_count {
+	int outside_fault;	/* the module's own: set_page_dirty_lock() and the like */
+	int in_fault;		/* a write fault's, e.g. GUP's FOLL_WRITE faulting the page in */
+};
+int dirty_watch_start(void);
+int dirty_watch_stop(struct dirty_count *count);
 void touch_pages(void *p);
 void fill_two_pages(void *p);
 void fill_last_page(void *last);

@@ -32,19 +32,31 @@ static void drop_caches(void)
 	}
 }
 
+/*
+ * The scratch file mapped shared and written by a target, so that Part 1
+ * finds a present, writable pte: the file in @fd, the mapping (the same
+ * address in the target) in @p.
+ */
+static int shared_file_target(int *fd, char **p, struct target *t)
+{
+	*fd = scratch_file();
+	if (*fd < 0)
+		return -1;
+	*p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	REQUIRE(*p != MAP_FAILED);
+	*t = spawn(write_secret, *p);
+	REQUIRE(t->pid > 0);
+	return 0;
+}
+
 static int shared_file_write_reaches_the_disk(void)
 {
-	int fd = scratch_file();
 	char *p, seen[sizeof(SECRET)] = "";
 	struct target t;
+	int fd;
 
-	if (fd < 0)
+	if (shared_file_target(&fd, &p, &t))
 		return -1;
-	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	REQUIRE(p != MAP_FAILED);
-	/* Written by the target, so that Part 1 finds a present, writable pte. */
-	t = spawn(write_secret, p);
-	REQUIRE(t.pid > 0);
 	EXPECT_EQ(far(FAR_WRITE, "Howdy", t.pid, (unsigned long)p, 5), 5);
 	reap(&t);
 	munmap(p, PAGE);
@@ -53,6 +65,37 @@ static int shared_file_write_reaches_the_disk(void)
 	EXPECT_EQ(pread(fd, seen, sizeof(seen), 0), sizeof(seen));
 	EXPECT_MEM(seen, "Howdyhis is private!", sizeof(SECRET));
 	close(fd);
+	return 0;
+}
+
+/*
+ * On 6.12 the pte a FAR_WRITE may use is writable only after a write fault
+ * that dirtied the page, so a module that never marks it dirty loses the
+ * write only when writeback cleans the page between its walk (or GUP) and
+ * its copy: the case above cannot see that. This one watches the marking.
+ */
+static int far_write_marks_the_page_dirty(void)
+{
+	struct dirty_count dirty;
+	struct target t;
+	int fd;
+	long got;
+	char *p;
+
+	if (shared_file_target(&fd, &p, &t))
+		return -1;
+	if (dirty_watch_start())
+		return -1;
+	got = far(FAR_WRITE, "Howdy", t.pid, (unsigned long)p, 5);
+	if (dirty_watch_stop(&dirty))
+		return -1;
+	reap(&t);
+	munmap(p, PAGE);
+	close(fd);
+	EXPECT_EQ(got, 5);
+	if (!dirty.outside_fault)
+		return fail("expected the page written to be marked dirty (set_page_dirty_lock()), got no call of folio_mark_dirty() outside a page fault (%d inside): writeback may never write the change to the file",
+			    dirty.in_fault);
 	return 0;
 }
 
@@ -183,6 +226,7 @@ static int kernel_text_address_is_efault(void)
 
 const struct test_case memory_cases[] = {
 	CASE(shared_file_write_reaches_the_disk, M_ANY),
+	CASE(far_write_marks_the_page_dirty, M_ANY),
 	CASE(page_evicted_by_madv_pageout, M_ANY),
 	CASE(p1_reads_the_zero_page, M_P1),
 	CASE(prot_none_page_is_read_as_ptrace_does, M_ANY),
