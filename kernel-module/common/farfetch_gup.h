@@ -17,10 +17,13 @@
 
 /*
  * Pages taken per get_user_pages_remote() call for FAR_READ: one mmap lock
- * round and one walk for up to this many pages, as process_vm_readv() does.
- * The array lives on the stack (128 bytes).
+ * round and one walk for the whole batch.  A read of up to
+ * FAR_GUP_STACK_BATCH pages keeps the array on the stack (128 bytes); a
+ * longer one takes an array of up to a page of pointers, as
+ * process_vm_readv() does, so that a 1 MiB read is one call.
  */
-#define FAR_GUP_BATCH 16
+#define FAR_GUP_STACK_BATCH 16
+#define FAR_GUP_MAX_BATCH (PAGE_SIZE / sizeof(struct page *))
 
 /**
  * far_copy_page_to_user - copy from one of the target's pages to the caller
@@ -60,7 +63,7 @@ static inline unsigned long far_copy_page_to_user(struct page *page,
  * FAR_WRITE, and a read-only private mapping can be written.  The caller's
  * buffer is only touched while no mmap lock is held, so that a fault on it
  * cannot deadlock against the target's lock when the target is the caller
- * itself.  FAR_READ takes up to FAR_GUP_BATCH pages per call and copies
+ * itself.  FAR_READ takes up to FAR_GUP_MAX_BATCH pages per call and copies
  * each straight to the caller once the lock is dropped.  FAR_WRITE goes
  * page by page through a kernel bounce buffer and writes the page under the
  * lock (see far_copy_page()).  A page counts when all of its bytes were
@@ -70,7 +73,7 @@ static inline unsigned long far_copy_page_to_user(struct page *page,
  * Return: the number of bytes copied; if some pages were copied before an
  * error, that count; otherwise -EFAULT (a page that can't be had, or a bad
  * caller buffer), -EINTR (killed while waiting for the mmap lock or the
- * fault), -ENOMEM (no bounce buffer), or another error of
+ * fault), -ENOMEM (no bounce buffer or page array), or another error of
  * get_user_pages_remote().
  */
 static inline ssize_t far_gup_copy(struct mm_struct *mm,
@@ -88,9 +91,9 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 	/* LAB: TODO gup-copy: error. */
 	/* LAB: STUB return -ENOSYS; */
 	unsigned int gup_flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
-	struct page *pages[FAR_GUP_BATCH];
+	struct page *stack_pages[FAR_GUP_STACK_BATCH], **pages = stack_pages;
+	size_t batch = 1, done = 0;
 	void *bounce = NULL;
-	size_t done = 0;
 	ssize_t err = 0;
 
 	len = min_t(size_t, len, MAX_RW_COUNT);
@@ -98,6 +101,14 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 		bounce = kmalloc(min_t(size_t, len, PAGE_SIZE), GFP_KERNEL);
 		if (!bounce)
 			return -ENOMEM;
+	} else {
+		batch = min_t(size_t, FAR_GUP_MAX_BATCH,
+			      DIV_ROUND_UP(offset_in_page(addr) + len, PAGE_SIZE));
+		if (batch > FAR_GUP_STACK_BATCH) {
+			pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
+			if (!pages)
+				return -ENOMEM;
+		}
 	}
 
 	while (!err && done < len) {
@@ -106,7 +117,7 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 		long nr = 1, got, i;
 
 		if (!write)
-			nr = min_t(size_t, FAR_GUP_BATCH,
+			nr = min_t(size_t, batch,
 				   DIV_ROUND_UP(offset + len - done, PAGE_SIZE));
 		if (write && copy_from_user(bounce, ubuf + done, n)) {
 			err = -EFAULT;
@@ -138,6 +149,8 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 		}
 	}
 	kfree(bounce);
+	if (pages != stack_pages)
+		kfree(pages);
 	/* done <= MAX_RW_COUNT, so it is a valid ssize_t. */
 	return done ? (ssize_t)done : err;
 	/* LAB: END SOLUTION */
