@@ -30,7 +30,7 @@ export const LAB_DATA = {
   part1: { path: 'kernel-module/farfetch_p1', keep: isModuleSource },
   part2: { path: 'kernel-module/farfetch_p2', keep: isModuleSource },
   part3: { path: 'kernel-module/farfetch_p3', keep: isModuleSource },
-  commonHeaders: { path: 'kernel-module/common', keep: (name) => name.endsWith('.h') },
+  commonHeaders: { path: 'kernel-module/common', keep: (name) => /\.(h|mk)$/.test(name) },
   targets: { path: 'targets', keep: (name) => name === 'Makefile' || /\.[ch]$/.test(name) },
 } satisfies Record<string, LabData>;
 

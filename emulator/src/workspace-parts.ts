@@ -21,18 +21,36 @@ export interface PartSources {
   part: Part;
   /** kernel-module/farfetch_pN/: name → text (Makefile, .c, .h). */
   own: Record<string, string>;
-  /** kernel-module/common/: name → text. */
+  /** kernel-module/common/: name → text (headers, and module.mk for the Makefile). */
   common: Record<string, string>;
 }
 
 export const partFolder = (part: Part): string => `farfetch_p${part}`;
 
 const COMMON_INCLUDE = /^ccflags-y\s*\+?=\s*-I\$\(src\)\/\.\.\/common\s*$/;
+/** `include` of a make file in common/ (module.mk: the folder's own `make`). */
+const COMMON_MAKE_INCLUDE = /^include \$\(dir \$\(lastword \$\(MAKEFILE_LIST\)\)\)\.\.\/common\/([\w.-]+)\s*$/;
 const LOCAL_INCLUDE = /^\s*#\s*include\s+"([^"]+)"/gm;
 
-/** The Makefile of a self-contained folder: the reference's, without its ../common include path. */
-export function selfContainedMakefile(makefile: string, folder: string): string {
-  const kept = makefile.split('\n').filter((line) => !COMMON_INCLUDE.test(line));
+/**
+ * The Makefile of a self-contained folder: the reference's, without its ../common include path,
+ * and with the make files it includes from common/ copied in where they were included.
+ */
+export function selfContainedMakefile(
+  makefile: string,
+  folder: string,
+  common: Record<string, string> = {},
+): string {
+  const kept = makefile.split('\n').flatMap((line) => {
+    if (COMMON_INCLUDE.test(line)) return [];
+    const included = COMMON_MAKE_INCLUDE.exec(line)?.[1];
+    if (included === undefined) return [line];
+    const text = common[included];
+    if (text === undefined) {
+      throw new Error(`${folder}/Makefile includes ${included}, which is not in kernel-module/common`);
+    }
+    return text.replace(/\n$/, '').split('\n');
+  });
   const outside = kept.find((line) => line.includes('../'));
   if (outside !== undefined) {
     throw new Error(
@@ -52,7 +70,7 @@ export function assemblePart(sources: PartSources, mode: RenderMode): GeneratedF
   const makefile = sources.own['Makefile'];
   if (makefile === undefined) throw new Error(`kernel-module/${folder} has no Makefile`);
   const files: GeneratedFile[] = [
-    { path: 'Makefile', text: selfContainedMakefile(makefile, folder), mode: 0o644 },
+    { path: 'Makefile', text: selfContainedMakefile(makefile, folder, sources.common), mode: 0o644 },
   ];
   const origin = new Map<string, string>();
   const pending = Object.keys(sources.own).filter((name) => /\.[ch]$/.test(name));
@@ -94,6 +112,6 @@ export async function readPartSources(moduleDir: string, part: Part): Promise<Pa
   return {
     part,
     own: await readTexts(path.join(moduleDir, partFolder(part)), isModuleSource),
-    common: await readTexts(path.join(moduleDir, 'common'), (name) => name.endsWith('.h')),
+    common: await readTexts(path.join(moduleDir, 'common'), (name) => /\.(h|mk)$/.test(name)),
   };
 }

@@ -1,8 +1,9 @@
 // A student's edit is never lost and never silently not rebuilt (issue 12): in the real guest,
 // the p3 sources are edited three times in a row (the pr_info at load), then a header it
-// includes twice, and after each `make` the module loaded prints the new text; a `make` with
-// nothing changed leaves the .ko alone. This guards the module-build kit's speed-ups (try-run
-// and start-up answers remembered in the image, `make -j` in the module's Makefile).
+// includes twice, then once while a make runs, and after each `make` the module loaded prints
+// the new text; a `make` with nothing changed starts no kbuild and leaves the .ko alone. This
+// guards the module-build kit's speed-ups (try-run and start-up answers remembered in the image,
+// `make -j` and the up-to-date check in the module's Makefile).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { guestExec } from '../../emulator/test/integration/helpers.ts';
@@ -30,12 +31,24 @@ for i in 1 2; do
 	echo "header $i: $(dmesg | grep -c "header $i: edit 3: registered with major") load(s) with the new text"
 	rmmod farfetch_p3
 done
-before=$(stat -c %Y.%y farfetch_p3.ko)
+# Saved while make runs, after the compiler read the file (its object is then newer than the
+# source): the next make still builds it.
+sed -i -E "s/\"edit [0-9]+: registered with major/\"edit 4: registered with major/" farfetch_p3.c
+make -s >/dev/null &
+for i in $(seq 3000); do pgrep -x cc1 >/dev/null && break; sleep 0.1; done
+sleep 1
+sed -i -E "s/\"edit 4: registered with major/\"edit 5: registered with major/" farfetch_p3.c
+wait
 make -s >/dev/null
+insmod farfetch_p3.ko
+echo "saved during a build: $(dmesg | grep -c "edit 5: registered with major") load(s) with the new text"
+rmmod farfetch_p3
+before=$(stat -c %Y.%y farfetch_p3.ko)
+[ "$(make)" = "make: Nothing to be done for 'all'." ] && echo "nothing changed: kbuild not started"
 [ "$(stat -c %Y.%y farfetch_p3.ko)" = "$before" ] && echo "nothing changed: farfetch_p3.ko untouched"
 `;
 
-test('edit, make, insmod three times in a row, then a header twice: each load runs the edited source', async () => {
+test('edit, make, insmod three times in a row, a header twice, a save during make: each load runs the edited source', async () => {
   const r = await guestExec('none', ['bash', '-c', script], ['--timeout', '2400']);
   assert.equal(
     r.stdout,
@@ -45,6 +58,8 @@ test('edit, make, insmod three times in a row, then a header twice: each load ru
       'round 3: 1 load(s) with the new text',
       'header 1: 1 load(s) with the new text',
       'header 2: 1 load(s) with the new text',
+      'saved during a build: 1 load(s) with the new text',
+      'nothing changed: kbuild not started',
       'nothing changed: farfetch_p3.ko untouched',
       '',
     ].join('\n'),

@@ -193,6 +193,7 @@ test('electron-builder.yml: `files` packs every file the exercise and the grader
     'kernel-module/farfetch_p3/farfetch_p3.c',
     'kernel-module/farfetch_p1/Makefile',
     'kernel-module/common/farfetch_common.h',
+    'kernel-module/common/module.mk',
     'targets/Makefile',
     'targets/farfetchd.c',
   ]) {

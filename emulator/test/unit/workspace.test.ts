@@ -110,6 +110,15 @@ test('assemblePart refuses an include it cannot find and a Makefile that reaches
     selfContainedMakefile('obj-m := a.o\nccflags-y += -I$(src)/../common\nall:\n', 'farfetch_p1'),
     'obj-m := a.o\nall:\n',
   );
+  const include = 'include $(dir $(lastword $(MAKEFILE_LIST)))../common/module.mk';
+  assert.equal(
+    selfContainedMakefile(`obj-m := a.o\n${include}\n`, 'farfetch_p1', { 'module.mk': 'all:\n\tmake\n' }),
+    'obj-m := a.o\nall:\n\tmake\n',
+  );
+  assert.throws(
+    () => selfContainedMakefile(`obj-m := a.o\n${include}\n`, 'farfetch_p3'),
+    new Error('farfetch_p3/Makefile includes module.mk, which is not in kernel-module/common'),
+  );
   assert.throws(
     () => selfContainedMakefile('obj-m := a.o\nccflags-y += -I$(src)/../other\n', 'farfetch_p2'),
     new Error(
