@@ -1,10 +1,12 @@
 // A fake QEMU for the QmpClient tests: a unix socket server in a temp dir that speaks QMP the way
-// QEMU 7.2 does (greeting, ids echoed, "\r\n" line ends, events between replies).
+// QEMU 7.2 does (greeting, ids echoed, "\r\n" line ends, events between replies), and withQmp,
+// which runs a test body against one with a connected QmpClient.
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
+import { QmpClient } from '../../src/qmp.ts';
 /** A protocol bug tends to leave a call waiting forever: fail instead of hanging the run. */
 export const TIMEOUT_MS = 5000;
 
@@ -108,4 +110,34 @@ export async function fakeQemu(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+export interface QmpSession {
+  file: string;
+  qemu: Awaited<ReturnType<typeof fakeQemu>>;
+  qmp: QmpClient;
+  /** The fake QEMU's side of the connection qmp made. */
+  peer: Peer;
+}
+
+/**
+ * Starts a fake QEMU on a fresh socket, connects a QmpClient to it and runs body; afterwards,
+ * even when body throws, closes the client (a no-op if it is already disconnected) and QEMU.
+ */
+export async function withQmp<T>(
+  opts: FakeQemuOptions,
+  body: (session: QmpSession) => Promise<T>,
+): Promise<T> {
+  const file = socketPath();
+  const qemu = await fakeQemu(file, opts);
+  try {
+    const qmp = await QmpClient.connect(file, { timeoutMs: 2000 });
+    try {
+      return await body({ file, qemu, qmp, peer: await qemu.peer });
+    } finally {
+      await qmp.close();
+    }
+  } finally {
+    await qemu.close();
+  }
 }

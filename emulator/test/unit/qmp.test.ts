@@ -3,26 +3,21 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { QmpClient, QmpCommandError, QmpConnectError, type QmpEvent } from '../../src/qmp.ts';
-import { GREETING, TIMEOUT_MS, event, fakeQemu, socketPath, type Json } from './fake-qmp.ts';
+import { GREETING, TIMEOUT_MS, event, fakeQemu, socketPath, withQmp, type Json } from './fake-qmp.ts';
 
 test(
   'connect reads the greeting, then negotiates capabilities before anything else',
   { timeout: TIMEOUT_MS },
-  async () => {
-    const file = socketPath();
-    const qemu = await fakeQemu(file);
-    const qmp = await QmpClient.connect(file, { timeoutMs: 2000 });
-    const peer = await qemu.peer;
-    assert.deepEqual(qmp.greeting, GREETING);
-    assert.equal(qmp.runstate, 'running');
-    assert.equal(peer.received.length, 1);
-    assert.equal(peer.received[0]?.execute, 'qmp_capabilities');
-    // No 'oob' is enabled: the client never sends out-of-band commands.
-    assert.equal(peer.received[0]?.arguments, undefined);
-    assert.equal(typeof peer.received[0]?.id, 'string');
-    await qmp.close();
-    await qemu.close();
-  },
+  () =>
+    withQmp({}, async ({ qmp, peer }) => {
+      assert.deepEqual(qmp.greeting, GREETING);
+      assert.equal(qmp.runstate, 'running');
+      assert.equal(peer.received.length, 1);
+      assert.equal(peer.received[0]?.execute, 'qmp_capabilities');
+      // No 'oob' is enabled: the client never sends out-of-band commands.
+      assert.equal(peer.received[0]?.arguments, undefined);
+      assert.equal(typeof peer.received[0]?.id, 'string');
+    }),
 );
 
 test('connect waits for the socket QEMU has not created yet', { timeout: TIMEOUT_MS }, async () => {
@@ -90,44 +85,41 @@ test('connect fails when negotiation is refused', { timeout: TIMEOUT_MS }, async
 });
 
 test('replies are matched by id, in any order, with events in between', { timeout: TIMEOUT_MS }, async () => {
-  const file = socketPath();
   const held: Json[] = [];
-  const qemu = await fakeQemu(file, {
-    onCommand: (peer, command) => {
-      held.push(command);
-      if (held.length < 3) return;
-      // Answer the three commands backwards, with events around the replies.
-      peer.send(event('RESUME'));
-      for (const c of [...held].reverse()) {
-        peer.send({ return: { echo: c.execute, args: c.arguments ?? null }, id: c.id });
-        peer.send(event('RTC_CHANGE', { offset: 1 }));
-      }
+  await withQmp(
+    {
+      onCommand: (peer, command) => {
+        held.push(command);
+        if (held.length < 3) return;
+        // Answer the three commands backwards, with events around the replies.
+        peer.send(event('RESUME'));
+        for (const c of [...held].reverse()) {
+          peer.send({ return: { echo: c.execute, args: c.arguments ?? null }, id: c.id });
+          peer.send(event('RTC_CHANGE', { offset: 1 }));
+        }
+      },
     },
-  });
-  const qmp = await QmpClient.connect(file, { timeoutMs: 2000 });
-  const seen: string[] = [];
-  qmp.onEvent((e) => seen.push(e.event));
-  const [a, b, c] = await Promise.all([
-    qmp.execute('query-status'),
-    qmp.execute('query-kvm'),
-    qmp.execute('device_del', { id: 'x' }),
-  ]);
-  assert.deepEqual(a, { echo: 'query-status', args: null });
-  assert.deepEqual(b, { echo: 'query-kvm', args: null });
-  assert.deepEqual(c, { echo: 'device_del', args: { id: 'x' } });
-  assert.deepEqual(seen, ['RESUME', 'RTC_CHANGE', 'RTC_CHANGE', 'RTC_CHANGE']);
-  const ids = (await qemu.peer).received.map((m) => m.id);
-  assert.equal(new Set(ids).size, 4, `ids must be unique: ${JSON.stringify(ids)}`);
-  await qmp.close();
-  await qemu.close();
+    async ({ qmp, peer }) => {
+      const seen: string[] = [];
+      qmp.onEvent((e) => seen.push(e.event));
+      const [a, b, c] = await Promise.all([
+        qmp.execute('query-status'),
+        qmp.execute('query-kvm'),
+        qmp.execute('device_del', { id: 'x' }),
+      ]);
+      assert.deepEqual(a, { echo: 'query-status', args: null });
+      assert.deepEqual(b, { echo: 'query-kvm', args: null });
+      assert.deepEqual(c, { echo: 'device_del', args: { id: 'x' } });
+      assert.deepEqual(seen, ['RESUME', 'RTC_CHANGE', 'RTC_CHANGE', 'RTC_CHANGE']);
+      const ids = peer.received.map((m) => m.id);
+      assert.equal(new Set(ids).size, 4, `ids must be unique: ${JSON.stringify(ids)}`);
+    },
+  );
 });
 
-test(
-  'an error reply rejects with QmpCommandError carrying class and desc',
-  { timeout: TIMEOUT_MS },
-  async () => {
-    const file = socketPath();
-    const qemu = await fakeQemu(file, {
+test('an error reply rejects with QmpCommandError carrying class and desc', { timeout: TIMEOUT_MS }, () =>
+  withQmp(
+    {
       onCommand: (peer, command) =>
         peer.send({
           error: {
@@ -136,51 +128,49 @@ test(
           },
           id: command.id,
         }),
-    });
-    const qmp = await QmpClient.connect(file, { timeoutMs: 2000 });
-    await assert.rejects(qmp.execute('no-such-command'), (err: Error) => {
-      assert.ok(err instanceof QmpCommandError);
-      assert.equal(err.class, 'CommandNotFound');
-      assert.equal(err.desc, 'The command no-such-command has not been found');
-      assert.equal(err.command, 'no-such-command');
-      assert.equal(
-        err.message,
-        'no-such-command: The command no-such-command has not been found (CommandNotFound)',
-      );
-      return true;
-    });
-    // The connection is still fine after an error reply.
-    assert.equal(qmp.runstate, 'running');
-    await qmp.close();
-    await qemu.close();
-  },
+    },
+    async ({ qmp }) => {
+      await assert.rejects(qmp.execute('no-such-command'), (err: Error) => {
+        assert.ok(err instanceof QmpCommandError);
+        assert.equal(err.class, 'CommandNotFound');
+        assert.equal(err.desc, 'The command no-such-command has not been found');
+        assert.equal(err.command, 'no-such-command');
+        assert.equal(
+          err.message,
+          'no-such-command: The command no-such-command has not been found (CommandNotFound)',
+        );
+        return true;
+      });
+      // The connection is still fine after an error reply.
+      assert.equal(qmp.runstate, 'running');
+    },
+  ),
 );
 
 test(
   'events reach onEvent listeners and events() iterators, in order; unsubscribing stops them',
   { timeout: TIMEOUT_MS },
-  async () => {
-    const file = socketPath();
-    const qemu = await fakeQemu(file);
-    const qmp = await QmpClient.connect(file, { timeoutMs: 2000 });
-    const peer = await qemu.peer;
-    const fromListener: string[] = [];
-    const unsubscribe = qmp.onEvent((e) => fromListener.push(e.event));
-    const iterator = qmp.events();
-    peer.send(event('STOP'));
-    peer.send(event('GUEST_PANICKED', { action: 'pause', info: { type: 'hyper-v' } }));
-    const first = await iterator.next();
-    const second = await iterator.next();
-    assert.equal(first.done, false);
-    assert.equal((first.value as QmpEvent).event, 'STOP');
-    assert.deepEqual(second.value, event('GUEST_PANICKED', { action: 'pause', info: { type: 'hyper-v' } }));
-    assert.deepEqual(fromListener, ['STOP', 'GUEST_PANICKED']);
-    unsubscribe();
-    peer.send(event('RESET', { guest: true, reason: 'guest-reset' }));
-    const third = await iterator.next();
-    assert.equal((third.value as QmpEvent).event, 'RESET');
-    assert.deepEqual(fromListener, ['STOP', 'GUEST_PANICKED'], 'the unsubscribed listener got nothing more');
-    await qmp.close();
-    await qemu.close();
-  },
+  () =>
+    withQmp({}, async ({ qmp, peer }) => {
+      const fromListener: string[] = [];
+      const unsubscribe = qmp.onEvent((e) => fromListener.push(e.event));
+      const iterator = qmp.events();
+      peer.send(event('STOP'));
+      peer.send(event('GUEST_PANICKED', { action: 'pause', info: { type: 'hyper-v' } }));
+      const first = await iterator.next();
+      const second = await iterator.next();
+      assert.equal(first.done, false);
+      assert.equal((first.value as QmpEvent).event, 'STOP');
+      assert.deepEqual(second.value, event('GUEST_PANICKED', { action: 'pause', info: { type: 'hyper-v' } }));
+      assert.deepEqual(fromListener, ['STOP', 'GUEST_PANICKED']);
+      unsubscribe();
+      peer.send(event('RESET', { guest: true, reason: 'guest-reset' }));
+      const third = await iterator.next();
+      assert.equal((third.value as QmpEvent).event, 'RESET');
+      assert.deepEqual(
+        fromListener,
+        ['STOP', 'GUEST_PANICKED'],
+        'the unsubscribed listener got nothing more',
+      );
+    }),
 );
