@@ -11,6 +11,7 @@ import {
   type SenderLike,
 } from '../ipc.ts';
 import { APP_URL } from '../policy.ts';
+import { LAB_HANDLER_NAMES } from './lab-channels.ts';
 
 const APP = APP_URL;
 
@@ -84,41 +85,7 @@ function fakeBackend() {
 test('one handler per API method and one to attach, each removed again', () => {
   const { ipc, handlers } = fakeIpc();
   const unregister = registerLabHandlers(ipc, fakeBackend().backend, APP);
-  assert.deepEqual(
-    [...handlers.keys()].sort(),
-    [
-      'buildAndLoad',
-      'connect',
-      'consoleAck',
-      'consoleInput',
-      'consoleResize',
-      'drivers',
-      'exercise',
-      'grade',
-      'kernelLog',
-      'loadModule',
-      'mappings',
-      'openInEditor',
-      'pageWalk',
-      'probeAccelerator',
-      'processes',
-      'readWorkspaceFile',
-      'reset',
-      'resolveKernelAddress',
-      'resume',
-      'setStepDone',
-      'setWelcomeSeen',
-      'start',
-      'status',
-      'stop',
-      'suspend',
-      'systemReport',
-      'workspaceFiles',
-      'writeWorkspaceFile',
-    ]
-      .map((m) => CHANNEL_PREFIX + m)
-      .sort(),
-  );
+  assert.deepEqual([...handlers.keys()].sort(), [...LAB_HANDLER_NAMES].map((m) => CHANNEL_PREFIX + m).sort());
   unregister();
   assert.equal(handlers.size, 0);
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { repoRoot } from '../../emulator/src/image.ts';
 import { CONTENT_SECURITY_POLICY } from '../../emulator/src/serve.ts';
+import { LAB_HANDLER_NAMES } from './lab-channels.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -141,36 +142,7 @@ test('when ready: one sandboxed, isolated window on app://lab, one handler per A
   assert.equal(windows[0].menuRemoved, process.platform !== 'darwin');
   assert.deepEqual(
     [...ipcHandlers.keys()].sort(),
-    [
-      'buildAndLoad',
-      'connect',
-      'consoleAck',
-      'consoleInput',
-      'consoleResize',
-      'drivers',
-      'exercise',
-      'grade',
-      'kernelLog',
-      'loadModule',
-      'mappings',
-      'openInEditor',
-      'pageWalk',
-      'probeAccelerator',
-      'processes',
-      'readWorkspaceFile',
-      'reset',
-      'resolveKernelAddress',
-      'resume',
-      'setStepDone',
-      'setWelcomeSeen',
-      'start',
-      'status',
-      'stop',
-      'suspend',
-      'systemReport',
-      'workspaceFiles',
-      'writeWorkspaceFile',
-    ].map((m) => `lab:${m}`),
+    LAB_HANDLER_NAMES.map((m) => `lab:${m}`),
   );
   const sender = windows[0].webContents;
   const reply = await ipcHandlers.get('lab:status')!({
