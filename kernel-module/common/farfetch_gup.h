@@ -73,7 +73,7 @@ static inline unsigned long far_copy_page_to_user(struct page *page,
  * Return: the number of bytes copied; if some pages were copied before an
  * error, that count; otherwise -EFAULT (a page that can't be had, or a bad
  * caller buffer), -EINTR (killed while waiting for the mmap lock or the
- * fault), -ENOMEM (no bounce buffer or page array), or another error of
+ * fault), -ENOMEM (no bounce buffer), or another error of
  * get_user_pages_remote().
  */
 static inline ssize_t far_gup_copy(struct mm_struct *mm,
@@ -104,10 +104,13 @@ static inline ssize_t far_gup_copy(struct mm_struct *mm,
 	} else {
 		batch = min_t(size_t, FAR_GUP_MAX_BATCH,
 			      DIV_ROUND_UP(offset_in_page(addr) + len, PAGE_SIZE));
-		if (batch > FAR_GUP_STACK_BATCH) {
-			pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
-			if (!pages)
-				return -ENOMEM;
+		if (batch > FAR_GUP_STACK_BATCH)
+			pages = kmalloc_array(batch, sizeof(*pages),
+					      GFP_KERNEL | __GFP_NOWARN);
+		/* Without the array, smaller batches do the same work. */
+		if (!pages) {
+			pages = stack_pages;
+			batch = FAR_GUP_STACK_BATCH;
 		}
 	}
 

@@ -103,6 +103,8 @@ static int run_case(const struct test_case *c, char *why, size_t size)
 	close(p[0]);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
+	/* A case killed mid-way (its time limit, an oops) leaves its kprobes. */
+	dirty_watch_cleanup();
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		size_t len = strlen(why);

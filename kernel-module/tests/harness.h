@@ -125,6 +125,7 @@ struct dirty_count {
 };
 int dirty_watch_start(void);
 int dirty_watch_stop(struct dirty_count *count);
+void dirty_watch_cleanup(void);
 void touch_pages(void *p);
 void fill_two_pages(void *p);
 void fill_last_page(void *last);

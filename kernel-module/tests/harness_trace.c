@@ -7,13 +7,19 @@
  * page written without set_page_dirty_lock() is lost only when writeback
  * cleans it between the module's walk (or GUP) and its copy, microseconds
  * under TCG. Whether the page is marked dirty is watched instead.
+ *
+ * The events go to a trace instance of their own, so that a trace the
+ * student set up (its buffer, tracing_on) is neither read nor changed.
  */
 #include "harness.h"
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #define TRACEFS "/sys/kernel/tracing"
 #define GROUP "farfetch_tests"
+#define INSTANCE TRACEFS "/instances/" GROUP
+#define EVENTS INSTANCE "/events/" GROUP
 
 /*
  * folio_mark_dirty() is where set_page_dirty_lock(), set_page_dirty() and
@@ -41,12 +47,16 @@ static int put(const char *file, const char *text, int flags)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static void remove_probes(void)
+/* Removes what dirty_watch_start() added; quietly, as some of it may not be there. */
+void dirty_watch_cleanup(void)
 {
 	char line[128];
 	size_t i;
 
-	put(TRACEFS "/events/" GROUP "/enable", "0", 0);
+	if (access(INSTANCE, F_OK))
+		return;
+	put(EVENTS "/enable", "0", 0);
+	rmdir(INSTANCE);
 	for (i = 0; i < NR_PROBES; i++) {
 		snprintf(line, sizeof(line), "-:" GROUP "/%s", names[i]);
 		put(TRACEFS "/kprobe_events", line, O_APPEND);
@@ -57,6 +67,7 @@ int dirty_watch_start(void)
 {
 	char file[160], filter[64];
 	cpu_set_t one;
+	int cpu;
 	size_t i;
 
 	if (access(TRACEFS "/kprobe_events", W_OK) &&
@@ -66,29 +77,37 @@ int dirty_watch_start(void)
 	 * One CPU, so that the events are in the order they happened (each CPU
 	 * has its own buffer and clock).
 	 */
+	cpu = sched_getcpu();
+	if (cpu < 0)
+		return fail("setup failed: sched_getcpu: %s", strerror(errno));
 	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
+	CPU_SET(cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one))
 		return fail("setup failed: sched_setaffinity: %s", strerror(errno));
-	remove_probes();	/* left by a case killed mid-way */
+	dirty_watch_cleanup();	/* left by a run killed mid-way */
 	snprintf(filter, sizeof(filter), "common_pid == %d", gettid());
 	for (i = 0; i < NR_PROBES; i++) {
 		if (put(TRACEFS "/kprobe_events", probes[i], O_APPEND)) {
 			fail("setup failed: kprobe %s: %s", probes[i], strerror(errno));
 			goto remove;
 		}
-		snprintf(file, sizeof(file), TRACEFS "/events/" GROUP "/%s/filter", names[i]);
+	}
+	if (mkdir(INSTANCE, 0700)) {
+		fail("setup failed: mkdir %s: %s", INSTANCE, strerror(errno));
+		goto remove;
+	}
+	for (i = 0; i < NR_PROBES; i++) {
+		snprintf(file, sizeof(file), EVENTS "/%s/filter", names[i]);
 		if (put(file, filter, 0)) {
 			fail("setup failed: %s: %s", file, strerror(errno));
 			goto remove;
 		}
 	}
-	if (!put(TRACEFS "/trace", "", O_TRUNC) &&
-	    !put(TRACEFS "/events/" GROUP "/enable", "1", 0))
+	if (!put(EVENTS "/enable", "1", 0))
 		return 0;
 	fail("setup failed: enabling the kprobes: %s", strerror(errno));
 remove:
-	remove_probes();
+	dirty_watch_cleanup();
 	return -1;
 }
 
@@ -113,18 +132,23 @@ static int count_dirty(FILE *trace, struct dirty_count *count)
 	return 0;
 }
 
-/* A kretprobe that had no free instance is a return missing from the trace. */
+/*
+ * A kretprobe that had no free instance is a return missing from the trace.
+ * kprobe_profile names each event without its group.
+ */
 static int probes_missed(void)
 {
 	FILE *f = fopen(TRACEFS "/kprobe_profile", "r");
 	char name[128];
 	unsigned long hits, misses, total = 0;
+	size_t i;
 
 	if (!f)
 		return fail("setup failed: %s: %s", TRACEFS "/kprobe_profile", strerror(errno));
 	while (fscanf(f, "%127s %lu %lu", name, &hits, &misses) == 3)
-		if (!strncmp(name, GROUP "/", strlen(GROUP "/")))
-			total += misses;
+		for (i = 0; i < NR_PROBES; i++)
+			if (!strcmp(name, names[i]))
+				total += misses;
 	fclose(f);
 	return total ? fail("setup failed: the kprobes missed %lu events", total) : 0;
 }
@@ -135,15 +159,20 @@ int dirty_watch_stop(struct dirty_count *count)
 	int ret;
 
 	memset(count, 0, sizeof(*count));
-	if (put(TRACEFS "/events/" GROUP "/enable", "0", 0))
-		return fail("setup failed: disabling the kprobes: %s", strerror(errno));
-	trace = fopen(TRACEFS "/trace", "r");
-	if (!trace)
-		return fail("setup failed: %s: %s", TRACEFS "/trace", strerror(errno));
+	if (put(EVENTS "/enable", "0", 0)) {
+		ret = fail("setup failed: disabling the kprobes: %s", strerror(errno));
+		goto remove;
+	}
+	trace = fopen(INSTANCE "/trace", "r");
+	if (!trace) {
+		ret = fail("setup failed: %s: %s", INSTANCE "/trace", strerror(errno));
+		goto remove;
+	}
 	ret = count_dirty(trace, count);
 	fclose(trace);
 	if (!ret)
 		ret = probes_missed();
-	remove_probes();
+remove:
+	dirty_watch_cleanup();
 	return ret;
 }

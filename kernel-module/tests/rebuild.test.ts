@@ -35,10 +35,12 @@ done
 # source): the next make still builds it.
 sed -i -E "s/\"edit [0-9]+: registered with major/\"edit 4: registered with major/" farfetch_p3.c
 make -s >/dev/null &
-for i in $(seq 3000); do pgrep -x cc1 >/dev/null && break; sleep 0.1; done
+building=$!
+for i in $(seq 3000); do pgrep -f 'cc1 .*farfetch_p3\.c' >/dev/null && break; sleep 0.1; done
 sleep 1
 sed -i -E "s/\"edit 4: registered with major/\"edit 5: registered with major/" farfetch_p3.c
-wait
+kill -0 "$building" 2>/dev/null && echo "saved while make was compiling"
+wait "$building"
 make -s >/dev/null
 insmod farfetch_p3.ko
 echo "saved during a build: $(dmesg | grep -c "edit 5: registered with major") load(s) with the new text"
@@ -58,6 +60,7 @@ test('edit, make, insmod three times in a row, a header twice, a save during mak
       'round 3: 1 load(s) with the new text',
       'header 1: 1 load(s) with the new text',
       'header 2: 1 load(s) with the new text',
+      'saved while make was compiling',
       'saved during a build: 1 load(s) with the new text',
       'nothing changed: kbuild not started',
       'nothing changed: farfetch_p3.ko untouched',
