@@ -29,7 +29,8 @@ export const partFolder = (part: Part): string => `farfetch_p${part}`;
 
 const COMMON_INCLUDE = /^ccflags-y\s*\+?=\s*-I\$\(src\)\/\.\.\/common\s*$/;
 /** `include` of a make file in common/ (module.mk: the folder's own `make`). */
-const COMMON_MAKE_INCLUDE = /^include \$\(dir \$\(lastword \$\(MAKEFILE_LIST\)\)\)\.\.\/common\/([\w.-]+)\s*$/;
+const COMMON_MAKE_INCLUDE =
+  /^include \$\(dir \$\(lastword \$\(MAKEFILE_LIST\)\)\)\.\.\/common\/([\w.-]+)\s*$/;
 const LOCAL_INCLUDE = /^\s*#\s*include\s+"([^"]+)"/gm;
 
 /**
