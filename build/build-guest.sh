@@ -47,6 +47,7 @@ hash_inputs() {
 			if [ -d "$repo/$f" ]; then
 				(cd "$repo" && find "$f" -type f ! -name '*.o' ! -name '*.ko' ! -name '*.cmd' \
 					! -name '*.mod*' ! -name 'modules.order' ! -name 'Module.symvers' ! -name '*.ts' \
+					! -name '.kbuild-started*' \
 					! -path '*/bin/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 			elif [ -f "$repo/$f" ]; then
 				(cd "$repo" && sha256sum "$f")
