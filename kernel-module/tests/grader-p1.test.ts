@@ -24,7 +24,7 @@ test('the reference Part 1 passes every check with every point (check --json)', 
   );
   assert.equal(report.score, report.maxScore);
   assert.equal(report.part, 1);
-  assert.equal(report.tests.length, 43);
+  assert.equal(report.tests.length, 44);
   assert.match(check(report, 'checkpatch').message, /^checkpatch: 4 files: 0 errors, 0 warnings$/);
   assert.match(r.stderr, /check part 1: insmod farfetch_p1\.ko/);
 });

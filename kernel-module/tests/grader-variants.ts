@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckReport } from '../../emulator/src/api.ts';
 import { gradePart } from '../../emulator/src/grader.ts';
 import { repoRoot } from '../../emulator/src/image.ts';
+import { selfContainedMakefile } from '../../emulator/src/workspace-parts.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -31,9 +32,16 @@ export interface Edit {
 export function studentFolder(module: string, edits: Edit[] = []): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `grader-${module}-`));
   copyFileSync(path.join(here, '..', module, `${module}.c`), path.join(dir, `${module}.c`));
-  copyFileSync(path.join(here, '..', module, 'Makefile'), path.join(dir, 'Makefile'));
-  for (const h of readdirSync(path.join(here, '..', 'common'))) {
-    copyFileSync(path.join(here, '..', 'common', h), path.join(dir, h));
+  // Self-contained, as a student's is: the Makefile with common/module.mk copied in, the headers beside it.
+  const common = path.join(here, '..', 'common');
+  const makefile = readFileSync(path.join(here, '..', module, 'Makefile'), 'utf8');
+  const moduleMk = readFileSync(path.join(common, 'module.mk'), 'utf8');
+  writeFileSync(
+    path.join(dir, 'Makefile'),
+    selfContainedMakefile(makefile, module, { 'module.mk': moduleMk }),
+  );
+  for (const h of readdirSync(common).filter((name) => name.endsWith('.h'))) {
+    copyFileSync(path.join(common, h), path.join(dir, h));
   }
   for (const e of edits) {
     const file = path.join(dir, e.file);
