@@ -1,6 +1,6 @@
 // `farfetchd-lab bench`: measures the lab's speed on this machine. Prints a table, or JSON.
 // Benchmarks never fail a test run; they are how speed goals are checked (docs/benchmarks.md).
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
@@ -12,6 +12,7 @@ import { gradePart } from './grader.ts';
 import { repoRoot } from './image.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
+import { assemblePart, readPartSources } from './workspace-parts.ts';
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 
@@ -104,14 +105,13 @@ function waitForConsole(session: LabSession, text: string, timeoutMs: number): P
   });
 }
 
-/** A whole `check` of the reference Part 3, as a student's folder (its .c, Makefile, the shared headers). */
+/** A whole `check` of the reference Part 3, as a student's folder (workspace init's, solved). */
 async function timeCheckOfOnePart(): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-check-'));
-  const modules = path.join(repoRoot, 'kernel-module');
   try {
-    await cp(path.join(modules, 'farfetch_p3'), dir, { recursive: true });
-    for (const h of await readdir(path.join(modules, 'common')))
-      await cp(path.join(modules, 'common', h), path.join(dir, h));
+    const sources = await readPartSources(path.join(repoRoot, 'kernel-module'), 3);
+    for (const file of assemblePart(sources, 'solution'))
+      await writeFile(path.join(dir, file.path), file.text, { mode: file.mode });
     const [ms, report] = await time(() => gradePart({ part: 3, src: dir }));
     if (report.score !== report.maxScore)
       throw new Error(`the reference Part 3 scored ${report.score}/${report.maxScore}`);
