@@ -34,9 +34,9 @@ test('Suspend saves the machine; after a reload Resume is offered and brings the
 });
 
 test('a refused Suspend says which program holds /root/work; the machine runs on', async () => {
-  await ui.typeAndWait('tail -f /root/work/hello.txt & echo "tail=$!"', /tail=\d+\s*\n/);
-  const text = await ui.waitForText(/tail=(\d+)/, 'tail');
-  const pid = /tail=(\d+)/.exec(text)![1];
+  // The pid is whole only once the word after it shows (the terminal can be read mid-write).
+  const text = await ui.typeAndWait('tail -f /root/work/hello.txt & echo "tail=$! ."', /tail=\d+ \./);
+  const pid = /tail=(\d+) \./.exec(text)![1];
   await ui.page.getByRole('button', { name: 'Suspend', exact: true }).click();
   const error = ui.page.getByTestId('error');
   await error.waitFor({ timeout: 120_000 });

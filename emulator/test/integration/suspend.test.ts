@@ -46,8 +46,9 @@ test('suspend, close, resume: processes, module, shell variable, history and cwd
     await session.start();
     await session.loadModule('p1');
     // Started in /root: a job started inside /root/work would hold the share (see the refusal).
-    const bg = await type(session, 'sleep 1000 & echo "bg=$!"', /bg=(\d+)/);
-    sleepPid = Number(/bg=(\d+)/.exec(bg)![1]);
+    // The pid is whole only once the word after it has come (a console write can split it).
+    const bg = await type(session, 'sleep 1000 & echo "bg=$! ."', /bg=(\d+) \./);
+    sleepPid = Number(/bg=(\d+) \./.exec(bg)![1]);
     await type(session, 'cd /root/work/x && LAB_MARK=kept-$((6 * 7)) && echo cd-$((1 + 1))', /cd-2/);
     await type(session, 'echo history-line-$((40 + 2))', /history-line-42[\s\S]*root:~\/work\/x# /);
     shellPid = await consoleShell(session);
@@ -110,8 +111,8 @@ test('a suspend refused by a program holding the share names it and leaves the m
   try {
     await session.start();
     await type(session, 'cd /root/work/x && echo in-$((2 + 2))', /in-4/);
-    const bg = await type(session, 'tail -f /root/work/f & echo "tail=$!"', /tail=(\d+)/);
-    const tailPid = Number(/tail=(\d+)/.exec(bg)![1]);
+    const bg = await type(session, 'tail -f /root/work/f & echo "tail=$! ."', /tail=(\d+) \./);
+    const tailPid = Number(/tail=(\d+) \./.exec(bg)![1]);
     await consoleUntil(session, /followed/, 120_000);
     const shellPid = await consoleShell(session);
     // QEMU's own answer while the share is mounted: "success" over QMP, the error in the text.
