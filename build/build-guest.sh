@@ -283,6 +283,11 @@ build_image() {
 	ln -f "$stage/usr/sbin/poweroff" "$stage/usr/sbin/reboot"
 	ln -f "$stage/usr/sbin/poweroff" "$stage/usr/sbin/halt"
 	rm "$tmp/lab-power"
+	# The clock, the workspace mount and the console size in one static program run (the host's
+	# first command in a machine restored from a snapshot: build/guest/lab-settle.c says why).
+	gcc -O2 -static -Wall -Wextra -Werror -o "$tmp/lab-settle" "$repo/build/guest/lab-settle.c"
+	install -D -m 0755 "$tmp/lab-settle" "$stage/usr/local/sbin/lab-settle"
+	rm "$tmp/lab-settle"
 	install -m 0644 "$repo/build/guest/profile.sh" "$stage/etc/profile.d/farfetchd-lab.sh"
 	echo farfetchd-lab >"$stage/etc/hostname"
 	printf '127.0.0.1 localhost farfetchd-lab\n' >"$stage/etc/hosts"

@@ -1,6 +1,7 @@
 // `farfetchd-lab bench`'s cold boot rows: a session that boots the kernel (no warm snapshot),
 // from start() until its prompt is usable (docs/benchmarks.md, "Cold boot").
 import { LabSession } from './session.ts';
+import { GUEST_PROMPT } from './warm-state.ts';
 
 export interface ColdBootTimes {
   /** start() → the shell's prompt on the console. */
@@ -10,9 +11,6 @@ export interface ColdBootTimes {
   /** The later of the two: the student sees a prompt and the lab takes commands. */
   usable: number;
 }
-
-/** The text every prompt of the guest shell holds (build/guest/profile.sh). */
-export const GUEST_PROMPT = '[farfetchd-lab guest]';
 
 /** Boots `boots` cold sessions one after the other and times each. */
 export async function timeColdBoots(

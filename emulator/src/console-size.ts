@@ -1,5 +1,5 @@
 // The guest console's window size. A serial line carries no size, so the guest's tty is told
-// with a guest command (stty). A window being dragged sends dozens of sizes a second: only the
+// with a guest command (lab-settle --winsize, a static stand-in for stty: build/guest/lab-settle.c). A window being dragged sends dozens of sizes a second: only the
 // last one matters, so at most one command is in flight and, when it ends, one more runs only
 // if the size wanted by then differs from the one applied.
 
@@ -10,15 +10,12 @@ export interface ConsoleSize {
 
 export type ApplySize = (size: ConsoleSize) => Promise<void>;
 
-/** The arguments of `stty` that set the size of the console's tty. */
-export function sttyArgs(size: ConsoleSize): string[] {
-  return ['-F', '/dev/ttyS0', 'rows', String(size.rows), 'cols', String(size.cols)];
+/** The arguments of `lab-settle` that set the size of the console's tty (/dev/ttyS0). */
+export function winsizeArgs(size: ConsoleSize): string[] {
+  return ['--winsize', String(size.rows), String(size.cols)];
 }
 
-/** The same as one shell command. */
-export function sttyCommand(size: ConsoleSize): string {
-  return ['stty', ...sttyArgs(size)].join(' ');
-}
+const sizeKey = (size: ConsoleSize) => `${size.cols}x${size.rows}`;
 
 export class ConsoleSizer {
   private wanted: ConsoleSize;
@@ -39,15 +36,16 @@ export class ConsoleSizer {
   }
 
   /**
-   * A guest that can take commands: the size wanted now is applied through `apply`. Resolves
-   * once the guest's size is the wanted one (or applying it failed).
+   * A guest that can take commands: the size wanted now is applied through `apply`, unless the
+   * guest has it already (`applied`: set by the command that settled the guest). Resolves once
+   * the guest's size is the wanted one (or applying it failed).
    */
-  attach(apply: ApplySize): Promise<void> {
+  attach(apply: ApplySize, applied?: ConsoleSize): Promise<void> {
     this.gone?.resolve();
     this.apply = apply;
     let resolve!: () => void;
     this.gone = { promise: new Promise((r) => (resolve = r)), resolve };
-    this.applied = undefined;
+    this.applied = applied && sizeKey(applied);
     this.failed = undefined;
     return this.settle();
   }
@@ -79,7 +77,7 @@ export class ConsoleSizer {
     for (;;) {
       const { apply, gone } = this;
       const size = { ...this.wanted };
-      const key = `${size.cols}x${size.rows}`;
+      const key = sizeKey(size);
       if (!apply || !gone || key === this.applied || key === this.failed) return;
       try {
         await Promise.race([apply(size), gone.promise]);

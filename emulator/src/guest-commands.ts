@@ -1,5 +1,6 @@
 // Commands in the guest through its agent, on a given QEMU process: what LabSession's run()
 // and sh() do, and what its boot does before the machine is ready.
+import { winsizeArgs, type ConsoleSize } from './console-size.ts';
 import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
 import type { LabProcess } from './qemu-process.ts';
 import { describeExit } from './session-state.ts';
@@ -106,20 +107,44 @@ export async function execOn(
 }
 
 /**
- * `cache=none` (the kernel's default, spelled out because the workspace depends on it): the guest
- * keeps no page cache for /root/work, so every write() the guest finished has reached QEMU's 9p
- * server and through it the host file, and nothing is lost when QEMU is killed or the guest
- * crashes. The host's own edits are seen at once. A writeback cache (`loose`, `fscache`) would
- * lose the guest's dirty pages with the guest.
+ * The guest's own program for what a machine needs once its agent answers: the clock, the
+ * workspace mount and the console size, each with no more than a system call, in one static
+ * binary (build/guest/lab-settle.c: under TCG every program started costs its start-up on a
+ * cold translation cache, and date, mount(8) and stty side by side took 0.35-0.45 s).
  */
-export const MOUNT_WORKSPACE = [
+export const LAB_SETTLE = '/usr/local/sbin/lab-settle';
+
+/**
+ * The workspace share. `cache=none` (the kernel's default, spelled out because the workspace
+ * depends on it): the guest keeps no page cache for /root/work, so every write() the guest
+ * finished has reached QEMU's 9p server and through it the host file, and nothing is lost when
+ * QEMU is killed or the guest crashes. The host's own edits are seen at once. A writeback cache
+ * (`loose`, `fscache`) would lose the guest's dirty pages with the guest.
+ */
+const WORKSPACE_SHARE = {
+  source: 'workspace',
+  target: '/root/work',
+  fstype: '9p',
+  options: 'trans=virtio,version=9p2000.L,msize=262144,cache=none',
+};
+
+/** mount(8)'s arguments for the share; X-mount.mkdir: it makes /root/work first. */
+const MOUNT_WORKSPACE = [
   '-t',
-  '9p',
+  WORKSPACE_SHARE.fstype,
   '-o',
-  // X-mount.mkdir: mount(8) makes /root/work first (one program run, not sh + mkdir + mount).
-  'trans=virtio,version=9p2000.L,msize=262144,cache=none,X-mount.mkdir',
-  'workspace',
-  '/root/work',
+  `${WORKSPACE_SHARE.options},X-mount.mkdir`,
+  WORKSPACE_SHARE.source,
+  WORKSPACE_SHARE.target,
+];
+
+/** lab-settle's arguments for the same mount (it makes /root/work itself). */
+export const SETTLE_MOUNT_WORKSPACE = [
+  '--mount',
+  WORKSPACE_SHARE.source,
+  WORKSPACE_SHARE.target,
+  WORKSPACE_SHARE.fstype,
+  WORKSPACE_SHARE.options,
 ];
 
 /** The same mount as one shell command line (every word above is shell-safe as it is). */
@@ -130,11 +155,12 @@ export const MOUNT_WORKSPACE_LINE = ['mount', ...MOUNT_WORKSPACE].join(' ');
  * mounted, and, from a snapshot, its clock set and its shell's prompt printed again (it printed
  * it when the snapshot was taken; a newline makes it print one now); the console sized.
  *
- * The three are independent and run at the same time (the guest has two vCPUs, and each command
- * spends most of its time starting a process). The prompt waits for the mount only: a command
- * typed in the first moment may still see the snapshot's clock, which is always in the past, so
- * what it builds looks older than the sources and `make` rebuilds it; never the other way round.
- * A console that is nobody's terminal (`exec`) is not sized.
+ * The clock, the mount and the console's size are one lab-settle run (each program started in a
+ * restored guest costs 0.1-0.3 s of TCG, more when two start side by side). The prompt waits for the mount only (a shell in /root/work must find
+ * it): without a workspace it is asked for at once, and a command typed in that first moment may
+ * still see the snapshot's clock, which is always in the past, so what it builds looks older than
+ * the sources and `make` rebuilds it; never the other way round. A console that is nobody's
+ * terminal (`exec`) is not sized.
  */
 export async function settleGuest(
   proc: LabProcess,
@@ -142,27 +168,33 @@ export async function settleGuest(
   opts: {
     fromSnapshot: boolean;
     workspace: boolean;
-    /** Sets the console's size in the guest; not called when `terminal` is false. */
-    sizeConsole: () => Promise<void>;
-    /** Whether the console is anyone's terminal (false for `exec`). */
-    terminal: boolean;
+    /** The console's size, set with the rest; undefined: the console is nobody's terminal (`exec`). */
+    consoleSize?: ConsoleSize;
+    /** Hands the console's size on to the session once the guest has `applied` (undefined: not known). */
+    sizeConsole: (applied: ConsoleSize | undefined) => Promise<void>;
   },
 ): Promise<void> {
-  const shareThenPrompt = async () => {
-    // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
-    // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
-    if (opts.workspace && hostHasVirtfs(process.platform as HostPlatform))
-      await guard(execOn(proc, '/bin/mount', MOUNT_WORKSPACE));
-    if (opts.fromSnapshot) proc.write('\n');
-  };
+  // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
+  // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
+  const mount = opts.workspace && hostHasVirtfs(process.platform as HostPlatform);
   // The snapshot's clock is from when it was taken.
-  const clock = async () => {
-    if (opts.fromSnapshot)
-      await guard(execOn(proc, '/bin/date', ['-s', `@${(Date.now() / 1000).toFixed(3)}`]));
-  };
-  const size = async () => {
-    if (opts.terminal) await guard(opts.sizeConsole());
-  };
-  const steps = await Promise.allSettled([shareThenPrompt(), clock(), size()]);
+  const { consoleSize } = opts;
+  const words = [
+    ...(opts.fromSnapshot ? ['--clock', (Date.now() / 1000).toFixed(3)] : []),
+    ...(mount ? SETTLE_MOUNT_WORKSPACE : []),
+    ...(consoleSize ? winsizeArgs(consoleSize) : []),
+  ];
+  const settle = words.length > 0 ? guard(execOn(proc, LAB_SETTLE, words)) : Promise.resolve();
+  const prompt = (mount ? settle : Promise.resolve()).then(() => {
+    if (opts.fromSnapshot) proc.write('\n');
+  });
+  // A size asked for while lab-settle ran, or one it failed to set, is the session's to apply.
+  const size = consoleSize
+    ? settle.then(
+        () => guard(opts.sizeConsole(consoleSize)),
+        () => guard(opts.sizeConsole(undefined)),
+      )
+    : Promise.resolve();
+  const steps = await Promise.allSettled([settle, prompt, size]);
   for (const step of steps) if (step.status === 'rejected') throw step.reason;
 }

@@ -14,8 +14,8 @@
 import type { CrashInfo, ModuleName, SavedSessionInfo } from './api.ts';
 import { defaultAcceleratorPolicy, launchUntilAgent, retryUnderTcg } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
-import { ConsoleSizer, sttyArgs } from './console-size.ts';
-import { execOn, settleGuest, shOn } from './guest-commands.ts';
+import { ConsoleSizer, winsizeArgs, type ConsoleSize } from './console-size.ts';
+import { execOn, LAB_SETTLE, settleGuest, shOn } from './guest-commands.ts';
 import { kernelOf, loadImage } from './image.ts';
 import { moduleSwapScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
@@ -271,8 +271,8 @@ export class LabSession extends SessionView {
     await settleGuest(proc, guard, {
       fromSnapshot,
       workspace: !!this.opts.workspace,
-      sizeConsole: () => this.sizeConsoleOf(proc),
-      terminal: !this.opts.noTerminal,
+      consoleSize: this.opts.noTerminal ? undefined : this.sizer.size,
+      sizeConsole: (applied) => this.sizeConsoleOf(proc, applied),
     });
   }
 
@@ -282,8 +282,8 @@ export class LabSession extends SessionView {
   }
 
   /** The session's console size on `proc`'s guest now and after every resize (coalesced). */
-  private sizeConsoleOf(proc: LabProcess): Promise<void> {
-    return this.sizer.attach((size) => execOn(proc, '/bin/stty', sttyArgs(size)));
+  private sizeConsoleOf(proc: LabProcess, applied?: ConsoleSize): Promise<void> {
+    return this.sizer.attach((size) => execOn(proc, LAB_SETTLE, winsizeArgs(size)), applied);
   }
 
   /** Launches `proc` and waits for its agent, under the hardware watchdog. */

@@ -14,6 +14,12 @@ import type { DiskSource, LabProcess } from './qemu-process.ts';
 /** The savevm tag inside a warm-state file. */
 export const WARM_SNAPSHOT = 'lab-ready';
 
+/** The text every prompt of the guest's login shell holds (build/guest/profile.sh). */
+export const GUEST_PROMPT = '[farfetchd-lab guest]';
+
+/** How long a warm-up waits for the shell's prompt after its agent has answered. */
+const PROMPT_WAIT_MS = 20_000;
+
 /** Where the snapshot of a freshly booted guest is kept for this image and machine shape. */
 export function warmStatePath(
   image: GuestImage,
@@ -130,8 +136,15 @@ export async function bootWarmOrCold(warm: string | null, guard: Guard, steps: W
 
 /**
  * Boots `proc` (a fresh machine of the session's shape, with an empty share in place of the
- * workspace) until its agent answers, saves it (`savevm`) before anything is mounted, lets QEMU
- * quit and installs its overlay as `warm`. The caller owns `proc` and disposes it.
+ * workspace) until its agent answers and its login shell has printed its prompt, saves it
+ * (`savevm`) before anything is mounted, lets QEMU quit and installs its overlay as `warm`. The
+ * caller owns `proc` and disposes it.
+ *
+ * Why the prompt: init starts the agent and then the shell, so the agent answers while bash is
+ * still reading its profile. A snapshot taken then makes every start, reset and resume finish
+ * bash's start-up again, on the cold translation cache a new QEMU (or a `loadvm`) has: ≈ 0.35 s
+ * of TCG (docs/benchmarks.md, "Warm start"). A shell that never shows the prompt (a changed
+ * profile) still gets its snapshot after `promptWaitMs`, only a slower one.
  */
 export async function prepareWarmState(
   proc: LabProcess,
@@ -139,9 +152,18 @@ export async function prepareWarmState(
   guard: Guard,
   /** Launches `proc` and waits until its agent answers. */
   untilAgent: () => Promise<void>,
+  promptWaitMs = PROMPT_WAIT_MS,
 ): Promise<void> {
+  const prompt = consoleShows(proc, GUEST_PROMPT);
   await mkdir(path.dirname(warm), { recursive: true });
   await untilAgent();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, promptWaitMs)));
+  try {
+    await guard(Promise.race([prompt, waited]));
+  } finally {
+    clearTimeout(timer);
+  }
   await guard(proc.saveSnapshot(WARM_SNAPSHOT));
   await guard(proc.quit());
   // Sessions starting at the same time may each make one: the last rename wins, whole. The
@@ -154,4 +176,19 @@ export async function prepareWarmState(
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** Resolves once `proc`'s console has shown `text` (which may arrive split across chunks). */
+function consoleShows(proc: LabProcess, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    let tail = '';
+    let seen = false;
+    proc.onConsole((data) => {
+      if (seen) return;
+      const window = tail + data;
+      seen = window.includes(text);
+      if (seen) resolve();
+      else tail = window.slice(-(text.length - 1));
+    });
+  });
 }

@@ -1,11 +1,10 @@
 // ConsoleSizer: the last size wins, one command at a time, a failed size is not retried in a loop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConsoleSizer, sttyArgs, sttyCommand, type ConsoleSize } from '../../src/console-size.ts';
+import { ConsoleSizer, winsizeArgs, type ConsoleSize } from '../../src/console-size.ts';
 
-test('sttyCommand sets rows and columns of the serial console', () => {
-  assert.equal(sttyCommand({ cols: 132, rows: 43 }), 'stty -F /dev/ttyS0 rows 43 cols 132');
-  assert.deepEqual(sttyArgs({ cols: 132, rows: 43 }), ['-F', '/dev/ttyS0', 'rows', '43', 'cols', '132']);
+test('winsizeArgs asks lab-settle for rows, then columns, of the serial console', () => {
+  assert.deepEqual(winsizeArgs({ cols: 132, rows: 43 }), ['--winsize', '43', '132']);
 });
 
 test('sizes asked for before the guest is there are applied once it is: the last one only', async () => {
@@ -17,6 +16,27 @@ test('sizes asked for before the guest is there are applied once it is: the last
     applied.push(size);
   });
   assert.deepEqual(applied, [{ cols: 90, rows: 25 }]);
+});
+
+test('a guest that has the size already (set while it settled) is not sized again; a newer size is', async () => {
+  const sizer = new ConsoleSizer({ cols: 100, rows: 30 });
+  const applied: ConsoleSize[] = [];
+  const apply = async (size: ConsoleSize) => void applied.push(size);
+  await sizer.attach(apply, { cols: 100, rows: 30 });
+  assert.deepEqual(applied, []);
+  // The window was resized while the next guest was settling: the settled size is old.
+  sizer.detach();
+  await sizer.set({ cols: 90, rows: 25 });
+  assert.deepEqual(applied, []);
+  await sizer.attach(apply, { cols: 100, rows: 30 });
+  assert.deepEqual(applied, [{ cols: 90, rows: 25 }]);
+  // Unknown (the settling command failed): the size is set.
+  sizer.detach();
+  await sizer.attach(apply, undefined);
+  assert.deepEqual(applied, [
+    { cols: 90, rows: 25 },
+    { cols: 90, rows: 25 },
+  ]);
 });
 
 test('a size that fails is tried once per request, never in a loop; detach stops applying', async () => {

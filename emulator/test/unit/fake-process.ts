@@ -7,6 +7,7 @@ import type { GuestImage } from '../../src/image.ts';
 import type { LabProcess, QemuProcessSpec, SessionAgent } from '../../src/qemu-process.ts';
 import type { QemuExit } from '../../src/session-state.ts';
 import { LabSession, type LabSessionOptions } from '../../src/session.ts';
+import { GUEST_PROMPT } from '../../src/warm-state.ts';
 
 export class Deferred<T = void> {
   readonly promise: Promise<T>;
@@ -26,6 +27,11 @@ export interface FakeBehaviour {
   agentAnswers?: boolean;
   /** Printed on the console during launch (e.g. init's line). */
   printsAtLaunch?: string;
+  /**
+   * Whether a booted (not restored) guest's login shell prints its prompt once the agent has
+   * answered, as the real one does (default true; a warm-up waits for it).
+   */
+  printsPrompt?: boolean;
   /** A real file to stand for the overlay (the warm state is copied from it). */
   overlayDir?: string;
   /** Runs for each guest command; may return a promise that holds the command in flight. */
@@ -39,6 +45,9 @@ export interface FakeBehaviour {
   /** Runs when the process is disposed, before QEMU "exits"; may hold the disposal. */
   onDispose?: () => Promise<void> | void;
 }
+
+/** What the fake guest's shell prints as its prompt. */
+export const FAKE_PROMPT = `\r\n${GUEST_PROMPT} root:~# `;
 
 export class FakeProcess implements LabProcess {
   readonly exited: Promise<QemuExit>;
@@ -54,6 +63,7 @@ export class FakeProcess implements LabProcess {
   /** How often the agent's pending requests were abandoned. */
   abandoned = 0;
   quitAsked = false;
+  private prompted = false;
   /** Every shell script run through the agent, in order. */
   readonly commands: string[] = [];
   readonly written: string[] = [];
@@ -84,7 +94,14 @@ export class FakeProcess implements LabProcess {
 
   agent(): SessionAgent {
     const agent = {
-      sync: () => this.agentSync.promise,
+      sync: async () => {
+        await this.agentSync.promise;
+        // The login shell starts after the agent, and prints its prompt once.
+        if (this.spec.disk.kind === 'fresh' && this.behaviour.printsPrompt !== false && !this.prompted) {
+          this.prompted = true;
+          setImmediate(() => this.print(FAKE_PROMPT));
+        }
+      },
       run: async (file: string, args: string[]) => {
         // runOn's form (`/bin/sh -c 'cd /root && exec "$0" "$@"' /bin/sh -c SCRIPT`) is recorded
         // as its SCRIPT; a program run directly (execOn) as its name and arguments.
@@ -250,7 +267,7 @@ export function untilState(session: LabSession, state: VmState): Promise<VmStatu
   });
 }
 
-export const stty = (rows: number, cols: number) => `stty -F /dev/ttyS0 rows ${rows} cols ${cols}`;
+export const winsize = (rows: number, cols: number) => `lab-settle --winsize ${rows} ${cols}`;
 
 export const kvm: AcceleratorInfo = { accel: 'kvm', label: 'KVM — hardware acceleration' };
 

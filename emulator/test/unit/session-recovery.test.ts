@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Deferred, makeSession, settle, silentKvmPolicy, stty, untilState } from './fake-process.ts';
+import { Deferred, makeSession, settle, silentKvmPolicy, winsize, untilState } from './fake-process.ts';
 
 const PANIC = '[    5.000000] Kernel panic - not syncing: Fatal exception\n';
 
@@ -24,7 +24,7 @@ const warmFiles = async (cache: string) => (await readdir(cache)).filter((f) => 
 test('a snapshot boot that fails after its agent answered (the mount) fails the boot and keeps the snapshot', () =>
   withCache(async (cache, env) => {
     const mountFails = (script: string) => {
-      if (script.includes('mount -t 9p')) throw new Error('mount: /root/work: permission denied');
+      if (script.includes('--mount workspace')) throw new Error('mount: /root/work: permission denied');
     };
     const { session, made, states } = makeSession(
       [{ overlayDir: cache }, { overlayDir: cache, onCommand: mountFails }],
@@ -125,7 +125,7 @@ test('after a kernel crash no console size is sent to the frozen guest', async (
   made[0]!.kernel(PANIC);
   await untilState(session, 'crashed');
   await session.resizeConsole(90, 30);
-  assert.deepEqual(made[0]!.commands, [stty(40, 120)]);
+  assert.deepEqual(made[0]!.commands, [winsize(40, 120)]);
 });
 
 test('a guest reboot whose hardware boot stays silent falls back to TCG, on the same disk', async () => {

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { SavedSessionSlot, SUSPEND_SNAPSHOT } from '../../src/saved-sessions.ts';
 import { sessionShape, SuspendError } from '../../src/session-suspend.ts';
 import { HELD, RELEASE_SHARE, RESTORE_SHARE } from '../../src/suspend-guest.ts';
-import { makeSession, stty, type FakeBehaviour } from './fake-process.ts';
+import { makeSession, winsize, type FakeBehaviour } from './fake-process.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'session-suspend-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -156,7 +156,7 @@ test('resume in a new session: stopped → booting → ready on the saved disk, 
     resumed,
     /^date -s @\d+\.\d{3} >\/dev\/null\nmountpoint -q \/root\/work \|\| \{ mount -t 9p .*X-mount\.mkdir workspace \/root\/work; \} \|\| \{ rm -f \/run\/farfetchd-lab\/away; exit 1; \}\nrm -f \/run\/farfetchd-lab\/away\nfor f in /,
   );
-  assert.ok(proc.commands.includes(stty(40, 120)));
+  assert.ok(proc.commands.includes(winsize(40, 120)));
   assert.deepEqual(proc.written, ['\x0c']);
   const status = session.status();
   assert.equal(status.loadedModule, 'p3');

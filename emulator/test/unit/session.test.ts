@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { AcceleratorPolicy } from '../../src/boot-watchdog.ts';
-import { Deferred, kvm, makeSession, settle, silentKvmPolicy, stty, untilState } from './fake-process.ts';
+import { Deferred, kvm, makeSession, settle, silentKvmPolicy, winsize, untilState } from './fake-process.ts';
 
 test('start: booting → ready, the boot steps, and the size known at boot applied to the guest tty', async () => {
   const { session, made, states } = makeSession([{ printsAtLaunch: 'farfetchd-lab: init started\r\n' }]);
@@ -24,7 +24,7 @@ test('start: booting → ready, the boot steps, and the size known at boot appli
   assert.equal(made.length, 1);
   assert.deepEqual(made[0]!.spec.disk, { kind: 'fresh' });
   assert.deepEqual([made[0]!.spec.cols, made[0]!.spec.rows], [132, 43]);
-  assert.deepEqual(made[0]!.commands, [stty(43, 132)]);
+  assert.deepEqual(made[0]!.commands, [winsize(43, 132)]);
   await assert.rejects(session.start(), /^Error: cannot start: the machine is ready$/);
 });
 
@@ -52,11 +52,11 @@ test('the workspace is mounted at every boot', async () => {
   const { session, made } = makeSession([], { workspace: '/home/s/ws' });
   await session.start();
   assert.equal(made[0]!.spec.workspace, '/home/s/ws');
-  // mount(8) run directly, making /root/work itself: one program.
-  assert.equal(
-    made[0]!.commands[0]!,
-    'mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none,X-mount.mkdir workspace /root/work',
-  );
+  // lab-settle run directly, making /root/work itself and sizing the console: one program (no
+  // clock: a booted guest's is right). The size it set is not set again.
+  assert.deepEqual(made[0]!.commands, [
+    'lab-settle --mount workspace /root/work 9p trans=virtio,version=9p2000.L,msize=262144,cache=none --winsize 40 120',
+  ]);
 });
 
 test('guest poweroff: ready → stopped, saying why, and the process is gone', async () => {
@@ -87,8 +87,9 @@ test('guest reboot: ready → booting → ready on a new process that adopts the
   assert.deepEqual(made[1]!.spec.disk, { kind: 'adopt', file: '/fake/run-0-overlay.qcow2' });
   assert.equal(old.disposed, true);
   assert.equal(made[1]!.disposed, false);
-  assert.match(made[1]!.commands[0]!, /mount -t 9p .* workspace \/root\/work$/);
-  assert.deepEqual(made[1]!.commands.slice(1), [stty(40, 120)]);
+  assert.deepEqual(made[1]!.commands, [
+    'lab-settle --mount workspace /root/work 9p trans=virtio,version=9p2000.L,msize=262144,cache=none --winsize 40 120',
+  ]);
   assert.equal(session.status().stopReason, undefined);
 });
 
@@ -291,7 +292,7 @@ test('a hardware boot that prints is not abandoned, however long its agent takes
   assert.equal(session.status().accelerator, kvm);
 });
 
-test('resizes are coalesced: one stty in flight, then only the last size', async () => {
+test('resizes are coalesced: one size command in flight, then only the last size', async () => {
   let hold: Deferred | undefined;
   const { session, made } = makeSession([{ onCommand: () => hold?.promise }]);
   await session.start();
@@ -303,12 +304,12 @@ test('resizes are coalesced: one stty in flight, then only the last size', async
     session.resizeConsole(110, 27),
   ];
   await settle();
-  assert.deepEqual(made[0]!.commands, [stty(40, 120), stty(24, 80)]);
+  assert.deepEqual(made[0]!.commands, [winsize(40, 120), winsize(24, 80)]);
   const first = hold;
   hold = undefined;
   first.resolve();
   await Promise.all(resizes);
-  assert.deepEqual(made[0]!.commands, [stty(40, 120), stty(24, 80), stty(27, 110)]);
+  assert.deepEqual(made[0]!.commands, [winsize(40, 120), winsize(24, 80), winsize(27, 110)]);
   await session.resizeConsole(110, 27); // already the guest's size: no command
   assert.equal(made[0]!.commands.length, 3);
 });

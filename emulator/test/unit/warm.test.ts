@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { GuestImage } from '../../src/image.ts';
 import { warmStatePath } from '../../src/session.ts';
-import { machineShape } from '../../src/warm-state.ts';
+import type { Guard } from '../../src/operation-queue.ts';
+import type { QemuProcessSpec } from '../../src/qemu-process.ts';
+import { machineShape, prepareWarmState } from '../../src/warm-state.ts';
+import { FakeProcess, settle } from './fake-process.ts';
 
 const image = { manifest: { key: 'abc123' } } as GuestImage;
 
@@ -36,4 +40,54 @@ test('the kernel is part of the machine shape: a debug kernel snapshot is its ow
   assert.equal(machineShape('tcg', 512, 2, true, false, 'debug'), `${main}-debug`);
   assert.equal(machineShape('tcg', 512, 2, true, true, 'debug'), `${main}-4lvl-debug`);
   assert.equal(machineShape('tcg', 512, 2, true, false, 'main'), main);
+});
+
+/** A fresh fake machine whose "QEMU" has an overlay file in `dir`, its shell printing nothing. */
+function warmUpMachine(dir: string): FakeProcess {
+  const spec = { disk: { kind: 'fresh' } } as QemuProcessSpec;
+  return new FakeProcess(spec, 0, { overlayDir: dir, printsPrompt: false });
+}
+
+const noGuard: Guard = (promise) => promise;
+
+test('the warm-up saves only once the login shell has shown its prompt, split across chunks or not', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-warm-'));
+  try {
+    const proc = warmUpMachine(dir);
+    const warm = path.join(dir, 'warm.qcow2');
+    // A wait far longer than the test: only the prompt can end it.
+    const saving = prepareWarmState(proc, warm, noGuard, () => proc.launch(), 600_000);
+    await settle();
+    proc.print('farfetchd-lab: init started\r\n[farfetchd');
+    await settle();
+    assert.equal(proc.savedSnapshot, undefined); // the agent answered, bash still reads its profile
+    proc.print('-lab gu');
+    await settle();
+    assert.equal(proc.savedSnapshot, undefined);
+    proc.print(`est] root:~# `);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no snapshot 2 s after the prompt')), 2000);
+    });
+    await Promise.race([saving, late]).finally(() => clearTimeout(timer));
+    assert.equal(proc.savedSnapshot, 'lab-ready');
+    assert.equal(await readFile(warm, 'utf8'), 'disk of process 0\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a shell that never shows the prompt still gets its snapshot, after the wait', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-warm-'));
+  try {
+    const proc = warmUpMachine(dir);
+    const saving = prepareWarmState(proc, path.join(dir, 'warm.qcow2'), noGuard, () => proc.launch(), 50);
+    proc.print('[farfetchd-lab host] root:~# ');
+    await settle();
+    assert.equal(proc.savedSnapshot, undefined);
+    await saving;
+    assert.equal(proc.savedSnapshot, 'lab-ready');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
