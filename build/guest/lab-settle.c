@@ -8,8 +8,10 @@
  * --clock sets the time (a machine restored from a snapshot has the snapshot's clock);
  * --mount makes TARGET if it is missing and mounts SOURCE there (the workspace share);
  * --winsize sets the size of the serial console, /dev/ttyS0 (the student's terminal).
- * Every step asked for is tried, each failure is said on stderr, and the exit status is 1 if
- * any failed.
+ * The arguments are all checked first (a mistake there is exit status 2 and nothing done); then
+ * every step asked for is tried, each failure is said on stderr, and the exit status has one bit
+ * per failed step: 1 the clock, 2 the mount, 4 the size (the host does not fail a boot on the
+ * size alone).
  *
  * Why not date, mount(8) and stty: under TCG every program started costs its start-up again on
  * a cold translation cache, and a machine just restored from a snapshot has nothing translated
@@ -19,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,10 @@
 #include <unistd.h>
 
 #define CONSOLE "/dev/ttyS0"
+
+#define FAILED_CLOCK 1
+#define FAILED_MOUNT 2
+#define FAILED_WINSIZE 4
 
 static int usage(FILE *to, int status)
 {
@@ -64,7 +71,7 @@ static int set_clock(const char *text)
 		goto bad;
 	memcpy(seconds, text, len);
 	seconds[len] = '\0';
-	tv.tv_sec = parse_number(seconds, 0, 0x7fffffffL);
+	tv.tv_sec = parse_number(seconds, 0, LONG_MAX - 1);
 	if (tv.tv_sec < 0)
 		goto bad;
 	if (dot) {
@@ -80,10 +87,10 @@ static int set_clock(const char *text)
 	if (settimeofday(&tv, NULL) == 0)
 		return 0;
 	fprintf(stderr, "lab-settle: setting the clock: %s\n", strerror(errno));
-	return 1;
+	return FAILED_CLOCK;
 bad:
 	fprintf(stderr, "lab-settle: --clock %s: not a time in seconds\n", text);
-	return 1;
+	return FAILED_CLOCK;
 }
 
 static int mount_share(char *const args[4])
@@ -92,64 +99,79 @@ static int mount_share(char *const args[4])
 
 	if (mkdir(target, 0755) && errno != EEXIST) {
 		fprintf(stderr, "lab-settle: making %s: %s\n", target, strerror(errno));
-		return 1;
+		return FAILED_MOUNT;
 	}
 	if (mount(source, target, fstype, 0, options) == 0)
 		return 0;
 	fprintf(stderr, "lab-settle: mounting %s on %s: %s\n", source, target, strerror(errno));
-	return 1;
+	return FAILED_MOUNT;
 }
 
 static int set_winsize(const char *rows, const char *cols)
 {
 	struct winsize size = { 0 };
-	long r = parse_number(rows, 1, 0xffff), c = parse_number(cols, 1, 0xffff);
+	/* 0 is what stty takes too: "unknown" for programs that ask. */
+	long r = parse_number(rows, 0, 0xffff), c = parse_number(cols, 0, 0xffff);
 	int fd, ret;
 
 	if (r < 0 || c < 0) {
 		fprintf(stderr, "lab-settle: --winsize %s %s: not a size in rows and columns\n", rows, cols);
-		return 1;
+		return FAILED_WINSIZE;
 	}
 	size.ws_row = r;
 	size.ws_col = c;
-	/* O_NOCTTY: this program must not become the console's session leader. */
-	fd = open(CONSOLE, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/*
+	 * O_NOCTTY: this program must not take the console as its controlling terminal; O_NONBLOCK,
+	 * as stty -F: the open must not wait for a carrier.
+	 */
+	fd = open(CONSOLE, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "lab-settle: opening %s: %s\n", CONSOLE, strerror(errno));
-		return 1;
+		return FAILED_WINSIZE;
 	}
 	ret = ioctl(fd, TIOCSWINSZ, &size);
 	if (ret)
 		fprintf(stderr, "lab-settle: sizing %s: %s\n", CONSOLE, strerror(errno));
 	close(fd);
-	return ret ? 1 : 0;
+	return ret ? FAILED_WINSIZE : 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * Goes through the arguments: with act false only checks that each is known and has its
+ * arguments (returns -1 if not, 0 if so); with act true runs each step and returns the failed
+ * steps' bits.
+ */
+static int walk(int argc, char **argv, int act)
 {
 	int failed = 0;
 	int i;
 
-	if (argc < 2)
-		return usage(stderr, 2);
 	for (i = 1; i < argc; i++) {
 		const char *word = argv[i];
 		int left = argc - i - 1;
 
-		if (!strcmp(word, "--help") || !strcmp(word, "-h"))
-			return usage(stdout, 0);
 		if (!strcmp(word, "--clock") && left >= 1) {
-			failed |= set_clock(argv[++i]);
+			failed |= act ? set_clock(argv[i + 1]) : 0;
+			i += 1;
 		} else if (!strcmp(word, "--mount") && left >= 4) {
-			failed |= mount_share(&argv[i + 1]);
+			failed |= act ? mount_share(&argv[i + 1]) : 0;
 			i += 4;
 		} else if (!strcmp(word, "--winsize") && left >= 2) {
-			failed |= set_winsize(argv[i + 1], argv[i + 2]);
+			failed |= act ? set_winsize(argv[i + 1], argv[i + 2]) : 0;
 			i += 2;
 		} else {
 			fprintf(stderr, "lab-settle: %s: unknown, or missing its arguments\n", word);
-			return usage(stderr, 2);
+			return -1;
 		}
 	}
 	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return usage(stdout, 0);
+	if (argc < 2 || walk(argc, argv, 0) < 0)
+		return usage(stderr, 2);
+	return walk(argc, argv, 1);
 }

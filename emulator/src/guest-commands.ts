@@ -114,6 +114,9 @@ export async function execOn(
  */
 export const LAB_SETTLE = '/usr/local/sbin/lab-settle';
 
+/** lab-settle's exit status when only the console's size failed (one bit per failed step). */
+const SETTLE_FAILED_WINSIZE = 4;
+
 /**
  * The workspace share. `cache=none` (the kernel's default, spelled out because the workspace
  * depends on it): the guest keeps no page cache for /root/work, so every write() the guest
@@ -184,16 +187,29 @@ export async function settleGuest(
     ...(mount ? SETTLE_MOUNT_WORKSPACE : []),
     ...(consoleSize ? winsizeArgs(consoleSize) : []),
   ];
-  const settle = words.length > 0 ? guard(execOn(proc, LAB_SETTLE, words)) : Promise.resolve();
+  // Resolves with whether the console has `consoleSize` now; a size alone failing fails no boot.
+  const settle =
+    words.length === 0
+      ? Promise.resolve(false)
+      : guard(execOn(proc, LAB_SETTLE, words)).then(
+          () => consoleSize !== undefined,
+          (err: unknown) => {
+            if (
+              consoleSize &&
+              err instanceof GuestCommandError &&
+              err.result.exitCode === SETTLE_FAILED_WINSIZE
+            )
+              return false;
+            throw err;
+          },
+        );
   const prompt = (mount ? settle : Promise.resolve()).then(() => {
     if (opts.fromSnapshot) proc.write('\n');
   });
-  // A size asked for while lab-settle ran, or one it failed to set, is the session's to apply.
+  // The session's sizer takes over: it applies a size asked for while lab-settle ran, or the one it
+  // failed to set. Not after a failed settle (a crash, a stop): that guest takes no more commands.
   const size = consoleSize
-    ? settle.then(
-        () => guard(opts.sizeConsole(consoleSize)),
-        () => guard(opts.sizeConsole(undefined)),
-      )
+    ? settle.then((sized) => guard(opts.sizeConsole(sized ? consoleSize : undefined)))
     : Promise.resolve();
   const steps = await Promise.allSettled([settle, prompt, size]);
   for (const step of steps) if (step.status === 'rejected') throw step.reason;

@@ -4,7 +4,7 @@
 //  - PipeQemuChild: QEMU as a plain child process with no pty; the console is a pipe chardev
 //    (attached once QEMU has opened it), and what QEMU itself prints (stdout, stderr: its
 //    errors) is shown on the console too, as it is on a pty.
-// A serial line has no window size (the guest is told with stty, console-size.ts), so neither
+// A serial line has no window size (the guest is told through the agent, console-size.ts), so neither
 // needs the terminal's size to reach the guest; the pty is given it only to be a sane terminal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -172,7 +172,7 @@ export class PipeQemuChild implements QemuChild {
   }
 
   resize(): void {
-    // Nothing to resize: no pty. The guest's tty size is set with stty (console-size.ts).
+    // Nothing to resize: no pty. The guest's tty size is set through the agent (console-size.ts).
   }
 
   pause(): void {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { labCacheDir } from './accel.ts';
 import { SilentBootError } from './boot-watchdog.ts';
 import type { GuestImage } from './image.ts';
+import { raceExit } from './guest-commands.ts';
 import { OperationInterrupted, type Guard } from './operation-queue.ts';
 import { DEFAULT_KERNEL_CMDLINE } from './qemu-args.ts';
 import type { DiskSource, LabProcess } from './qemu-process.ts';
@@ -160,7 +161,7 @@ export async function prepareWarmState(
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, promptWaitMs)));
   try {
-    await guard(Promise.race([prompt, waited]));
+    await guard(raceExit(proc, Promise.race([prompt, waited])));
   } finally {
     clearTimeout(timer);
   }
@@ -178,7 +179,10 @@ export async function prepareWarmState(
   }
 }
 
-/** Resolves once `proc`'s console has shown `text` (which may arrive split across chunks). */
+/**
+ * Resolves once `proc`'s console has shown `text` (which may arrive split across chunks). The
+ * listener stays (a LabProcess has no off()): it lives as long as the warm-up process.
+ */
 function consoleShows(proc: LabProcess, text: string): Promise<void> {
   return new Promise((resolve) => {
     let tail = '';

@@ -159,7 +159,7 @@ test("the guest's terminal has the size of the window, also after the text is ma
   await ui.page.getByTestId('font-size').filter({ hasText: '17px' }).waitFor({ timeout: 5_000 });
   const after = await size();
   assert.ok(after.cols < before.cols && after.rows < before.rows, JSON.stringify({ before, after }));
-  // The new size reaches the guest a moment later (the backend runs stty there): ask until it has.
+  // The new size reaches the guest a moment later (the backend runs lab-settle --winsize there): ask until it has.
   const expected = new RegExp(`stty size\\s*\\n${after.rows} ${after.cols}\\n`);
   for (let attempt = 1; ; attempt++) {
     try {

@@ -194,3 +194,58 @@ test('two Resets pressed at once both succeed: a reset does not void the other',
     [true, true, false],
   );
 });
+
+test('a console size the guest refuses fails no boot: the rest is settled and the sizer tries it again', async () => {
+  let settles = 0;
+  const { session, made, states } = makeSession([
+    {
+      answer: (script) => {
+        if (!script.startsWith('lab-settle')) return undefined;
+        settles++;
+        // lab-settle's exit status: 4 = only the size failed.
+        return { exitCode: 4, stderr: 'lab-settle: sizing /dev/ttyS0: Input/output error\n' };
+      },
+    },
+  ]);
+  await session.start();
+  assert.deepEqual(states, ['booting', 'ready']);
+  // The settle run, then the sizer's own try of the same size (which fails too, and is not retried).
+  assert.deepEqual(made[0]!.commands, [winsize(40, 120), winsize(40, 120)]);
+  assert.equal(settles, 2);
+});
+
+test('a mount that fails fails the boot, and no size is sent after it', async () => {
+  const { session, made } = makeSession(
+    [
+      {
+        answer: (script) =>
+          script.includes('--mount')
+            ? { exitCode: 2, stderr: 'lab-settle: mounting workspace on /root/work: No such device\n' }
+            : undefined,
+      },
+    ],
+    { workspace: '/home/s/ws' },
+  );
+  await assert.rejects(session.start(), /mounting workspace on \/root\/work: No such device/);
+  assert.equal(made[0]!.commands.length, 1);
+});
+
+test('a kernel crash while the guest settles: no console size is sent to it afterwards', async () => {
+  const held = new Deferred();
+  const { session, made } = makeSession([
+    {
+      onCommand: async (script) => {
+        if (script.startsWith('lab-settle')) await held.promise;
+      },
+    },
+  ]);
+  const starting = session.start();
+  while (made[0]?.commands.length !== 1) await settle();
+  made[0]!.kernel(PANIC);
+  await untilState(session, 'crashed');
+  held.resolve();
+  await starting.catch(() => undefined);
+  await settle();
+  await session.resizeConsole(90, 30);
+  assert.deepEqual(made[0]!.commands, [winsize(40, 120)]);
+});
