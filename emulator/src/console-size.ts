@@ -1,7 +1,8 @@
 // The guest console's window size. A serial line carries no size, so the guest's tty is told
-// with a guest command (lab-settle --winsize, a static stand-in for stty: build/guest/lab-settle.c). A window being dragged sends dozens of sizes a second: only the
-// last one matters, so at most one command is in flight and, when it ends, one more runs only
-// if the size wanted by then differs from the one applied.
+// with a guest command (lab-settle --winsize, a static stand-in for stty: build/guest/lab-settle.c).
+// A window being dragged sends dozens of sizes a second: only the last one matters, so at most
+// one command is in flight and, when it ends, one more runs only if the size wanted by then
+// differs from the one applied.
 
 export interface ConsoleSize {
   cols: number;

@@ -142,7 +142,7 @@ const MOUNT_WORKSPACE = [
 ];
 
 /** lab-settle's arguments for the same mount (it makes /root/work itself). */
-export const SETTLE_MOUNT_WORKSPACE = [
+const SETTLE_MOUNT_WORKSPACE = [
   '--mount',
   WORKSPACE_SHARE.source,
   WORKSPACE_SHARE.target,
@@ -159,11 +159,11 @@ export const MOUNT_WORKSPACE_LINE = ['mount', ...MOUNT_WORKSPACE].join(' ');
  * it when the snapshot was taken; a newline makes it print one now); the console sized.
  *
  * The clock, the mount and the console's size are one lab-settle run (each program started in a
- * restored guest costs 0.1-0.3 s of TCG, more when two start side by side). The prompt waits for the mount only (a shell in /root/work must find
- * it): without a workspace it is asked for at once, and a command typed in that first moment may
- * still see the snapshot's clock, which is always in the past, so what it builds looks older than
- * the sources and `make` rebuilds it; never the other way round. A console that is nobody's
- * terminal (`exec`) is not sized.
+ * restored guest costs 0.1-0.3 s of TCG, more when two start side by side). The prompt waits for
+ * the mount only (a shell in /root/work must find it): without a workspace it is asked for at
+ * once, and a command typed in that first moment may still see the snapshot's clock, which is
+ * always in the past, so what it builds looks older than the sources and `make` rebuilds it; never
+ * the other way round. A console that is nobody's terminal (`exec`) is not sized.
  */
 export async function settleGuest(
   proc: LabProcess,
