@@ -175,6 +175,11 @@ export async function settleGuest(
     consoleSize?: ConsoleSize;
     /** Hands the console's size on to the session once the guest has `applied` (undefined: not known). */
     sizeConsole: (applied: ConsoleSize | undefined) => Promise<void>;
+    /**
+     * Whether a restored shell is sent the newline that makes it print its prompt (default: when
+     * `fromSnapshot`); a resumed machine's shell is redrawn by its caller instead.
+     */
+    newline?: boolean;
   },
 ): Promise<void> {
   // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
@@ -204,7 +209,7 @@ export async function settleGuest(
           },
         );
   const prompt = (mount ? settle : Promise.resolve()).then(() => {
-    if (opts.fromSnapshot) proc.write('\n');
+    if (opts.newline ?? opts.fromSnapshot) proc.write('\n');
   });
   // The session's sizer takes over: it applies a size asked for while lab-settle ran, or the one it
   // failed to set. Not after a failed settle (a crash, a stop): that guest takes no more commands.

@@ -18,7 +18,8 @@
 // consumes the saved session: the machine runs on its disk from then on, and only a new Suspend
 // saves it again (a stop or a reset after a resume throws it away, as they do a fresh machine).
 import type { Accelerator, ModuleName, SavedSessionInfo, VmState } from './api.ts';
-import { runOn, shOn } from './guest-commands.ts';
+import type { ConsoleSize } from './console-size.ts';
+import { runOn, settleGuest, shOn } from './guest-commands.ts';
 import type { DiskSource, LabProcess } from './lab-process.ts';
 import type { Guard } from './operation-queue.ts';
 import { hostHasVirtfs, type HostPlatform } from './qemu-args.ts';
@@ -37,7 +38,8 @@ import {
   refusalMessage,
   RELEASE_SHARE,
   RESTORE_SHARE,
-  resumeScript,
+  SHELLS_BACK,
+  FORGET_AWAY,
   snapshotFailure,
   SuspendError,
 } from './suspend-guest.ts';
@@ -118,8 +120,10 @@ export interface ResumeSteps {
   guard: Guard;
   /** Whether the machine has the workspace share (it is mounted again, the shells sent back). */
   share: boolean;
-  /** The session's console size applied to `proc`'s guest. */
-  sizeConsole(proc: LabProcess): Promise<void>;
+  /** The session's console size now. */
+  consoleSize: ConsoleSize;
+  /** The session's console size applied to `proc`'s guest, which has `applied` already (if known). */
+  sizeConsole(proc: LabProcess, applied?: ConsoleSize): Promise<void>;
 }
 
 /**
@@ -144,12 +148,21 @@ export async function resumeMachine(steps: ResumeSteps): Promise<SavedSession> {
   // A resume that fails before this end gives the disk back when its process is disposed
   // (qemu-process.ts), once its QEMU has ended: never while a QEMU may still write it.
   const proc = await steps.start({ kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
-  // The clock and share, and the console size, are independent: set at the same time.
-  const settled = await Promise.allSettled([
-    guard(shOn(proc, resumeScript(Date.now(), steps.share))),
-    guard(steps.sizeConsole(proc)),
-  ]);
-  for (const step of settled) if (step.status === 'rejected') throw step.reason;
+  // The clock, the share (unmounted for the snapshot) and the console size in one program, as
+  // after the warm snapshot; then the shells back into the share, each a program started cold.
+  try {
+    await settleGuest(proc, guard, {
+      fromSnapshot: true,
+      workspace: steps.share,
+      consoleSize: steps.consoleSize,
+      sizeConsole: (applied) => steps.sizeConsole(proc, applied),
+      newline: false,
+    });
+  } catch (err) {
+    if (steps.share) await guard(shOn(proc, FORGET_AWAY)).catch(() => undefined);
+    throw err;
+  }
+  if (steps.share) await guard(shOn(proc, SHELLS_BACK));
   // Ctrl-L: readline redraws the prompt and the line being typed (an editor redraws too); a
   // newline, as after the warm snapshot, would run the half-typed line.
   proc.write('\x0c');
@@ -172,7 +185,9 @@ export interface SuspendPort {
   start(disk: DiskSource, guard: Guard): Promise<LabProcess>;
   /** The saved machine is ready: its boot steps, its module. */
   resumed(module: ModuleName): void;
-  sizeConsole(proc: LabProcess): Promise<void>;
+  /** The session's console size now. */
+  consoleSize(): ConsoleSize;
+  sizeConsole(proc: LabProcess, applied?: ConsoleSize): Promise<void>;
   /** Lets the quit machine's process go (it is not ready any more). */
   retire(): Promise<void>;
   /** Stops the machine (stopping → stopped). */
@@ -232,7 +247,8 @@ export class Suspension {
         guard,
         share: hasShare(this.opts),
         start: (disk) => port.start(disk, guard),
-        sizeConsole: (proc) => port.sizeConsole(proc),
+        consoleSize: port.consoleSize(),
+        sizeConsole: (proc, applied) => port.sizeConsole(proc, applied),
       });
       port.resumed(saved.module);
     } finally {

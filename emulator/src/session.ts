@@ -55,7 +55,8 @@ export class LabSession extends SessionView {
         this.guestUp();
         this.modules.assume(module);
       },
-      sizeConsole: (proc) => this.sizeConsoleOf(proc),
+      consoleSize: () => this.sizer.size,
+      sizeConsole: (proc, applied) => this.sizeConsoleOf(proc, applied),
       retire: () => this.retire().then(() => void (this.readyAt = null)),
       stop: () => this.doStop(),
     });

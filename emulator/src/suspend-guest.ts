@@ -32,25 +32,22 @@ export const RELEASE_SHARE = [
   `exit ${HELD}`,
 ].join('\n');
 
-/** Mounts the share again (if it is not) and sends the shells back where they were. */
-// A share that does not mount again leaves the shells out of it (at /, not in the empty
-// mountpoint, where edits would land on the guest's disk) and the away file gone (else every
-// terminal resize would run the step-out again).
-export const RESTORE_SHARE = [
-  `mountpoint -q ${SHARE} || { ${MOUNT_WORKSPACE_LINE}; } || { rm -f ${AWAY}; exit 1; }`,
-  `rm -f ${AWAY}`,
-  SIGNAL_SHELLS,
-].join('\n');
-
 /**
- * What a resumed guest runs first, in one guest command (each costs a process start under TCG):
- * the clock (the snapshot's is from when it was taken), then, with a share, the share mounted
- * (it was unmounted for the snapshot) and the shells sent back into it.
+ * Once the share is mounted again: the away file gone and the shells sent back where they were.
+ * A share that does not mount again leaves the shells out of it (at /, not in the empty
+ * mountpoint, where edits would land on the guest's disk) and the away file gone too (else every
+ * terminal resize would run the step-out again): FORGET_AWAY.
  */
-export function resumeScript(nowMs: number, share: boolean): string {
-  const clock = `date -s @${(nowMs / 1000).toFixed(3)} >/dev/null`;
-  return share ? [clock, RESTORE_SHARE].join('\n') : clock;
-}
+export const SHELLS_BACK = [`rm -f ${AWAY}`, SIGNAL_SHELLS].join('\n');
+
+/** After a share that did not mount again (see SHELLS_BACK). */
+export const FORGET_AWAY = `rm -f ${AWAY}`;
+
+/** Mounts the share again (if it is not) and sends the shells back (a suspend that failed). */
+export const RESTORE_SHARE = [
+  `mountpoint -q ${SHARE} || { ${MOUNT_WORKSPACE_LINE}; } || { ${FORGET_AWAY}; exit 1; }`,
+  SHELLS_BACK,
+].join('\n');
 
 /** One program that keeps the share busy, and how. */
 export interface ShareHolder {

@@ -21,6 +21,16 @@ export const GUEST_PROMPT = '[farfetchd-lab guest]';
 /** How long a warm-up waits for the shell's prompt after its agent has answered. */
 const PROMPT_WAIT_MS = 20_000;
 
+/**
+ * How long a warm-up lets the guest go quiet after the prompt, before `savevm`. Saved in the
+ * middle of bash's start-up churn, the guest's RCU has a grace period in flight, waiting on a
+ * timer; a reset loads the snapshot into the same QEMU, whose guest clock has gone on, the
+ * kernel's jiffies catch up at once, and RCU reports a stall on the student's console ("rcu_sched
+ * kthread timer wakeup didn't happen for 5371 jiffies", every reset in 3 of 3 tries). An idle
+ * guest has no grace period waiting (0 of 3). Paid once per image and machine shape.
+ */
+const QUIET_AFTER_PROMPT_MS = 1000;
+
 /** Where the snapshot of a freshly booted guest is kept for this image and machine shape. */
 export function warmStatePath(
   image: GuestImage,
@@ -154,17 +164,20 @@ export async function prepareWarmState(
   /** Launches `proc` and waits until its agent answers. */
   untilAgent: () => Promise<void>,
   promptWaitMs = PROMPT_WAIT_MS,
+  quietMs = QUIET_AFTER_PROMPT_MS,
 ): Promise<void> {
   const prompt = consoleShows(proc, GUEST_PROMPT);
   await mkdir(path.dirname(warm), { recursive: true });
   await untilAgent();
   let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, promptWaitMs)));
+  const waited = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, promptWaitMs, false)));
+  let shown: boolean;
   try {
-    await guard(raceExit(proc, Promise.race([prompt, waited])));
+    shown = await guard(raceExit(proc, Promise.race([prompt.then(() => true), waited])));
   } finally {
     clearTimeout(timer);
   }
+  if (shown) await guard(raceExit(proc, new Promise((resolve) => setTimeout(resolve, quietMs))));
   await guard(proc.saveSnapshot(WARM_SNAPSHOT));
   await guard(proc.quit());
   // Sessions starting at the same time may each make one: the last rename wins, whole. The

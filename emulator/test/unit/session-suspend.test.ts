@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { SavedSessionSlot, SUSPEND_SNAPSHOT } from '../../src/saved-sessions.ts';
 import { sessionShape, SuspendError } from '../../src/session-suspend.ts';
-import { HELD, RELEASE_SHARE, RESTORE_SHARE } from '../../src/suspend-guest.ts';
-import { makeSession, winsize, type FakeBehaviour } from './fake-process.ts';
+import { FORGET_AWAY, HELD, RELEASE_SHARE, RESTORE_SHARE, SHELLS_BACK } from '../../src/suspend-guest.ts';
+import { makeSession, type FakeBehaviour } from './fake-process.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'session-suspend-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -149,14 +149,14 @@ test('resume in a new session: stopped → booting → ready on the saved disk, 
   assert.deepEqual(states, ['booting', 'ready']);
   const proc = made[0]!;
   assert.deepEqual(proc.spec.disk, { kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
+  // The clock, the share and the console size in one program, then the shells back into the share;
+  // no newline (it would run a half-typed line): Ctrl-L redraws it.
   assert.equal(proc.commands.length, 2);
-  // The clock, share and shells in one command; the console size at the same time.
-  const resumed = proc.commands.find((c) => c.startsWith('date -s'))!;
   assert.match(
-    resumed,
-    /^date -s @\d+\.\d{3} >\/dev\/null\nmountpoint -q \/root\/work \|\| \{ mount -t 9p .*X-mount\.mkdir workspace \/root\/work; \} \|\| \{ rm -f \/run\/farfetchd-lab\/away; exit 1; \}\nrm -f \/run\/farfetchd-lab\/away\nfor f in /,
+    proc.commands[0]!,
+    /^lab-settle --clock \d+\.\d{3} --mount workspace \/root\/work 9p trans=virtio,version=9p2000\.L,msize=262144,cache=none --winsize 40 120$/,
   );
-  assert.ok(proc.commands.includes(winsize(40, 120)));
+  assert.equal(proc.commands[1], SHELLS_BACK);
   assert.deepEqual(proc.written, ['\x0c']);
   const status = session.status();
   assert.equal(status.loadedModule, 'p3');
@@ -168,6 +168,28 @@ test('resume in a new session: stopped → booting → ready on the saved disk, 
     ['qemu-started', 'kernel-up', 'init', 'agent-ready'],
   );
   await session.stop();
+});
+
+test('a resumed share that will not mount: the resume fails with why, the shells stay out, the disk is kept', async () => {
+  const { savedSessions, overlayDir, slot } = setup();
+  const first = makeSession([{ overlayDir }], { workspace, savedSessions });
+  await first.session.start();
+  await first.session.suspend();
+
+  const mountFails: FakeBehaviour = {
+    overlayDir,
+    answer: (script) =>
+      script.includes('--mount')
+        ? { exitCode: 2, stderr: 'lab-settle: mounting workspace on /root/work: No such device\n' }
+        : undefined,
+  };
+  const { session, made } = makeSession([mountFails], { workspace, savedSessions });
+  await assert.rejects(session.resume(), /mounting workspace on \/root\/work: No such device/);
+  // The away file goes (else every resize would step the shells out again); they are not sent back.
+  assert.deepEqual(made[0]!.commands.slice(1), [FORGET_AWAY]);
+  assert.deepEqual(made[0]!.written, []);
+  assert.equal(session.status().savedSession?.module, 'none', 'the saved session can be resumed again');
+  assert.equal(existsSync(slot.meta), true);
 });
 
 test('resume without a saved session fails in one line and stays stopped', async () => {
