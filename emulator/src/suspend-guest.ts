@@ -33,15 +33,14 @@ export const RELEASE_SHARE = [
 ].join('\n');
 
 /**
- * Once the share is mounted again: the away file gone and the shells sent back where they were.
- * A share that does not mount again leaves the shells out of it (at /, not in the empty
- * mountpoint, where edits would land on the guest's disk) and the away file gone too (else every
- * terminal resize would run the step-out again): FORGET_AWAY.
+ * After a share that did not mount again: the shells stay out of it (at /, not in the empty
+ * mountpoint, where edits would land on the guest's disk) and the away file goes (else every
+ * terminal resize would run the step-out again).
  */
-export const SHELLS_BACK = [`rm -f ${AWAY}`, SIGNAL_SHELLS].join('\n');
-
-/** After a share that did not mount again (see SHELLS_BACK). */
 export const FORGET_AWAY = `rm -f ${AWAY}`;
+
+/** Once the share is mounted again: the away file gone and the shells sent back where they were. */
+export const SHELLS_BACK = [FORGET_AWAY, SIGNAL_SHELLS].join('\n');
 
 /** Mounts the share again (if it is not) and sends the shells back (a suspend that failed). */
 export const RESTORE_SHARE = [
