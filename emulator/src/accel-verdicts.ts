@@ -6,11 +6,11 @@
 // or break KVM), one QEMU binary and one guest kernel. The QEMU binary is known
 // by path, size and mtime, not by running `qemu --version` (that would cost a process start on
 // every lab start); the version is recorded when a probe runs, for display only.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Accelerator } from './api.ts';
+import { writeFileAtomic } from './atomic-write.ts';
 
 export const VERDICT_FILE = 'accel-verdicts.json';
 const FILE_VERSION = 1;
@@ -153,15 +153,6 @@ export async function dropVerdict(cacheDir: string, key: VerdictKey): Promise<vo
 }
 
 async function writeVerdicts(cacheDir: string, verdicts: Verdict[]): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
-  const file = verdictFilePath(cacheDir);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const data: VerdictFile = { version: FILE_VERSION, verdicts };
-  try {
-    await writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(verdictFilePath(cacheDir), JSON.stringify(data, null, 2) + '\n');
 }

@@ -34,6 +34,8 @@ export interface QemuProcessSpec {
   cols: number;
   rows: number;
   env: NodeJS.ProcessEnv;
+  /** The disk's I/O engine (qemu-args.ts); `auto`: io_uring where it works (disk-aio.ts). Default threads. */
+  diskAio?: 'auto' | 'threads' | 'io_uring';
   /** Sockets and a pty, or pipes (default: chooseTransport for this host and `env`). */
   transport?: Transport;
 }

@@ -64,6 +64,8 @@ export interface QemuConfig {
   workspace?: { hostPath: string; tag: string };
   /** Start from this snapshot (savevm tag) stored in the disk image. */
   loadvm?: string;
+  /** The disk's I/O engine: QEMU's thread pool (default) or io_uring (see disk-aio.ts). */
+  diskAio?: 'threads' | 'io_uring';
   /** Appended as they are, last. */
   extra?: string[];
 }
@@ -295,6 +297,9 @@ export function validateQemuConfig(config: QemuConfig): void {
     }
   }
   if (config.loadvm !== undefined) requireString('loadvm', config.loadvm);
+  if (config.diskAio !== undefined && config.diskAio !== 'threads' && config.diskAio !== 'io_uring') {
+    throw new QemuConfigError('diskAio', "must be 'threads' or 'io_uring'");
+  }
   if (
     config.extra !== undefined &&
     (!Array.isArray(config.extra) || config.extra.some((a) => typeof a !== 'string'))
@@ -330,7 +335,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     // so durability buys nothing; only a host crash could lose data, and that data is
     // disposable. It makes the guest's sync and fsync (dpkg, make, editors) nearly free.
     '-drive',
-    `file=${escapeOptionValue(config.diskPath)},format=qcow2,if=none,id=disk0,cache=unsafe`,
+    `file=${escapeOptionValue(config.diskPath)},format=qcow2,if=none,id=disk0,cache=unsafe${config.diskAio === 'io_uring' ? ',aio=io_uring' : ''}`,
     '-device',
     'virtio-blk-pci,drive=disk0',
     // The console is QEMU's stdio, which the session makes a pty. signal=off: Ctrl-C is a

@@ -7,19 +7,19 @@
 // qemu-transport.ts) and their clients, and the promise of how QEMU ended. dispose() can be
 // called at any moment, as often as wanted, even while launch() is still on its way: it ends
 // QEMU and removes all of it.
-import { execFile } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { promisify } from 'node:util';
-import { findQemu, findQemuImg } from './accel.ts';
+import { findQemu, labCacheDir } from './accel.ts';
+import { chooseDiskAio, forgetDiskAio, refusedIoUring } from './disk-aio.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { KernelLogListener } from './kernel-log.ts';
 import { tcgLoopsPerJiffy } from './kernel-cmdline.ts';
 import { buildQemuArgs, type HostPlatform } from './qemu-args.ts';
 import { spawnPipeQemu, spawnPtyQemu, type PipeQemuChild, type QemuChild } from './qemu-child.ts';
+import { makeOverlay } from './overlay.ts';
 import { makeFifos, openQemuPipe } from './qemu-pipe.ts';
 import type { LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 import { channelEndpoints, chooseTransport, type ChannelEndpoints } from './qemu-transport.ts';
@@ -30,13 +30,13 @@ import type { QemuExit } from './session-state.ts';
 export { withDeathSignal } from './qemu-child.ts';
 export type { DiskSource, LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 
-const execFileAsync = promisify(execFile);
-
 /** How long QEMU may take to quit after QMP `quit` before it is killed. */
 const QUIT_GRACE_MS = 2000;
 /** QEMU creates its sockets while it starts, before the guest runs: this is plenty. */
 const SOCKET_TIMEOUT_MS = 10_000;
 const SOCKET_POLL_MS = 10;
+/** How much of the console's start is kept to tell why QEMU failed to start. */
+const START_OUTPUT_KEPT = 8192;
 /** How long an exit waits for QMP's last words (the SHUTDOWN reason) once QEMU is gone. */
 const EXIT_REASON_WAIT_MS = 500;
 
@@ -72,6 +72,8 @@ export class QemuProcess implements LabProcess {
   /** Rejects when QEMU exits: the one promise every step of launch() races. */
   private readonly endedWhileStarting: Promise<never>;
   private readonly consoleListeners: ((data: string) => void)[] = [];
+  /** The console's first words (QEMU's own, when it fails to start). */
+  private startOutput = '';
   private readonly kernelLogListeners: ((text: string) => void)[] = [];
   private readonly panicListeners: (() => void)[] = [];
 
@@ -104,16 +106,12 @@ export class QemuProcess implements LabProcess {
     // that nothing is written into the run folder after it has been removed.
     this.runDir = await makeRunFolder(runFolderParent(spec.disk));
     if (spec.disk.kind === 'resume') this.giveBackTo = spec.disk.file;
+    const qemu = findQemu({ env: spec.env });
+    const aioChoice = { qemuBinary: qemu, cacheDir: labCacheDir(spec.env) };
+    // Chosen while the overlay is made: a first start on this host probes.
+    const diskAio = spec.diskAio === 'auto' ? chooseDiskAio(aioChoice) : spec.diskAio;
     const overlay = path.join(this.runDir, 'overlay.qcow2');
-    // The base image is never written: every machine runs on its own overlay, and a reset is
-    // throwing that overlay away.
-    // A clone where the file system has them (btrfs, XFS, APFS): no 42 MB copy; else a copy.
-    if (spec.disk.kind === 'snapshot') await copyFile(spec.disk.file, overlay, constants.COPYFILE_FICLONE);
-    else if (spec.disk.kind === 'adopt' || spec.disk.kind === 'resume') await rename(spec.disk.file, overlay);
-    else {
-      const create = ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', spec.baseDisk, overlay];
-      await execFileAsync(findQemuImg({ env: spec.env }), create);
-    }
+    await makeOverlay(spec, overlay);
     if (this.disposing) throw new ProcessDisposedError();
     this.overlay = overlay;
     let workspace = typeof spec.workspace === 'string' ? spec.workspace : undefined;
@@ -146,9 +144,18 @@ export class QemuProcess implements LabProcess {
       console: channels.console ?? 'stdio',
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
       loadvm: spec.disk.kind === 'snapshot' || spec.disk.kind === 'resume' ? spec.disk.loadvm : undefined,
+      diskAio: await diskAio,
     });
-    if (transport === 'pipe') await this.launchOverPipes(findQemu({ env: spec.env }), args, channels);
-    else await this.launchOverSockets(findQemu({ env: spec.env }), args, channels);
+    try {
+      if (transport === 'pipe') await this.launchOverPipes(qemu, args, channels);
+      else await this.launchOverSockets(qemu, args, channels);
+    } catch (err) {
+      // io_uring was there for the probe, not now (a sysctl, a new seccomp profile): the next
+      // start probes again, and so starts without it.
+      if (spec.diskAio === 'auto' && refusedIoUring(this.startOutput))
+        await forgetDiskAio(aioChoice).catch(() => undefined);
+      throw err;
+    }
     this.qmp!.onEvent((event) => {
       if (event.event === 'SHUTDOWN') {
         const reason = (event.data as { reason?: unknown } | undefined)?.reason;
@@ -223,6 +230,7 @@ export class QemuProcess implements LabProcess {
     }
     this.child = child;
     child.onConsole((data) => {
+      if (this.startOutput.length < START_OUTPUT_KEPT) this.startOutput += data;
       for (const listener of this.consoleListeners) listener(data);
     });
     child.onExit((exit) => {

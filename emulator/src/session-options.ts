@@ -93,6 +93,7 @@ export function processSpec(
     cols: machine.size.cols,
     rows: machine.size.rows,
     env: machine.env,
+    diskAio: 'auto',
     ...(opts.transport ? { transport: opts.transport } : {}),
   };
 }

@@ -203,6 +203,19 @@ test('commas in paths are doubled where QEMU parses option lists, not in -kernel
   assert.equal(after(args, '-fsdev'), 'local,id=workspace,path=/home/x,,y,security_model=none');
 });
 
+test("diskAio: io_uring is asked for on the disk's drive only; threads is QEMU's default, unwritten", () => {
+  const drive = (diskAio?: 'threads' | 'io_uring') =>
+    allAfter(buildQemuArgs({ ...linux, diskAio }), '-drive');
+  assert.deepEqual(drive('io_uring'), [
+    'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe,aio=io_uring',
+  ]);
+  assert.deepEqual(drive('threads'), [
+    'file=/run/lab/overlay.qcow2,format=qcow2,if=none,id=disk0,cache=unsafe',
+  ]);
+  assert.deepEqual(drive(), drive('threads'));
+  rejects({ ...linux, diskAio: 'native' as 'threads' }, 'diskAio', /must be 'threads' or 'io_uring'$/);
+});
+
 test('buildQemuArgs is pure: the config is not changed and the same config gives the same args', () => {
   const config: QemuConfig = { ...linux, extra: ['-S'] };
   const copy = structuredClone(config);
