@@ -154,6 +154,15 @@ const SETTLE_MOUNT_WORKSPACE = [
 export const MOUNT_WORKSPACE_LINE = ['mount', ...MOUNT_WORKSPACE].join(' ');
 
 /**
+ * Whether a restored shell's prompt must wait for the workspace mount (a shell in /root/work
+ * must find it). When not, the session asks for the prompt as soon as the restored guest runs,
+ * before its agent has answered: the prompt is there one agent round trip sooner.
+ */
+export function promptWaitsForMount(workspace: boolean): boolean {
+  return workspace && hostHasVirtfs(process.platform as HostPlatform);
+}
+
+/**
  * What a guest whose agent just answered needs before it is ready for its user: the workspace
  * mounted, and, from a snapshot, its clock set and its shell's prompt printed again (it printed
  * it when the snapshot was taken; a newline makes it print one now); the console sized.
@@ -184,7 +193,7 @@ export async function settleGuest(
 ): Promise<void> {
   // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
   // No virtio-9p in QEMU for Windows: nothing to mount there (docs/user-guide.md).
-  const mount = opts.workspace && hostHasVirtfs(process.platform as HostPlatform);
+  const mount = promptWaitsForMount(opts.workspace);
   // The snapshot's clock is from when it was taken.
   const { consoleSize } = opts;
   const words = [

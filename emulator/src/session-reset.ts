@@ -68,21 +68,23 @@ export function inPlaceBlocker(machine: {
 /**
  * Loads the warm snapshot into `proc` and waits until the restored guest's agent answers. What
  * the host had asked the old guest's agent is abandoned: the restored agent never saw it, and
- * the channel would keep the sync waiting behind it. `restored` runs once the agent answered:
- * the session forgets the kernel log there, so that the old kernel's last lines, still on their
- * way while loadvm ran (a panic's "---[ end Kernel panic" trailer), are never taken for a crash
- * of the restored one, which was idle when saved and has printed nothing since.
+ * the channel would keep the sync waiting behind it. `loaded` runs as soon as the restored guest
+ * runs; `restored` once the agent answered: the session forgets the kernel log there, so that
+ * the old kernel's last lines, still on their way while loadvm ran (a panic's "---[ end Kernel
+ * panic" trailer), are never taken for a crash of the restored one, which was idle when saved
+ * and has printed nothing since.
  */
 export async function restoreWarmSnapshot(
   proc: LabProcess,
   guard: Guard,
-  restored: () => void,
+  steps: { loaded: () => void; restored: () => void },
   agentTimeoutMs = RESTORED_AGENT_TIMEOUT_MS,
 ): Promise<void> {
   await guard(raceExit(proc, proc.loadSnapshot(WARM_SNAPSHOT)));
+  steps.loaded();
   proc.agent().abandonPending('the guest was reset to its warm snapshot');
   await guard(raceExit(proc, proc.agent().sync(agentTimeoutMs)));
-  restored();
+  steps.restored();
 }
 
 /** With FARFETCHD_LAB_DEBUG set, `message` on stderr. False: a reset in place not done. */

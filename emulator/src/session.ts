@@ -15,7 +15,7 @@ import type { CrashInfo, ModuleName, SavedSessionInfo } from './api.ts';
 import { defaultAcceleratorPolicy, launchUntilAgent, retryUnderTcg } from './boot-watchdog.ts';
 import type { AcceleratorPolicy } from './boot-watchdog.ts';
 import { ConsoleSizer, winsizeArgs, type ConsoleSize } from './console-size.ts';
-import { execOn, LAB_SETTLE, settleGuest, shOn } from './guest-commands.ts';
+import { execOn, LAB_SETTLE, promptWaitsForMount, settleGuest, shOn } from './guest-commands.ts';
 import { kernelOf, loadImage } from './image.ts';
 import { moduleSwapScript } from './modules.ts';
 import { createQemuProcess, type DiskSource, type LabProcess } from './qemu-process.ts';
@@ -110,7 +110,8 @@ export class LabSession extends SessionView {
     this.sizer.detach();
     this.transition('restore');
     const restore = async (guard: Guard) => {
-      await restoreWarmSnapshot(proc, guard, () => this.detector.reset());
+      const loaded = () => this.promptEarly(proc);
+      await restoreWarmSnapshot(proc, guard, { loaded, restored: () => this.detector.reset() });
       this.progress.add('qemu-started');
       await this.readyMachine(proc, true, guard);
     };
@@ -258,7 +259,10 @@ export class LabSession extends SessionView {
   private async startMachine(disk: DiskSource, guard: Guard, previous?: LabProcess): Promise<LabProcess> {
     const proc = this.attach(disk, true);
     try {
-      await this.untilAgent(proc, guard, () => this.progress.add('qemu-started'));
+      await this.untilAgent(proc, guard, () => {
+        this.progress.add('qemu-started');
+        if (disk.kind === 'snapshot') this.promptEarly(proc);
+      });
       this.origin.started(proc, disk);
     } finally {
       await previous?.dispose(); // its overlay has moved to `proc` by now, or the boot failed
@@ -272,9 +276,15 @@ export class LabSession extends SessionView {
     await settleGuest(proc, guard, {
       fromSnapshot,
       workspace: !!this.opts.workspace,
+      newline: fromSnapshot && promptWaitsForMount(!!this.opts.workspace), // else: promptEarly
       consoleSize: this.opts.noTerminal ? undefined : this.sizer.size,
       sizeConsole: (applied) => this.sizeConsoleOf(proc, applied),
     });
+  }
+
+  /** A restored shell prints its prompt again on a newline; now, unless it waits for the mount. */
+  private promptEarly(proc: LabProcess): void {
+    if (!promptWaitsForMount(!!this.opts.workspace)) proc.write('\n');
   }
 
   /** With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both. */

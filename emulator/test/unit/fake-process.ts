@@ -67,6 +67,8 @@ export class FakeProcess implements LabProcess {
   /** Every shell script run through the agent, in order. */
   readonly commands: string[] = [];
   readonly written: string[] = [];
+  /** What the session did to this process, in order: `agent answered`, `run …`, `write …`, `loadvm …`. */
+  readonly events: string[] = [];
   readonly agentSync = new Deferred();
   private resolveExit!: (exit: QemuExit) => void;
   private hasExited = false;
@@ -96,6 +98,7 @@ export class FakeProcess implements LabProcess {
     const agent = {
       sync: async () => {
         await this.agentSync.promise;
+        this.events.push('agent answered');
         // The login shell starts after the agent, and prints its prompt once.
         if (this.spec.disk.kind === 'fresh' && this.behaviour.printsPrompt !== false && !this.prompted) {
           this.prompted = true;
@@ -108,6 +111,7 @@ export class FakeProcess implements LabProcess {
         const wrapped = file === '/bin/sh' && args[2] === '/bin/sh';
         const script = wrapped ? (args[4] ?? '') : [file.split('/').pop(), ...args].join(' ');
         this.commands.push(script);
+        this.events.push(`run ${script}`);
         await this.behaviour.onCommand?.(script, this);
         const answer = this.behaviour.answer?.(script) ?? { exitCode: 0 };
         return {
@@ -138,6 +142,7 @@ export class FakeProcess implements LabProcess {
 
   write(data: string): void {
     this.written.push(data);
+    this.events.push(`write ${JSON.stringify(data)}`);
   }
 
   resize(): void {}
@@ -158,6 +163,7 @@ export class FakeProcess implements LabProcess {
 
   async loadSnapshot(tag: string): Promise<void> {
     this.loadedSnapshots.push(tag);
+    this.events.push(`loadvm ${tag}`);
     await this.behaviour.onLoadSnapshot?.(tag, this);
   }
 

@@ -21,11 +21,16 @@ async function withCache(body: (cache: string, env: NodeJS.ProcessEnv) => Promis
 }
 
 /** A warm-booted session (process 0 makes the snapshot, process 1 runs from it), panicked. */
-async function panickedWarmSession(cache: string, env: NodeJS.ProcessEnv, machine: FakeBehaviour = {}) {
+async function panickedWarmSession(
+  cache: string,
+  env: NodeJS.ProcessEnv,
+  machine: FakeBehaviour = {},
+  workspace: string | null = '/home/s/ws',
+) {
   const made = makeSession([{ overlayDir: cache }, { overlayDir: cache, ...machine }], {
     warmBoot: true,
     env,
-    workspace: '/home/s/ws',
+    ...(workspace ? { workspace } : {}),
   });
   await made.session.start();
   const crashed = untilState(made.session, 'crashed');
@@ -34,6 +39,7 @@ async function panickedWarmSession(cache: string, env: NodeJS.ProcessEnv, machin
   made.states.length = 0;
   made.made[1]!.commands.length = 0;
   made.made[1]!.written.length = 0;
+  made.made[1]!.events.length = 0;
   return made;
 }
 
@@ -83,6 +89,38 @@ test('reset after a panic loads lab-ready into the same QEMU and settles the gue
     assert.deepEqual(made[1]!.loadedSnapshots, ['lab-ready', 'lab-ready']);
     assert.equal(made.length, 2);
     await session.stop();
+  }));
+
+test('the prompt is asked for before the agent answers, unless it must wait for the workspace mount', () =>
+  withCache(async (cache, env) => {
+    const settleRun = (mount: boolean) =>
+      `run lab-settle --clock ${'X'}${mount ? ' --mount workspace /root/work 9p trans=virtio,version=9p2000.L,msize=262144,cache=none' : ''} --winsize 40 120`;
+    const events = (proc: { events: string[] }) =>
+      proc.events.map((e) => e.replace(/--clock \d+\.\d{3}/, '--clock X'));
+    // No workspace: the newline as soon as the restored guest runs, at a warm start and a reset.
+    const bare = await panickedWarmSession(cache, env, {}, null);
+    await bare.session.reset();
+    assert.deepEqual(events(bare.made[1]!), [
+      'loadvm lab-ready',
+      'write "\\n"',
+      'agent answered',
+      settleRun(false),
+    ]);
+    await bare.session.stop();
+    const warmStart = makeSession([{ overlayDir: cache }], { warmBoot: true, env });
+    await warmStart.session.start();
+    assert.deepEqual(events(warmStart.made[0]!), ['write "\\n"', 'agent answered', settleRun(false)]);
+    await warmStart.session.stop();
+    // A workspace: a shell in /root/work must find it, so the newline comes after the mount.
+    const shared = await panickedWarmSession(cache, env);
+    await shared.session.reset();
+    assert.deepEqual(events(shared.made[1]!), [
+      'loadvm lab-ready',
+      'agent answered',
+      settleRun(true),
+      'write "\\n"',
+    ]);
+    await shared.session.stop();
   }));
 
 test("the old kernel's last panic line, read while loadvm runs, is not taken for a new crash", () =>
