@@ -63,7 +63,9 @@ export async function bootForCli(
     if (accel && (verbose || accel.source === 'watchdog')) {
       out.stderr.write(`farfetchd-lab: ${acceleratorLine(accel)}\n`);
     }
-    await session.loadModule(module);
+    // A guest just started has no farfetch module loaded: `none` has nothing to unload (the
+    // unload script would cost `exec` three cold programs under TCG).
+    if (module !== 'none') await session.loadModule(module);
     return session;
   } catch (err) {
     out.stderr.write(`farfetchd-lab: lab failure: ${oneLine((err as Error).message)}\n`);
