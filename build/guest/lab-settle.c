@@ -3,15 +3,20 @@
  * lab-settle: what the host has a guest do once its agent answers, in one program run.
  *
  *   lab-settle [--clock SECONDS[.FRACTION]] [--mount SOURCE TARGET FSTYPE OPTIONS]
- *              [--winsize ROWS COLS]
+ *              [--shells-back AWAY SHELLS] [--winsize ROWS COLS]
  *
  * --clock sets the time (a machine restored from a snapshot has the snapshot's clock);
  * --mount makes TARGET if it is missing and mounts SOURCE there (the workspace share);
+ * --shells-back brings back the shells a suspend sent out of the share: it removes the file
+ *   AWAY, then sends SIGWINCH to each shell registered in the folder SHELLS (a file named by
+ *   its pid; one whose process is gone is removed). The shells' trap (build/guest/profile.sh)
+ *   then steps back into the share. After a failed --mount only AWAY goes: the shells stay out
+ *   of an empty mountpoint, where their edits would land on the guest's disk;
  * --winsize sets the size of the serial console, /dev/ttyS0 (the student's terminal).
  * The arguments are all checked first (a mistake there is exit status 2 and nothing done); then
- * every step asked for is tried, each failure is said on stderr, and the exit status has one bit
- * per failed step: 1 the clock, 2 the mount, 4 the size (the host does not fail a boot on the
- * size alone).
+ * every step asked for is tried in the order given, each failure is said on stderr, and the
+ * exit status has one bit per failed step: 1 the clock, 2 the mount, 4 the size (the host does
+ * not fail a boot on the size alone), 8 the shells.
  *
  * Why not date, mount(8) and stty: under TCG every program started costs its start-up again on
  * a cold translation cache, and a machine just restored from a snapshot has nothing translated
@@ -19,9 +24,11 @@
  * by side; one small static one does the three system calls in a fraction of that. Linked
  * statically so that no dynamic loader runs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +43,13 @@
 #define FAILED_CLOCK 1
 #define FAILED_MOUNT 2
 #define FAILED_WINSIZE 4
+#define FAILED_SHELLS 8
 
 static int usage(FILE *to, int status)
 {
 	fprintf(to,
 		"Usage: lab-settle [--clock SECONDS[.FRACTION]] [--mount SOURCE TARGET FSTYPE OPTIONS]\n"
-		"                  [--winsize ROWS COLS]\n");
+		"                  [--shells-back AWAY SHELLS] [--winsize ROWS COLS]\n");
 	return status;
 }
 
@@ -107,6 +115,36 @@ static int mount_share(char *const args[4])
 	return FAILED_MOUNT;
 }
 
+static int shells_back(const char *away, const char *shells, int mounted)
+{
+	struct dirent *entry;
+	DIR *dir;
+
+	if (unlink(away) && errno != ENOENT) {
+		fprintf(stderr, "lab-settle: removing %s: %s\n", away, strerror(errno));
+		return FAILED_SHELLS;
+	}
+	if (!mounted)
+		return 0;
+	dir = opendir(shells);
+	if (!dir) {
+		/* No shell ever registered: nobody to bring back. */
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "lab-settle: reading %s: %s\n", shells, strerror(errno));
+		return FAILED_SHELLS;
+	}
+	while ((entry = readdir(dir))) {
+		long pid = parse_number(entry->d_name, 1, INT_MAX);
+
+		/* ".", "..": not a shell. SIGWINCH is ignored by default: a reused pid is not harmed. */
+		if (pid > 0 && kill(pid, SIGWINCH))
+			unlinkat(dirfd(dir), entry->d_name, 0);
+	}
+	closedir(dir);
+	return 0;
+}
+
 static int set_winsize(const char *rows, const char *cols)
 {
 	struct winsize size = { 0 };
@@ -156,6 +194,9 @@ static int walk(int argc, char **argv, int act)
 		} else if (!strcmp(word, "--mount") && left >= 4) {
 			failed |= act ? mount_share(&argv[i + 1]) : 0;
 			i += 4;
+		} else if (!strcmp(word, "--shells-back") && left >= 2) {
+			failed |= act ? shells_back(argv[i + 1], argv[i + 2], !(failed & FAILED_MOUNT)) : 0;
+			i += 2;
 		} else if (!strcmp(word, "--winsize") && left >= 2) {
 			failed |= act ? set_winsize(argv[i + 1], argv[i + 2]) : 0;
 			i += 2;

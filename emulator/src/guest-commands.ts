@@ -182,6 +182,8 @@ export async function settleGuest(
     workspace: boolean;
     /** The console's size, set with the rest; undefined: the console is nobody's terminal (`exec`). */
     consoleSize?: ConsoleSize;
+    /** More lab-settle words, run right after the mount (a resume's `--shells-back`). */
+    afterMount?: readonly string[];
     /** Hands the console's size on to the session once the guest has `applied` (undefined: not known). */
     sizeConsole: (applied: ConsoleSize | undefined) => Promise<void>;
     /**
@@ -199,6 +201,7 @@ export async function settleGuest(
   const words = [
     ...(opts.fromSnapshot ? ['--clock', (Date.now() / 1000).toFixed(3)] : []),
     ...(mount ? SETTLE_MOUNT_WORKSPACE : []),
+    ...(opts.afterMount ?? []),
     ...(consoleSize ? winsizeArgs(consoleSize) : []),
   ];
   // Resolves with whether the console has `consoleSize` now; a size alone failing fails no boot.

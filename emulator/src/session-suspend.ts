@@ -38,8 +38,7 @@ import {
   refusalMessage,
   RELEASE_SHARE,
   RESTORE_SHARE,
-  SHELLS_BACK,
-  FORGET_AWAY,
+  SETTLE_SHELLS_BACK,
   snapshotFailure,
   SuspendError,
 } from './suspend-guest.ts';
@@ -148,21 +147,17 @@ export async function resumeMachine(steps: ResumeSteps): Promise<SavedSession> {
   // A resume that fails before this end gives the disk back when its process is disposed
   // (qemu-process.ts), once its QEMU has ended: never while a QEMU may still write it.
   const proc = await steps.start({ kind: 'resume', file: slot.disk, loadvm: SUSPEND_SNAPSHOT });
-  // The clock, the share (unmounted for the snapshot) and the console size in one program, as
-  // after the warm snapshot; then the shells back into the share, each a program started cold.
-  try {
-    await settleGuest(proc, guard, {
-      fromSnapshot: true,
-      workspace: steps.share,
-      consoleSize: steps.consoleSize,
-      sizeConsole: (applied) => steps.sizeConsole(proc, applied),
-      newline: false,
-    });
-  } catch (err) {
-    if (steps.share) await guard(shOn(proc, FORGET_AWAY)).catch(() => undefined);
-    throw err;
-  }
-  if (steps.share) await guard(shOn(proc, SHELLS_BACK));
+  // The clock, the share (unmounted for the snapshot), the shells back into it and the console
+  // size in one program, as after the warm snapshot (every program a restored guest starts is
+  // started cold). A share that does not mount keeps the shells out (lab-settle.c).
+  await settleGuest(proc, guard, {
+    fromSnapshot: true,
+    workspace: steps.share,
+    consoleSize: steps.consoleSize,
+    sizeConsole: (applied) => steps.sizeConsole(proc, applied),
+    newline: false,
+    ...(steps.share ? { afterMount: SETTLE_SHELLS_BACK } : {}),
+  });
   // Ctrl-L: readline redraws the prompt and the line being typed (an editor redraws too); a
   // newline, as after the warm snapshot, would run the half-typed line.
   proc.write('\x0c');

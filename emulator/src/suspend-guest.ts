@@ -42,6 +42,12 @@ export const FORGET_AWAY = `rm -f ${AWAY}`;
 /** Once the share is mounted again: the away file gone and the shells sent back where they were. */
 export const SHELLS_BACK = [FORGET_AWAY, SIGNAL_SHELLS].join('\n');
 
+/**
+ * SHELLS_BACK as lab-settle words, after its --mount (a resume: one cold program, not sh and rm);
+ * after a failed mount lab-settle only forgets the away file, as FORGET_AWAY does.
+ */
+export const SETTLE_SHELLS_BACK = ['--shells-back', AWAY, SHELLS] as const;
+
 /** Mounts the share again (if it is not) and sends the shells back (a suspend that failed). */
 export const RESTORE_SHARE = [
   `mountpoint -q ${SHARE} || { ${MOUNT_WORKSPACE_LINE}; } || { ${FORGET_AWAY}; exit 1; }`,
