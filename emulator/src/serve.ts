@@ -6,7 +6,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { LabBackend, LabEvent } from './api.ts';
 import { toApiError } from './backend.ts';
 import { asError, guardBackend, type ErrorReporter } from './guarded-backend.ts';
@@ -182,7 +182,10 @@ function reportOnStderr(where: string, err: unknown): void {
  * is the lab's own bug goes to `onError`; bad input just gets its answer (403, 405, 400, a
  * WebSocket close code, an EINVAL reply).
  */
-export function startServer(opts: ServerOptions): Promise<RunningServer> {
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  // Loaded here, not with the module: every other command (`exec` above all) would pay for
+  // loading ws, a CommonJS package (≈ 40 ms of each CLI start, docs/benchmarks.md).
+  const { WebSocketServer } = await import('ws');
   const token = randomBytes(24).toString('hex');
   const report = opts.onError ?? reportOnStderr;
   let port = 0;
