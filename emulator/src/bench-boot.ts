@@ -1,6 +1,10 @@
-// `farfetchd-lab bench`'s cold boot rows: a session that boots the kernel (no warm snapshot),
-// from start() until its prompt is usable (docs/benchmarks.md, "Cold boot").
-import { LabSession } from './session.ts';
+// `farfetchd-lab bench`'s boot rows timed from start() until the prompt is usable: a session that
+// boots the kernel (no warm snapshot, docs/benchmarks.md, "Cold boot"), and a warm start with a
+// workspace shared, as the app's is (its prompt waits for the share's mount).
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LabSession, type LabSessionOptions } from './session.ts';
 import { GUEST_PROMPT } from './warm-state.ts';
 
 export interface ColdBootTimes {
@@ -20,13 +24,32 @@ export async function timeColdBoots(
   const times: ColdBootTimes[] = [];
   for (let i = 0; i < boots; i++) {
     progress(`cold boot ${i + 1}/${boots}`);
-    times.push(await timeColdBoot());
+    times.push(await timeBoot({ warmBoot: false }));
   }
   return times;
 }
 
-async function timeColdBoot(): Promise<ColdBootTimes> {
-  const session = new LabSession({ warmBoot: false });
+/** Warm starts sharing a workspace folder; a first start, not timed, makes that shape's snapshot. */
+export async function timeWarmStartsWithWorkspace(
+  boots: number,
+  progress: (msg: string) => void,
+): Promise<ColdBootTimes[]> {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'lab-bench-ws-'));
+  try {
+    await timeBoot({ workspace });
+    const times: ColdBootTimes[] = [];
+    for (let i = 0; i < boots; i++) {
+      progress(`warm start with a workspace ${i + 1}/${boots}`);
+      times.push(await timeBoot({ workspace }));
+    }
+    return times;
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+async function timeBoot(opts: LabSessionOptions): Promise<ColdBootTimes> {
+  const session = new LabSession(opts);
   try {
     let seen = '';
     let prompt = 0;
@@ -43,7 +66,7 @@ async function timeColdBoot(): Promise<ColdBootTimes> {
     });
     await session.start();
     const ready = performance.now() - t0;
-    await withTimeout(prompted, 120_000, 'the cold-booted guest printed no prompt');
+    await withTimeout(prompted, 120_000, 'the guest printed no prompt');
     return { prompt, ready, usable: Math.max(prompt, ready) };
   } finally {
     await session.stop();

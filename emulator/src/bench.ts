@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
-import { timeColdBoots } from './bench-boot.ts';
+import { timeColdBoots, timeWarmStartsWithWorkspace } from './bench-boot.ts';
 import { timeWholeExec } from './bench-cli.ts';
 import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
 import { timeSuspendResume } from './bench-suspend.ts';
@@ -160,6 +160,7 @@ export async function runBenchmarks(opts: {
   progress('farfetchd-lab exec -- true, the whole command');
   const wholeExec = await timeWholeExec(5);
   const coldBoots = await timeColdBoots(boots, progress);
+  const sharedStarts = await timeWarmStartsWithWorkspace(boots, progress);
   for (let i = 0; i < boots; i++) {
     progress(`boot ${i + 1}/${boots}`);
     const session = new LabSession();
@@ -248,6 +249,11 @@ export async function runBenchmarks(opts: {
     summarize('farfetchd-lab exec -- true, whole command', 'ms', wholeExec, { atMost: 500 }),
     summarize('boot to shell prompt', 'ms', bootToPrompt, { atMost: 250 }),
     summarize('boot to agent ready', 'ms', bootToAgent),
+    summarize(
+      'boot to shell prompt, workspace shared (waits for its mount)',
+      'ms',
+      sharedStarts.map((b) => b.prompt),
+    ),
     summarize(
       'cold boot to a usable prompt (no snapshot)',
       'ms',
