@@ -87,6 +87,8 @@ export interface LabProcess {
    * gives it back to where it came from (after QEMU's end), so a failed resume can be tried again.
    */
   consumeDisk(): void;
+  /** This warm-started machine is ready: the next warm start's disk can be made ahead. */
+  prepareNextStart(): void;
   dispose(): Promise<void>;
 }
 

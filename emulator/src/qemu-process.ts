@@ -23,11 +23,12 @@ import { makeOverlay } from './overlay.ts';
 import { makeFifos, openQemuPipe } from './qemu-pipe.ts';
 import type { LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 import { channelEndpoints, chooseTransport, type ChannelEndpoints } from './qemu-transport.ts';
-import { QmpClient } from './qmp.ts';
-import { makeRunFolder, runFolderParent } from './run-folders.ts';
+import { hmpError, QmpClient } from './qmp.ts';
+import { makeRunFolder, makeSpare, runFolderParent } from './run-folders.ts';
 import type { QemuExit } from './session-state.ts';
 
 export { withDeathSignal } from './qemu-child.ts';
+export { hmpError } from './qmp.ts';
 export type { DiskSource, LabProcess, ProcessFactory, QemuProcessSpec, SessionAgent } from './lab-process.ts';
 
 /** How long QEMU may take to quit after QMP `quit` before it is killed. */
@@ -65,6 +66,7 @@ export class QemuProcess implements LabProcess {
   private shutdownReason?: string;
   private hasExited = false;
   private launching?: Promise<void>;
+  private sparing?: Promise<void>;
   private disposing?: Promise<void>;
   /** Rejects when dispose() starts, so that every wait in launch() ends at once. */
   private readonly aborted: Promise<never>;
@@ -355,6 +357,12 @@ export class QemuProcess implements LabProcess {
     clearTimeout(timer);
   }
 
+  /** Makes the next warm start's disk ahead (overlay.ts), once; the disposal waits for it. */
+  prepareNextStart(): void {
+    if (this.spec.disk.kind !== 'snapshot' || this.sparing || this.disposing) return;
+    this.sparing = makeSpare(this.spec.disk.file).catch(() => undefined);
+  }
+
   consumeDisk(): void {
     this.giveBackTo = undefined;
   }
@@ -383,19 +391,9 @@ export class QemuProcess implements LabProcess {
     await this.kernelLog?.close();
     for (const pipe of this.pipes) pipe.destroy();
     await this.giveBackDisk();
+    await this.sparing;
     if (this.runDir) await rm(this.runDir, { recursive: true, force: true });
   }
-}
-
-/**
- * HMP's answer to savevm/loadvm, which print nothing on success and their error otherwise
- * ("Error: Snapshot 'x' does not exist in one or more devices\r\n"), as one line.
- */
-export function hmpError(text: string): string {
-  return text
-    .trim()
-    .replace(/^Error:\s*/, '')
-    .replace(/\s*\r?\n\s*/g, '; ');
 }
 
 export const createQemuProcess: ProcessFactory = (spec) => new QemuProcess(spec);

@@ -361,3 +361,14 @@ function isGreeting(message: JsonObject): message is JsonObject & QmpGreeting {
     isObject(qmp) && isObject(qmp.version) && isObject(qmp.version.qemu) && Array.isArray(qmp.capabilities)
   );
 }
+
+/**
+ * HMP's answer to savevm/loadvm, which print nothing on success and their error otherwise
+ * ("Error: Snapshot 'x' does not exist in one or more devices\r\n"), as one line.
+ */
+export function hmpError(text: string): string {
+  return text
+    .trim()
+    .replace(/^Error:\s*/, '')
+    .replace(/\s*\r?\n\s*/g, '; ');
+}

@@ -9,6 +9,7 @@ import { SilentBootError } from './boot-watchdog.ts';
 import type { GuestImage } from './image.ts';
 import { raceExit } from './guest-commands.ts';
 import { OperationInterrupted, type Guard } from './operation-queue.ts';
+import { removeSpares } from './run-folders.ts';
 import { DEFAULT_KERNEL_CMDLINE } from './qemu-args.ts';
 import type { DiskSource, LabProcess } from './qemu-process.ts';
 
@@ -139,10 +140,12 @@ export async function bootWarmOrCold(warm: string | null, guard: Guard, steps: W
     // A snapshot QEMU cannot load (QEMU upgraded, file damaged): forget it and boot cold.
     await steps.retire();
     await rm(warm, { force: true });
+    await removeSpares(warm);
     steps.restart();
     return steps.ready(await steps.start(fresh), fresh);
   }
   await steps.ready(proc, snapshot);
+  proc.prepareNextStart();
 }
 
 /**

@@ -60,6 +60,8 @@ export class FakeProcess implements LabProcess {
   diskConsumed = false;
   /** Every loadSnapshot asked, in order. */
   readonly loadedSnapshots: string[] = [];
+  /** How often the session asked it to make the next warm start's disk ahead. */
+  nextStartPrepared = 0;
   /** How often the agent's pending requests were abandoned. */
   abandoned = 0;
   quitAsked = false;
@@ -169,6 +171,10 @@ export class FakeProcess implements LabProcess {
 
   consumeDisk(): void {
     this.diskConsumed = true;
+  }
+
+  prepareNextStart(): void {
+    this.nextStartPrepared++;
   }
 
   async quit(): Promise<QemuExit> {
