@@ -67,6 +67,16 @@ export async function chooseDiskAio(opts: DiskAioOptions): Promise<DiskAio> {
   return (await probe).ok ? 'io_uring' : 'threads';
 }
 
+/** What chooseDiskAio decides here, in words (`doctor`); may probe, as a first start would. */
+export async function describeDiskAio(opts: DiskAioOptions): Promise<string> {
+  if ((await chooseDiskAio(opts)) === 'io_uring') return 'io_uring (a probe QEMU could use it here)';
+  if ((opts.platform ?? process.platform) !== 'linux') return "QEMU's thread pool (io_uring is Linux only)";
+  const key = await aioKey(opts).catch(() => undefined);
+  const verdicts = await readAioVerdicts(path.join(opts.cacheDir, DISK_AIO_FILE));
+  const reason = key && verdicts.find((v) => sameKey(v, key))?.reason;
+  return `QEMU's thread pool${reason ? ` (io_uring refused: ${reason})` : ''}`;
+}
+
 /**
  * Forgets what was remembered for this host and QEMU: called when a QEMU started with io_uring
  * failed because of it, so that the next start probes again instead of failing the same way.

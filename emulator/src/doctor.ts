@@ -15,9 +15,10 @@ import {
   type AcceleratorDecision,
 } from './accel.ts';
 import { labCacheDir, verdictFilePath } from './accel-verdicts.ts';
+import { describeDiskAio } from './disk-aio.ts';
 import { findQemu, findQemuImg, qemuInstallHint, QEMU_ENV } from './qemu-find.ts';
 import { imageDir, loadImage, repoRoot, type GuestImage } from './image.ts';
-import { findStaleWarmSnapshots, unregisteredWarmSnapshots } from './run-folders.ts';
+import { findStaleWarmSnapshots, SPARE_PREFIX, unregisteredWarmSnapshots } from './run-folders.ts';
 import { savedSessionsDir } from './saved-sessions.ts';
 
 /** Below this much free space a boot may fail writing its overlay or warm snapshot. */
@@ -126,6 +127,12 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
     // Suspended machines (Suspend; each a whole disk with its RAM snapshot) until resumed.
     { name: 'saved sessions', path: savedSessionsDir(env), bytes: await diskUsage(savedSessionsDir(env)) },
     { name: 'accelerator verdicts', path: verdicts, bytes: await diskUsage(verdicts) },
+    // Copies made ahead for the next warm start (run-folders.ts), one per warm snapshot in use.
+    {
+      name: 'spare warm-start disks',
+      path: os.tmpdir(),
+      bytes: await diskUsage(os.tmpdir(), (f) => f.startsWith(SPARE_PREFIX)),
+    },
   ];
   const warmSnapshots = await warmSnapshotSpace(cacheDir, image?.manifest.key);
 
@@ -137,6 +144,10 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
   }
   for (const disk of disks) checks.push(diskCheck(disk));
   checks.push(await cacheFolderCheck(cacheDir));
+  if (qemuPath) {
+    const detail = await describeDiskAio({ qemuBinary: qemuPath, cacheDir });
+    checks.push({ name: 'disk I/O', ok: true, detail });
+  }
 
   return {
     qemu: { path: qemuPath, version },

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import {
   chooseDiskAio,
+  describeDiskAio,
   DISK_AIO_FILE,
   forgetDiskAio,
   probeIoUring,
@@ -138,4 +139,20 @@ test("refusedIoUring: QEMU's io_uring refusals, and nothing else", () => {
   assert.equal(refusedIoUring("Parameter 'aio' does not accept value 'bogus'"), false);
   assert.equal(refusedIoUring('qemu-system-x86_64: -drive file=x: Could not open x: No such file'), false);
   assert.equal(refusedIoUring(''), false);
+});
+
+test("describeDiskAio: what doctor says, with QEMU's words when io_uring was refused", async () => {
+  const ok = await fakeQemu('exit 0');
+  const linux = { platform: 'linux' as const };
+  assert.equal(
+    await describeDiskAio({ qemuBinary: ok.qemu, cacheDir: ok.cacheDir, sysctlPath: ok.sysctl, ...linux }),
+    'io_uring (a probe QEMU could use it here)',
+  );
+  const refused = await fakeQemu(`echo '${REFUSAL}' >&2; exit 1`);
+  const opts = { qemuBinary: refused.qemu, cacheDir: refused.cacheDir, sysctlPath: refused.sysctl, ...linux };
+  assert.equal(await describeDiskAio(opts), `QEMU's thread pool (io_uring refused: ${REFUSAL} (exit 1))`);
+  assert.equal(
+    await describeDiskAio({ ...opts, platform: 'darwin' }),
+    "QEMU's thread pool (io_uring is Linux only)",
+  );
 });

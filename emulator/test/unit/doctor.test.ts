@@ -205,6 +205,7 @@ before(async () => {
     `#!/bin/sh
 echo "$1" >> '${qemuLog}'
 if [ "$1" = --version ]; then echo 'QEMU emulator version 9.9.9 (fake)'; exit 0; fi
+if [ "$1" = -machine ] && [ "$2" = none ]; then exit 0; fi
 printf 'Linux version 6.12.117-farfetch (fake)\\n'; exec sleep 30
 `,
   );
@@ -264,8 +265,11 @@ test('collectSystemReport: what it finds, and reprobe forgets the remembered ver
       ['accelerator', true],
       ...first.checks.filter((c) => c.name === 'free disk').map((c) => [c.name, c.ok]),
       ['cache folder', true],
+      ['disk I/O', true],
     ],
   );
+  // The io_uring probe QEMU (the fake quits at once, so io_uring works here).
+  assert.equal(first.checks.at(-1)!.detail, 'io_uring (a probe QEMU could use it here)');
   assert.deepEqual(
     first.caches.map((c) => [c.name, c.path]),
     [
@@ -273,6 +277,7 @@ test('collectSystemReport: what it finds, and reprobe forgets the remembered ver
       ['warm snapshots', path.join(dir, 'cache')],
       ['saved sessions', path.join(dir, 'cache', 'sessions')],
       ['accelerator verdicts', path.join(dir, 'cache', 'accel-verdicts.json')],
+      ['spare warm-start disks', os.tmpdir()],
     ],
   );
   assert.equal(first.caches[2]!.bytes, 0, 'nothing suspended yet');
