@@ -3,7 +3,8 @@
  * lab-settle: what the host has a guest do once its agent answers, in one program run.
  *
  *   lab-settle [--clock SECONDS[.FRACTION]] [--mount SOURCE TARGET FSTYPE OPTIONS]
- *              [--shells-back AWAY SHELLS] [--winsize ROWS COLS]
+ *              [--shells-back AWAY SHELLS] [--winsize ROWS COLS] [--cd DIR]
+ *              [-- PROGRAM [ARGUMENT...]]
  *
  * --clock sets the time (a machine restored from a snapshot has the snapshot's clock);
  * --mount makes TARGET if it is missing and mounts SOURCE there (the workspace share);
@@ -12,11 +13,17 @@
  *   its pid; one whose process is gone is removed). The shells' trap (build/guest/profile.sh)
  *   then steps back into the share. After a failed --mount only AWAY goes: the shells stay out
  *   of an empty mountpoint, where their edits would land on the guest's disk;
- * --winsize sets the size of the serial console, /dev/ttyS0 (the student's terminal).
+ * --winsize sets the size of the serial console, /dev/ttyS0 (the student's terminal);
+ * --cd changes the working directory;
+ * -- PROGRAM ARGUMENT... runs PROGRAM (found in PATH) in this process once the steps are done:
+ *   the host's way to start every guest command (the agent cannot set a working directory), and
+ *   to set a restored guest's clock in the same program start as its first command.
  * The arguments are all checked first (a mistake there is exit status 2 and nothing done); then
  * every step asked for is tried in the order given, each failure is said on stderr, and the
  * exit status has one bit per failed step: 1 the clock, 2 the mount, 4 the size (the host does
- * not fail a boot on the size alone), 8 the shells.
+ * not fail a boot on the size alone), 8 the shells, 16 the directory. With a PROGRAM, a failed
+ * step is exit status 125 and PROGRAM is not run; a PROGRAM that cannot be run is 127 when it
+ * is not found, else 126, as in a shell.
  *
  * Why not date, mount(8) and stty: under TCG every program started costs its start-up again on
  * a cold translation cache, and a machine just restored from a snapshot has nothing translated
@@ -44,12 +51,18 @@
 #define FAILED_MOUNT 2
 #define FAILED_WINSIZE 4
 #define FAILED_SHELLS 8
+#define FAILED_CD 16
+/* As a shell has them: a step before the program failed; it cannot be run; it is not found. */
+#define EXIT_NOT_RUN 125
+#define EXIT_CANNOT_RUN 126
+#define EXIT_NOT_FOUND 127
 
 static int usage(FILE *to, int status)
 {
 	fprintf(to,
 		"Usage: lab-settle [--clock SECONDS[.FRACTION]] [--mount SOURCE TARGET FSTYPE OPTIONS]\n"
-		"                  [--shells-back AWAY SHELLS] [--winsize ROWS COLS]\n");
+		"                  [--shells-back AWAY SHELLS] [--winsize ROWS COLS] [--cd DIR]\n"
+		"                  [-- PROGRAM [ARGUMENT...]]\n");
 	return status;
 }
 
@@ -134,12 +147,17 @@ static int shells_back(const char *away, const char *shells, int mounted)
 		fprintf(stderr, "lab-settle: reading %s: %s\n", shells, strerror(errno));
 		return FAILED_SHELLS;
 	}
-	while ((entry = readdir(dir))) {
+	for (errno = 0; (entry = readdir(dir)); errno = 0) {
 		long pid = parse_number(entry->d_name, 1, INT_MAX);
 
 		/* ".", "..": not a shell. SIGWINCH is ignored by default: a reused pid is not harmed. */
-		if (pid > 0 && kill(pid, SIGWINCH))
+		if (pid > 0 && kill(pid, SIGWINCH) && errno == ESRCH)
 			unlinkat(dirfd(dir), entry->d_name, 0);
+	}
+	if (errno) {
+		fprintf(stderr, "lab-settle: reading %s: %s\n", shells, strerror(errno));
+		closedir(dir);
+		return FAILED_SHELLS;
 	}
 	closedir(dir);
 	return 0;
@@ -174,19 +192,33 @@ static int set_winsize(const char *rows, const char *cols)
 	return ret ? FAILED_WINSIZE : 0;
 }
 
+static int change_dir(const char *dir)
+{
+	if (chdir(dir) == 0)
+		return 0;
+	fprintf(stderr, "lab-settle: --cd %s: %s\n", dir, strerror(errno));
+	return FAILED_CD;
+}
+
 /*
- * Goes through the arguments: with act false only checks that each is known and has its
- * arguments (returns -1 if not, 0 if so); with act true runs each step and returns the failed
- * steps' bits.
+ * Goes through the arguments up to a "--": with act false only checks that each is known and
+ * has its arguments (returns -1 if not, 0 if so); with act true runs each step and returns the
+ * failed steps' bits. *program is the index of the word after "--", or 0 when there is none.
  */
-static int walk(int argc, char **argv, int act)
+static int walk(int argc, char **argv, int act, int *program)
 {
 	int failed = 0;
 	int i;
 
+	*program = 0;
 	for (i = 1; i < argc; i++) {
 		const char *word = argv[i];
 		int left = argc - i - 1;
+
+		if (!strcmp(word, "--") && left >= 1) {
+			*program = i + 1;
+			break;
+		}
 
 		if (!strcmp(word, "--clock") && left >= 1) {
 			failed |= act ? set_clock(argv[i + 1]) : 0;
@@ -200,6 +232,9 @@ static int walk(int argc, char **argv, int act)
 		} else if (!strcmp(word, "--winsize") && left >= 2) {
 			failed |= act ? set_winsize(argv[i + 1], argv[i + 2]) : 0;
 			i += 2;
+		} else if (!strcmp(word, "--cd") && left >= 1) {
+			failed |= act ? change_dir(argv[i + 1]) : 0;
+			i += 1;
 		} else {
 			fprintf(stderr, "lab-settle: %s: unknown, or missing its arguments\n", word);
 			return -1;
@@ -210,9 +245,20 @@ static int walk(int argc, char **argv, int act)
 
 int main(int argc, char **argv)
 {
+	int program, failed;
+
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return usage(stdout, 0);
-	if (argc < 2 || walk(argc, argv, 0) < 0)
+	if (argc < 2 || walk(argc, argv, 0, &program) < 0)
 		return usage(stderr, 2);
-	return walk(argc, argv, 1);
+	failed = walk(argc, argv, 1, &program);
+	if (!program)
+		return failed;
+	if (failed) {
+		fprintf(stderr, "lab-settle: %s not run: a step before it failed\n", argv[program]);
+		return EXIT_NOT_RUN;
+	}
+	execvp(argv[program], &argv[program]);
+	fprintf(stderr, "lab-settle: %s: %s\n", argv[program], strerror(errno));
+	return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 }

@@ -52,6 +52,7 @@ export async function bootForCli(
     workspace,
     // run attaches this terminal to the console; exec only runs a command through the agent.
     noTerminal: !verbose,
+    clockWithFirstCommand: !verbose,
   });
   if (verbose) {
     const lines = new BootStepLines();

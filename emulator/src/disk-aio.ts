@@ -67,6 +67,30 @@ export async function chooseDiskAio(opts: DiskAioOptions): Promise<DiskAio> {
   return (await probe).ok ? 'io_uring' : 'threads';
 }
 
+/**
+ * The disk's I/O engine for one QEMU start (`auto`: chooseDiskAio, never failing), and the error
+ * to report when that QEMU failed to start: a DiskAioRefusedError, the refusal remembered, when
+ * its words (`output`) say it refused the io_uring that the probe had found.
+ */
+export function diskAioForStart(
+  mode: 'auto' | DiskAio | undefined,
+  opts: DiskAioOptions,
+): { engine: Promise<DiskAio>; failed(err: Error, output: string): Promise<Error> } {
+  const auto = mode === 'auto';
+  return {
+    engine: auto ? chooseDiskAio(opts).catch(() => 'threads' as const) : Promise.resolve(mode ?? 'threads'),
+    async failed(err, output) {
+      if (!auto || !refusedIoUring(output)) return err;
+      const said = output
+        .trim()
+        .split('\n')
+        .filter((line) => refusedIoUring(line));
+      await rememberRefusal(opts, said.pop()!.trim()).catch(() => undefined);
+      return new DiskAioRefusedError(`${err.message}: ${IO_URING_REFUSED}`);
+    },
+  };
+}
+
 /** What chooseDiskAio decides here, in words (`doctor`); may probe, as a first start would. */
 export async function describeDiskAio(opts: DiskAioOptions): Promise<string> {
   if ((await chooseDiskAio(opts)) === 'io_uring') return 'io_uring (a probe QEMU could use it here)';
@@ -78,16 +102,24 @@ export async function describeDiskAio(opts: DiskAioOptions): Promise<string> {
 }
 
 /**
- * Forgets what was remembered for this host and QEMU: called when a QEMU started with io_uring
- * failed because of it, so that the next start probes again instead of failing the same way.
+ * A QEMU started with io_uring refused it although the probe had not (a sysctl, a seccomp
+ * profile changed since): the refusal is remembered, so the next start uses the thread pool.
  */
-export async function forgetDiskAio(opts: DiskAioOptions): Promise<void> {
+export const IO_URING_REFUSED =
+  'QEMU refused io_uring for the disk: from now on it uses its thread pool here';
+
+export class DiskAioRefusedError extends Error {
+  override name = 'DiskAioRefusedError';
+}
+
+/** Remembers that QEMU refused io_uring here (`reason`: its words), replacing the probe's verdict. */
+export async function rememberRefusal(opts: DiskAioOptions, reason: string): Promise<void> {
   const key = await aioKey(opts).catch(() => undefined);
   if (!key) return;
   const file = path.join(opts.cacheDir, DISK_AIO_FILE);
-  const verdicts = await readAioVerdicts(file);
-  const kept = verdicts.filter((v) => !sameKey(v, key));
-  if (kept.length !== verdicts.length) await writeAioVerdicts(file, kept);
+  const others = (await readAioVerdicts(file)).filter((v) => !sameKey(v, key));
+  const verdict: AioVerdict = { ...key, ok: false, reason, decidedAt: new Date().toISOString() };
+  await writeAioVerdicts(file, [verdict, ...others].slice(0, MAX_VERDICTS));
 }
 
 /** Whether QEMU's words on stderr say it could not use io_uring. */

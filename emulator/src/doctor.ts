@@ -18,7 +18,7 @@ import { labCacheDir, verdictFilePath } from './accel-verdicts.ts';
 import { describeDiskAio } from './disk-aio.ts';
 import { findQemu, findQemuImg, qemuInstallHint, QEMU_ENV } from './qemu-find.ts';
 import { imageDir, loadImage, repoRoot, type GuestImage } from './image.ts';
-import { findStaleWarmSnapshots, SPARE_PREFIX, unregisteredWarmSnapshots } from './run-folders.ts';
+import { findStaleWarmSnapshots, spareFolder, unregisteredWarmSnapshots } from './run-folders.ts';
 import { savedSessionsDir } from './saved-sessions.ts';
 
 /** Below this much free space a boot may fail writing its overlay or warm snapshot. */
@@ -130,8 +130,8 @@ export async function collectSystemReport(opts: CollectSystemReportOptions = {})
     // Copies made ahead for the next warm start (run-folders.ts), one per warm snapshot in use.
     {
       name: 'spare warm-start disks',
-      path: os.tmpdir(),
-      bytes: await diskUsage(os.tmpdir(), (f) => f.startsWith(SPARE_PREFIX)),
+      path: spareFolder(),
+      bytes: await diskUsage(spareFolder()),
     },
   ];
   const warmSnapshots = await warmSnapshotSpace(cacheDir, image?.manifest.key);

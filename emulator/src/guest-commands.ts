@@ -62,16 +62,29 @@ export function raceExit<T>(proc: LabProcess, promise: Promise<T>): Promise<T> {
   });
 }
 
-/** Runs a program as root in /root. */
+/** What a guest command can ask of lab-settle besides its program. */
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: Buffer;
+  /** Set the clock first, in the same program start (a restored guest's first command). */
+  clock?: boolean;
+}
+
+/**
+ * Runs a program as root in /root. Started by lab-settle (`--cd /root -- FILE ARGS`), which the
+ * agent cannot do itself: one static program, where a `sh -c 'cd /root && exec …'` cost a
+ * dynamically linked shell (≈ 70 ms of TCG per command, docs/benchmarks.md).
+ */
 export function runOn(
   proc: LabProcess,
   file: string,
   args: string[],
-  opts: { timeoutMs?: number; input?: Buffer } = {},
+  opts: RunOptions = {},
 ): Promise<RunResult> {
+  const clock = opts.clock ? clockArgs() : [];
   return raceExit(
     proc,
-    proc.agent().run('/bin/sh', ['-c', 'cd /root && exec "$0" "$@"', file, ...args], {
+    proc.agent().run(LAB_SETTLE, [...clock, '--cd', '/root', '--', file, ...args], {
       timeoutMs: opts.timeoutMs ?? 120_000,
       env: guestEnv,
       input: opts.input,
@@ -79,9 +92,19 @@ export function runOn(
   );
 }
 
+/** lab-settle's words that set the guest's clock to the host's, now. */
+function clockArgs(): string[] {
+  return ['--clock', (Date.now() / 1000).toFixed(3)];
+}
+
 /** Runs a shell script; throws GuestCommandError (with its stderr) when it fails. */
-export async function shOn(proc: LabProcess, script: string, timeoutMs = 60_000): Promise<string> {
-  const result = await runOn(proc, '/bin/sh', ['-c', script], { timeoutMs });
+export async function shOn(
+  proc: LabProcess,
+  script: string,
+  timeoutMs = 60_000,
+  clock = false,
+): Promise<string> {
+  const result = await runOn(proc, '/bin/sh', ['-c', script], { timeoutMs, clock });
   if (result.exitCode !== 0) {
     const why = result.stderr.toString().trim() || result.stdout.toString().trim();
     throw new GuestCommandError(`guest command failed (exit ${result.exitCode}): ${why}`, result);
@@ -182,6 +205,8 @@ export async function settleGuest(
     workspace: boolean;
     /** The console's size, set with the rest; undefined: the console is nobody's terminal (`exec`). */
     consoleSize?: ConsoleSize;
+    /** Whether the clock is set (default: when `fromSnapshot`); false: the first command sets it. */
+    clock?: boolean;
     /** More lab-settle words, run right after the mount (a resume's `--shells-back`). */
     afterMount?: readonly string[];
     /** Hands the console's size on to the session once the guest has `applied` (undefined: not known). */
@@ -199,7 +224,7 @@ export async function settleGuest(
   // The snapshot's clock is from when it was taken.
   const { consoleSize } = opts;
   const words = [
-    ...(opts.fromSnapshot ? ['--clock', (Date.now() / 1000).toFixed(3)] : []),
+    ...((opts.clock ?? opts.fromSnapshot) ? clockArgs() : []),
     ...(mount ? SETTLE_MOUNT_WORKSPACE : []),
     ...(opts.afterMount ?? []),
     ...(consoleSize ? winsizeArgs(consoleSize) : []),

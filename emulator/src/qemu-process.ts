@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { findQemu, labCacheDir } from './accel.ts';
-import { chooseDiskAio, forgetDiskAio, refusedIoUring } from './disk-aio.ts';
+import { diskAioForStart } from './disk-aio.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { KernelLogListener } from './kernel-log.ts';
 import { tcgLoopsPerJiffy } from './kernel-cmdline.ts';
@@ -109,9 +109,8 @@ export class QemuProcess implements LabProcess {
     this.runDir = await makeRunFolder(runFolderParent(spec.disk));
     if (spec.disk.kind === 'resume') this.giveBackTo = spec.disk.file;
     const qemu = findQemu({ env: spec.env });
-    const aioChoice = { qemuBinary: qemu, cacheDir: labCacheDir(spec.env) };
     // Chosen while the overlay is made: a first start on this host probes.
-    const diskAio = spec.diskAio === 'auto' ? chooseDiskAio(aioChoice) : spec.diskAio;
+    const aio = diskAioForStart(spec.diskAio, { qemuBinary: qemu, cacheDir: labCacheDir(spec.env) });
     const overlay = path.join(this.runDir, 'overlay.qcow2');
     await makeOverlay(spec, overlay);
     if (this.disposing) throw new ProcessDisposedError();
@@ -146,17 +145,13 @@ export class QemuProcess implements LabProcess {
       console: channels.console ?? 'stdio',
       workspace: workspace ? { hostPath: workspace, tag: 'workspace' } : undefined,
       loadvm: spec.disk.kind === 'snapshot' || spec.disk.kind === 'resume' ? spec.disk.loadvm : undefined,
-      diskAio: await diskAio,
+      diskAio: await aio.engine,
     });
     try {
       if (transport === 'pipe') await this.launchOverPipes(qemu, args, channels);
       else await this.launchOverSockets(qemu, args, channels);
     } catch (err) {
-      // io_uring was there for the probe, not now (a sysctl, a new seccomp profile): the next
-      // start probes again, and so starts without it.
-      if (spec.diskAio === 'auto' && refusedIoUring(this.startOutput))
-        await forgetDiskAio(aioChoice).catch(() => undefined);
-      throw err;
+      throw await aio.failed(err as Error, this.startOutput);
     }
     this.qmp!.onEvent((event) => {
       if (event.event === 'SHUTDOWN') {
@@ -357,7 +352,7 @@ export class QemuProcess implements LabProcess {
     clearTimeout(timer);
   }
 
-  /** Makes the next warm start's disk ahead (overlay.ts), once; the disposal waits for it. */
+  /** Makes the next warm start's disk ahead (run-folders.ts), once; the disposal waits for it. */
   prepareNextStart(): void {
     if (this.spec.disk.kind !== 'snapshot' || this.sparing || this.disposing) return;
     this.sparing = makeSpare(this.spec.disk.file).catch(() => undefined);

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
 import {
   copyFile,
+  lstat,
   mkdir,
   mkdtemp,
   readdir,
@@ -205,7 +206,7 @@ export async function cleanStaleWarmSnapshots(
   const removed: string[] = [];
   for (const { name } of await findStaleWarmSnapshots(cache, opts)) {
     await rm(path.join(cache, name), { force: true });
-    // Its spare copies (overlay.ts) beside the run folders go with it.
+    // Its spare copies (below) go with it.
     if (WARM_FILE.test(name)) await removeSpares(path.join(cache, name));
     removed.push(path.join(cache, name));
   }
@@ -240,10 +241,12 @@ export function runFolderParent(disk: DiskSource): string | undefined {
 
 // Spare overlays. A warm start's overlay is a copy of the warm snapshot file (≈ 42 MB: 20–25 ms
 // on a quiet machine, 60–90 ms on a busy one, on the way to every prompt). So a machine that is
-// ready makes the next start's copy ahead, a spare, in the temp folder beside the run folders
-// (the same file system: it is taken with a rename). A spare is named by the warm file's path
-// and by its inode, mtime and size: a spare of a warm file that was made again since is never
-// taken, and goes at the next makeSpare; the spares of a warm file that is removed go with it.
+// ready makes the next start's copy ahead, a spare, in a private folder of this user's in the
+// temp folder, beside the run folders (the same file system: it is taken with a rename). A folder
+// of that name that is not this user's, or that others may write, is not used: a spare is a disk
+// the guest boots from. A spare is named by the warm file's path and by its inode, mtime and
+// size: a spare of a warm file that was made again since is never taken, and goes at the next
+// makeSpare; the spares of a warm file that is removed go with it.
 export const SPARE_PREFIX = 'farfetchd-lab-spare-';
 
 /** `farfetchd-lab-spare-<hash of the warm file's path>-`: every spare of that warm file. */
@@ -251,15 +254,29 @@ function sparePrefix(warm: string): string {
   return `${SPARE_PREFIX}${createHash('sha256').update(path.resolve(warm)).digest('hex').slice(0, 16)}-`;
 }
 
-/** The spare of the warm file as it is now, or undefined when there is no warm file. */
+/** The folder of this user's spares, in the temp folder (made when a spare is). */
+export function spareFolder(): string {
+  return path.join(os.tmpdir(), `farfetchd-lab-spares-${process.getuid?.() ?? os.userInfo().username}`);
+}
+
+/** Whether `dir` is a folder (made if missing) that only this user can write to. */
+async function privateFolder(dir: string): Promise<boolean> {
+  await mkdir(dir, { mode: 0o700 }).catch(() => undefined);
+  const info = await lstat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) return false;
+  if (process.platform === 'win32') return true; // the temp folder is the user's own
+  return info.uid === process.getuid?.() && (info.mode & 0o022) === 0;
+}
+
+/** The spare of the warm file as it is now, or undefined (no warm file, no private folder). */
 async function spareOf(warm: string, dir: string): Promise<string | undefined> {
   const info = await stat(warm).catch(() => undefined);
-  if (!info) return undefined;
+  if (!info || !(await privateFolder(dir))) return undefined;
   return path.join(dir, `${sparePrefix(warm)}${info.ino}-${Math.trunc(info.mtimeMs)}-${info.size}.qcow2`);
 }
 
 /** Moves the warm file's spare to `overlay`; false when there is none (another start took it). */
-export async function takeSpare(warm: string, overlay: string, dir = os.tmpdir()): Promise<boolean> {
+export async function takeSpare(warm: string, overlay: string, dir = spareFolder()): Promise<boolean> {
   const spare = await spareOf(warm, dir);
   if (!spare) return false;
   return rename(spare, overlay).then(
@@ -272,7 +289,7 @@ export async function takeSpare(warm: string, overlay: string, dir = os.tmpdir()
  * Makes the next start's spare of `warm`, unless there is one, and removes the spares of its
  * older versions. Written under a temporary name first: a spare is always a whole copy.
  */
-export async function makeSpare(warm: string, dir = os.tmpdir()): Promise<void> {
+export async function makeSpare(warm: string, dir = spareFolder()): Promise<void> {
   const spare = await spareOf(warm, dir);
   if (!spare) return;
   const prefix = sparePrefix(warm);
@@ -294,7 +311,7 @@ export async function makeSpare(warm: string, dir = os.tmpdir()): Promise<void> 
 }
 
 /** Removes every spare of `warm` (its warm file is being removed). */
-export async function removeSpares(warm: string, dir = os.tmpdir()): Promise<void> {
+export async function removeSpares(warm: string, dir = spareFolder()): Promise<void> {
   const prefix = sparePrefix(warm);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (name.startsWith(prefix)) await rm(path.join(dir, name), { force: true });

@@ -12,6 +12,8 @@ export abstract class GuestAccess extends EventEmitter<SessionEvents> {
   protected state: VmState = 'stopped';
   protected readonly slot = new ProcessSlot();
   protected crash?: CrashInfo;
+  /** The restored guest's clock is still the snapshot's: the next command sets it first. */
+  protected clockBehind = false;
 
   /** Runs a program in the guest through the agent, as root in /root. */
   async run(
@@ -19,7 +21,8 @@ export abstract class GuestAccess extends EventEmitter<SessionEvents> {
     args: string[],
     opts: { timeoutMs?: number; input?: Buffer } = {},
   ): Promise<RunResult> {
-    return runOn(this.requireReady(), file, args, opts);
+    const proc = this.requireReady();
+    return runOn(proc, file, args, { ...opts, clock: this.takeClock() });
   }
 
   /**
@@ -35,7 +38,15 @@ export abstract class GuestAccess extends EventEmitter<SessionEvents> {
 
   /** Runs a shell script in the guest; throws GuestCommandError (with its stderr) when it fails. */
   async sh(script: string, timeoutMs = 60_000): Promise<string> {
-    return shOn(this.requireReady(), script, timeoutMs);
+    const proc = this.requireReady();
+    return shOn(proc, script, timeoutMs, this.takeClock());
+  }
+
+  /** Whether this command sets the clock (the first after a restore that left it behind). */
+  private takeClock(): boolean {
+    const behind = this.clockBehind;
+    this.clockBehind = false;
+    return behind;
   }
 
   /** One guest-agent round trip (guest-ping), for the benchmarks. */

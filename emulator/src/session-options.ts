@@ -34,6 +34,13 @@ export interface LabSessionOptions {
    * guest command fewer per boot. Default false.
    */
   noTerminal?: boolean;
+  /**
+   * With `noTerminal` and no workspace (`exec`): a restored guest's clock is set by its first
+   * command's own program start, not by one of its own before (one cold program fewer under TCG).
+   * Files copied in before that command get the snapshot's older time: `make` rebuilds more,
+   * never less. Default false.
+   */
+  clockWithFirstCommand?: boolean;
   env?: NodeJS.ProcessEnv;
   /**
    * Boot from a saved snapshot of a freshly booted guest (default on). The first start on a new

@@ -273,11 +273,15 @@ export class LabSession extends SessionView {
   /** Brings a started guest up to ready (clock, workspace mounted, console sized). */
   private async readyMachine(proc: LabProcess, fromSnapshot: boolean, guard: Guard): Promise<void> {
     this.guestUp();
+    const { noTerminal, clockWithFirstCommand } = this.opts;
+    const nothingElse = noTerminal && !promptWaitsForMount(!!this.opts.workspace);
+    this.clockBehind = fromSnapshot && !!clockWithFirstCommand && !!nothingElse;
     await settleGuest(proc, guard, {
       fromSnapshot,
+      clock: fromSnapshot && !this.clockBehind,
       workspace: !!this.opts.workspace,
       newline: fromSnapshot && promptWaitsForMount(!!this.opts.workspace), // else: promptEarly
-      consoleSize: this.opts.noTerminal ? undefined : this.sizer.size,
+      consoleSize: noTerminal ? undefined : this.sizer.size,
       sizeConsole: (applied) => this.sizeConsoleOf(proc, applied),
     });
   }

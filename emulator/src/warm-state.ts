@@ -6,6 +6,7 @@ import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { labCacheDir } from './accel.ts';
 import { SilentBootError } from './boot-watchdog.ts';
+import { DiskAioRefusedError } from './disk-aio.ts';
 import type { GuestImage } from './image.ts';
 import { raceExit } from './guest-commands.ts';
 import { OperationInterrupted, type Guard } from './operation-queue.ts';
@@ -130,11 +131,11 @@ export async function bootWarmOrCold(warm: string | null, guard: Guard, steps: W
       await steps.retire();
     }
   }
-  if (!warm) return steps.ready(await steps.start(fresh), fresh);
+  if (!warm) return steps.ready(await startOnce(steps, fresh), fresh);
   const snapshot = { kind: 'snapshot', file: warm, loadvm: WARM_SNAPSHOT } as const;
   let proc: LabProcess;
   try {
-    proc = await steps.start(snapshot);
+    proc = await startOnce(steps, snapshot);
   } catch (err) {
     if (err instanceof SilentBootError || err instanceof OperationInterrupted || !steps.booting()) throw err;
     // A snapshot QEMU cannot load (QEMU upgraded, file damaged): forget it and boot cold.
@@ -142,10 +143,27 @@ export async function bootWarmOrCold(warm: string | null, guard: Guard, steps: W
     await rm(warm, { force: true });
     await removeSpares(warm);
     steps.restart();
-    return steps.ready(await steps.start(fresh), fresh);
+    return steps.ready(await startOnce(steps, fresh), fresh);
   }
   await steps.ready(proc, snapshot);
   proc.prepareNextStart();
+}
+
+/**
+ * steps.start, once more when QEMU refused the io_uring its probe had found (disk-aio.ts): the
+ * refusal is remembered by then, so the second start uses QEMU's thread pool. Says nothing
+ * about the snapshot, which is kept.
+ */
+async function startOnce(steps: WarmBootSteps, disk: DiskSource): Promise<LabProcess> {
+  try {
+    return await steps.start(disk);
+  } catch (err) {
+    if (!(err instanceof DiskAioRefusedError)) throw err;
+    steps.debug(`disk I/O: ${err.message}`);
+    await steps.retire();
+    steps.restart();
+    return steps.start(disk);
+  }
 }
 
 /**

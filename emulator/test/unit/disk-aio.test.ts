@@ -10,10 +10,13 @@ import {
   chooseDiskAio,
   describeDiskAio,
   DISK_AIO_FILE,
-  forgetDiskAio,
+  diskAioForStart,
+  DiskAioRefusedError,
+  IO_URING_REFUSED,
   probeIoUring,
   readAioVerdicts,
   refusedIoUring,
+  rememberRefusal,
 } from '../../src/disk-aio.ts';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-aio-'));
@@ -81,19 +84,26 @@ test("QEMU refusing io_uring: the thread pool, with QEMU's words remembered as t
   assert.equal(refusedIoUring(verdict!.reason!), true);
 });
 
-test('a change of the io_uring switch, or a forget, means a new probe', async () => {
-  const f = await fakeQemu('exit 0');
+test('a change of the io_uring switch means a new probe; a remembered refusal replaces the verdict', async () => {
+  // Refuses io_uring while its io_uring_disabled says 2, as Linux does.
+  const f = await fakeQemu('');
+  await writeFile(
+    f.qemu,
+    `#!/bin/sh\necho "args: $*" >> '${f.log}'\n` +
+      `if grep -q 2 '${f.sysctl}'; then echo '${REFUSAL}' >&2; exit 1; fi\nexit 0\n`,
+  );
   const opts = { qemuBinary: f.qemu, cacheDir: f.cacheDir, platform: 'linux' as const, sysctlPath: f.sysctl };
   assert.equal(await chooseDiskAio(opts), 'io_uring');
   await writeFile(f.sysctl, '2\n');
-  await writeFile(f.qemu, `#!/bin/sh\necho "args: $*" >> '${f.log}'\necho '${REFUSAL}' >&2\nexit 1\n`);
   assert.equal(await chooseDiskAio(opts), 'threads');
   assert.equal(await runs(f.log), 2);
-  // Both are remembered, one per setting; the old one still answers for its setting.
+  // Both are remembered, one per setting; the first still answers for its setting.
   assert.equal((await readAioVerdicts(path.join(f.cacheDir, DISK_AIO_FILE))).length, 2);
-  await forgetDiskAio(opts);
+  await writeFile(f.sysctl, '0\n');
+  assert.equal(await chooseDiskAio(opts), 'io_uring');
+  await rememberRefusal(opts, 'refused at a real start');
   assert.equal(await chooseDiskAio(opts), 'threads');
-  assert.equal(await runs(f.log), 3);
+  assert.equal(await runs(f.log), 2);
 });
 
 test('two starts at once share one probe; a corrupt verdict file is a new probe', async () => {
@@ -155,4 +165,26 @@ test("describeDiskAio: what doctor says, with QEMU's words when io_uring was ref
     await describeDiskAio({ ...opts, platform: 'darwin' }),
     "QEMU's thread pool (io_uring is Linux only)",
   );
+});
+
+test('diskAioForStart: a start that QEMU refused for io_uring is a DiskAioRefusedError, remembered', async () => {
+  const f = await fakeQemu('exit 0');
+  const opts = { qemuBinary: f.qemu, cacheDir: f.cacheDir, platform: 'linux' as const, sysctlPath: f.sysctl };
+  const start = diskAioForStart('auto', opts);
+  assert.equal(await start.engine, 'io_uring');
+  const ended = new Error('QEMU ended while starting (code 1, signal null)');
+  // Any other failure is passed on as it is, and changes nothing.
+  assert.equal(await start.failed(ended, 'qemu-system-x86_64: -kernel x: No such file\r\n'), ended);
+  assert.equal(await chooseDiskAio(opts), 'io_uring');
+  const err = await start.failed(ended, `booting\r\n${REFUSAL}\r\n`);
+  assert.ok(err instanceof DiskAioRefusedError);
+  assert.equal(err.message, `QEMU ended while starting (code 1, signal null): ${IO_URING_REFUSED}`);
+  assert.equal(await chooseDiskAio(opts), 'threads');
+  const [verdict] = await readAioVerdicts(path.join(f.cacheDir, DISK_AIO_FILE));
+  assert.equal(verdict!.reason, REFUSAL);
+  // Not chosen automatically: never probes, never reinterprets a failure.
+  const fixed = diskAioForStart(undefined, opts);
+  assert.equal(await fixed.engine, 'threads');
+  assert.equal(await fixed.failed(ended, REFUSAL), ended);
+  assert.equal(await runs(f.log), 1);
 });

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import type { SystemReport } from '../../src/api.ts';
 import { main } from '../../src/cli.ts';
+import { spareFolder } from '../../src/run-folders.ts';
 import {
   acceleratorCheck,
   collectSystemReport,
@@ -277,7 +278,7 @@ test('collectSystemReport: what it finds, and reprobe forgets the remembered ver
       ['warm snapshots', path.join(dir, 'cache')],
       ['saved sessions', path.join(dir, 'cache', 'sessions')],
       ['accelerator verdicts', path.join(dir, 'cache', 'accel-verdicts.json')],
-      ['spare warm-start disks', os.tmpdir()],
+      ['spare warm-start disks', spareFolder()],
     ],
   );
   assert.equal(first.caches[2]!.bytes, 0, 'nothing suspended yet');

@@ -66,6 +66,8 @@ export class FakeProcess implements LabProcess {
   abandoned = 0;
   quitAsked = false;
   private prompted = false;
+  /** The commands (as in `commands`) that set the clock with their own start. */
+  readonly clockWithCommand: string[] = [];
   /** Every shell script run through the agent, in order. */
   readonly commands: string[] = [];
   readonly written: string[] = [];
@@ -108,10 +110,14 @@ export class FakeProcess implements LabProcess {
         }
       },
       run: async (file: string, args: string[]) => {
-        // runOn's form (`/bin/sh -c 'cd /root && exec "$0" "$@"' /bin/sh -c SCRIPT`) is recorded
-        // as its SCRIPT; a program run directly (execOn) as its name and arguments.
-        const wrapped = file === '/bin/sh' && args[2] === '/bin/sh';
-        const script = wrapped ? (args[4] ?? '') : [file.split('/').pop(), ...args].join(' ');
+        // runOn's form (`lab-settle [--clock T] --cd /root -- FILE ARGS`) is recorded as FILE
+        // ARGS, or as SCRIPT for `/bin/sh -c SCRIPT` (a clock asked for with it is counted in
+        // `clockWithCommand`); a program run directly (execOn) as its name and arguments.
+        const dash = file.endsWith('/lab-settle') ? args.indexOf('--') : -1;
+        const [program, ...rest] = dash < 0 ? [file, ...args] : args.slice(dash + 1);
+        const shell = dash >= 0 && program === '/bin/sh' && rest[0] === '-c';
+        const script = shell ? (rest[1] ?? '') : [program!.split('/').pop(), ...rest].join(' ');
+        if (dash >= 0 && args.slice(0, dash).includes('--clock')) this.clockWithCommand.push(script);
         this.commands.push(script);
         this.events.push(`run ${script}`);
         await this.behaviour.onCommand?.(script, this);

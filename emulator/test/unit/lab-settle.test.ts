@@ -100,7 +100,37 @@ test('--shells-back without both its arguments: usage, exit 2, and nothing done'
     r.stderr,
     `lab-settle: --shells-back: unknown, or missing its arguments\n` +
       'Usage: lab-settle [--clock SECONDS[.FRACTION]] [--mount SOURCE TARGET FSTYPE OPTIONS]\n' +
-      '                  [--shells-back AWAY SHELLS] [--winsize ROWS COLS]\n',
+      '                  [--shells-back AWAY SHELLS] [--winsize ROWS COLS] [--cd DIR]\n' +
+      '                  [-- PROGRAM [ARGUMENT...]]\n',
   );
   assert.equal(existsSync(l.away), true);
+});
+
+test('--cd DIR -- PROGRAM ARGS: the program runs in DIR with its arguments, as the shell would', async () => {
+  const dir = await mkdtemp(path.join(scratch, 'cd-'));
+  const r = settle(['--cd', dir, '--', 'sh', '-c', 'echo "$(pwd) $0 $1"', 'one', 'two words']);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, `${dir} one two words\n`);
+  assert.equal(r.status, 0);
+  // Its exit status is the program's; a program that is not found is 127, one that is not
+  // executable 126; a step that failed before it is 125 and the program never runs.
+  assert.equal(settle(['--', 'sh', '-c', 'exit 7']).status, 7);
+  const missing = settle(['--cd', dir, '--', 'no-such-program']);
+  assert.deepEqual(
+    [missing.status, missing.stderr],
+    [127, 'lab-settle: no-such-program: No such file or directory\n'],
+  );
+  const plain = path.join(dir, 'not-a-program');
+  await writeFile(plain, 'data\n');
+  const refused = settle(['--', plain]);
+  assert.deepEqual([refused.status, refused.stderr], [126, `lab-settle: ${plain}: Permission denied\n`]);
+  const marker = path.join(dir, 'ran');
+  const failed = settle(['--cd', path.join(dir, 'none'), '--', 'touch', marker]);
+  assert.equal(failed.status, 125);
+  assert.equal(
+    failed.stderr,
+    `lab-settle: --cd ${path.join(dir, 'none')}: No such file or directory\nlab-settle: touch not run: a step before it failed\n`,
+  );
+  assert.equal(existsSync(marker), false);
+  assert.equal(settle(['--cd', dir, '--']).status, 2);
 });

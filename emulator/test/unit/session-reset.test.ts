@@ -235,3 +235,28 @@ test('Stop pressed while loadvm hangs: the reset is cancelled, nothing left runn
     assert.equal(made.length, 2);
     assert.equal(made[1]!.disposed, true);
   }));
+
+test("exec's clockWithFirstCommand: no settle program; the first command sets the clock in its own start", () =>
+  withCache(async (cache, env) => {
+    const exec = { warmBoot: true, env, noTerminal: true, clockWithFirstCommand: true };
+    const bare = makeSession([{ overlayDir: cache }, { overlayDir: cache }], exec);
+    await bare.session.start();
+    const proc = bare.made[1]!;
+    assert.deepEqual(proc.commands, []);
+    await bare.session.run('/bin/true', []);
+    await bare.session.sh('echo second');
+    assert.deepEqual(proc.commands, ['true', 'echo second']);
+    assert.deepEqual(proc.clockWithCommand, ['true']);
+    // A reset leaves the clock behind again: the next command sets it.
+    await bare.session.reset();
+    await bare.session.sh('echo after-reset');
+    assert.deepEqual(proc.clockWithCommand, ['true', 'echo after-reset']);
+    await bare.session.stop();
+    // A workspace to mount: the settle runs anyway, and sets the clock with the mount.
+    const shared = makeSession([{ overlayDir: cache }, { overlayDir: cache }], { ...exec, workspace: '/w' });
+    await shared.session.start();
+    assert.match(shared.made[1]!.commands[0]!, /^lab-settle --clock \d+\.\d{3} --mount /);
+    await shared.session.run('/bin/true', []);
+    assert.deepEqual(shared.made[1]!.clockWithCommand, []);
+    await shared.session.stop();
+  }));

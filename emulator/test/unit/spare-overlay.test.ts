@@ -3,7 +3,18 @@
 // gone with its warm file. And the session asks for one only once a warm start is ready.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -61,7 +72,7 @@ test("half-made copies: a dead writer's goes, a live one's stays; another warm f
   await makeSpare(warm, tmp);
   const [mine] = await spares(tmp);
   await rm(path.join(tmp, mine!)); // taken by a start
-  const dead = `${mine}.4000001-0badc0de.tmp`;
+  const dead = `${mine}.2147483646-0badc0de.tmp`; // above any pid_max: no such process
   const alive = `${mine}.${process.pid}-0badc0de.tmp`;
   await writeFile(path.join(tmp, dead), 'half');
   await writeFile(path.join(tmp, alive), 'half');
@@ -75,8 +86,9 @@ test("half-made copies: a dead writer's goes, a live one's stays; another warm f
   assert.deepEqual(await spares(tmp), [theirs!]);
 });
 
-test('makeOverlay takes the spare of a warm start’s file, else copies it', async () => {
+test('makeOverlay takes the spare of a warm start’s file, else copies it', async (t) => {
   const { root, warm } = await setup();
+  t.after(() => removeSpares(warm));
   const spec = { disk: { kind: 'snapshot', file: warm, loadvm: 'lab-ready' } } as unknown as QemuProcessSpec;
   await makeSpare(warm); // the temp folder, as a session's
   const first = path.join(root, 'first.qcow2');
@@ -87,7 +99,29 @@ test('makeOverlay takes the spare of a warm start’s file, else copies it', asy
   await makeOverlay(spec, second); // no spare: a copy
   assert.equal(await readFile(second, 'utf8'), 'warm state, version 1\n');
   assert.equal(await readFile(warm, 'utf8'), 'warm state, version 1\n');
-  await removeSpares(warm);
+});
+
+test('a spare folder others may write to, or that is not this user’s, is never used', async () => {
+  const { root, warm } = await setup();
+  const open = path.join(root, 'open');
+  await mkdir(open, { mode: 0o777 });
+  await chmod(open, 0o777);
+  await writeFile(path.join(open, 'planted'), '');
+  await makeSpare(warm, open);
+  assert.deepEqual(await readdir(open), ['planted']);
+  assert.equal(await takeSpare(warm, path.join(root, 'o'), open), false);
+  if (process.getuid?.() === 0) {
+    const theirs = path.join(root, 'theirs');
+    await mkdir(theirs, { mode: 0o700 });
+    await chown(theirs, 65534, 65534);
+    await makeSpare(warm, theirs);
+    assert.deepEqual(await readdir(theirs), []);
+  }
+  // Made private when it is missing.
+  const fresh = path.join(root, 'fresh');
+  await makeSpare(warm, fresh);
+  assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+  assert.equal((await spares(fresh)).length, 1);
 });
 
 test('the session asks for the next start’s disk once a warm start is ready, never after a cold boot', async () => {

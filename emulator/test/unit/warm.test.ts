@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +7,9 @@ import type { GuestImage } from '../../src/image.ts';
 import { warmStatePath } from '../../src/session.ts';
 import type { Guard } from '../../src/operation-queue.ts';
 import type { QemuProcessSpec } from '../../src/qemu-process.ts';
-import { machineShape, prepareWarmState } from '../../src/warm-state.ts';
+import { DiskAioRefusedError } from '../../src/disk-aio.ts';
+import type { DiskSource, LabProcess } from '../../src/lab-process.ts';
+import { bootWarmOrCold, machineShape, prepareWarmState } from '../../src/warm-state.ts';
 import { FakeProcess, settle } from './fake-process.ts';
 
 const image = { manifest: { key: 'abc123' } } as GuestImage;
@@ -87,6 +89,44 @@ test('a shell that never shows the prompt still gets its snapshot, after the wai
     assert.equal(proc.savedSnapshot, undefined);
     await saving;
     assert.equal(proc.savedSnapshot, 'lab-ready');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('QEMU refusing io_uring at a warm start: started once more (the refusal is remembered), the snapshot kept', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-warm-aio-'));
+  try {
+    const warm = path.join(dir, 'warm-abc123-shape.qcow2');
+    await writeFile(warm, 'snapshot\n');
+    const did: string[] = [];
+    const proc = { prepareNextStart: () => did.push('prepareNextStart') } as unknown as LabProcess;
+    const guard: Guard = (promise) => promise;
+    await bootWarmOrCold(warm, guard, {
+      warmUpProcess: () => assert.fail('the snapshot exists: no warm-up'),
+      untilAgent: async () => undefined,
+      start: async (disk: DiskSource) => {
+        did.push(`start ${disk.kind}`);
+        if (did.filter((d) => d.startsWith('start')).length === 1)
+          throw new DiskAioRefusedError('QEMU ended while starting: QEMU refused io_uring');
+        return proc;
+      },
+      ready: async (_proc, disk) => void did.push(`ready ${disk.kind}`),
+      retire: async () => void did.push('retire'),
+      restart: () => void did.push('restart'),
+      booting: () => true,
+      debug: (message) => void did.push(`debug ${message}`),
+    });
+    assert.deepEqual(did, [
+      'start snapshot',
+      'debug disk I/O: QEMU ended while starting: QEMU refused io_uring',
+      'retire',
+      'restart',
+      'start snapshot',
+      'ready snapshot',
+      'prepareNextStart',
+    ]);
+    assert.equal(await readFile(warm, 'utf8'), 'snapshot\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
