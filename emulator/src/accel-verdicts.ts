@@ -6,11 +6,11 @@
 // or break KVM), one QEMU binary and one guest kernel. The QEMU binary is known
 // by path, size and mtime, not by running `qemu --version` (that would cost a process start on
 // every lab start); the version is recorded when a probe runs, for display only.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Accelerator } from './api.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { readVerdictList, writeVerdictList } from './verdict-file.ts';
 
 export const VERDICT_FILE = 'accel-verdicts.json';
 const FILE_VERSION = 1;
@@ -28,7 +28,7 @@ export interface VerdictKey {
   host: string;
   /** os.release(): the host's kernel (absent in verdicts of older labs: they match nothing). */
   hostRelease?: string;
-  qemu: { path: string; size: number; mtimeMs: number };
+  qemu: QemuIdentity;
   /** The image manifest's kernelKey, else "size:mtimeMs" of the bzImage. */
   kernel: string;
 }
@@ -47,9 +47,22 @@ export interface Verdict extends VerdictKey {
   qemuVersion?: string;
 }
 
-interface VerdictFile {
-  version: number;
-  verdicts: Verdict[];
+/** A QEMU binary as a remembered verdict knows it: by path, size and mtime (no process start). */
+export interface QemuIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export function sameQemu(a: QemuIdentity, b: QemuIdentity): boolean {
+  return a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/** Whether a value read from a verdict file is a QemuIdentity. */
+export function isQemuIdentity(q: unknown): q is QemuIdentity {
+  if (typeof q !== 'object' || q === null) return false;
+  const r = q as Record<string, unknown>;
+  return typeof r.path === 'string' && typeof r.size === 'number' && typeof r.mtimeMs === 'number';
 }
 
 /** The key for this host, QEMU binary and kernel. Throws (with the file named) if one is missing. */
@@ -81,12 +94,7 @@ export async function verdictKey(
 
 function sameKey(a: VerdictKey, b: VerdictKey): boolean {
   return (
-    a.host === b.host &&
-    a.hostRelease === b.hostRelease &&
-    a.kernel === b.kernel &&
-    a.qemu.path === b.qemu.path &&
-    a.qemu.size === b.qemu.size &&
-    a.qemu.mtimeMs === b.qemu.mtimeMs
+    a.host === b.host && a.hostRelease === b.hostRelease && a.kernel === b.kernel && sameQemu(a.qemu, b.qemu)
   );
 }
 
@@ -95,35 +103,18 @@ export function verdictFilePath(cacheDir: string): string {
 }
 
 /** Every verdict in the file; a missing, unreadable or corrupt file has none. */
-export async function readVerdicts(cacheDir: string): Promise<Verdict[]> {
-  let text: string;
-  try {
-    text = await readFile(verdictFilePath(cacheDir), 'utf8');
-  } catch {
-    return [];
-  }
-  try {
-    const data = JSON.parse(text) as Partial<VerdictFile>;
-    if (data.version !== FILE_VERSION || !Array.isArray(data.verdicts)) return [];
-    return data.verdicts.filter(isVerdict);
-  } catch {
-    return [];
-  }
+export function readVerdicts(cacheDir: string): Promise<Verdict[]> {
+  return readVerdictList(verdictFilePath(cacheDir), FILE_VERSION, isVerdict);
 }
 
 function isVerdict(v: unknown): v is Verdict {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  const q = r.qemu as Record<string, unknown> | undefined;
   return (
     typeof r.host === 'string' &&
     (r.hostRelease === undefined || typeof r.hostRelease === 'string') &&
     typeof r.kernel === 'string' &&
-    typeof q === 'object' &&
-    q !== null &&
-    typeof q.path === 'string' &&
-    typeof q.size === 'number' &&
-    typeof q.mtimeMs === 'number' &&
+    isQemuIdentity(r.qemu) &&
     (r.accel === 'kvm' || r.accel === 'hvf' || r.accel === 'whpx') &&
     typeof r.ok === 'boolean' &&
     (r.source === 'probe' || r.source === 'watchdog') &&
@@ -152,7 +143,6 @@ export async function dropVerdict(cacheDir: string, key: VerdictKey): Promise<vo
   if (kept.length !== verdicts.length) await writeVerdicts(cacheDir, kept);
 }
 
-async function writeVerdicts(cacheDir: string, verdicts: Verdict[]): Promise<void> {
-  const data: VerdictFile = { version: FILE_VERSION, verdicts };
-  await writeFileAtomic(verdictFilePath(cacheDir), JSON.stringify(data, null, 2) + '\n');
+function writeVerdicts(cacheDir: string, verdicts: Verdict[]): Promise<void> {
+  return writeVerdictList(verdictFilePath(cacheDir), FILE_VERSION, verdicts);
 }

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
+import { isQemuIdentity, sameQemu, type QemuIdentity } from './accel-verdicts.ts';
+import { readVerdictList, writeVerdictList } from './verdict-file.ts';
 import { escapeOptionValue } from './qemu-args.ts';
 import { withDeathSignal } from './qemu-child.ts';
 
@@ -37,7 +38,7 @@ interface AioKey {
   hostRelease: string;
   /** The switch's contents, or '' when the kernel has none. */
   ioUringDisabled: string;
-  qemu: { path: string; size: number; mtimeMs: number };
+  qemu: QemuIdentity;
 }
 
 export interface AioVerdict extends AioKey {
@@ -195,41 +196,28 @@ function sameKey(a: AioKey, b: AioKey): boolean {
     a.host === b.host &&
     a.hostRelease === b.hostRelease &&
     a.ioUringDisabled === b.ioUringDisabled &&
-    a.qemu.path === b.qemu.path &&
-    a.qemu.size === b.qemu.size &&
-    a.qemu.mtimeMs === b.qemu.mtimeMs
+    sameQemu(a.qemu, b.qemu)
   );
 }
 
 /** Every verdict in the file; a missing, unreadable or corrupt file has none. */
-export async function readAioVerdicts(file: string): Promise<AioVerdict[]> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8')) as { version?: unknown; verdicts?: unknown };
-    if (data.version !== FILE_VERSION || !Array.isArray(data.verdicts)) return [];
-    return data.verdicts.filter(isAioVerdict);
-  } catch {
-    return [];
-  }
+export function readAioVerdicts(file: string): Promise<AioVerdict[]> {
+  return readVerdictList(file, FILE_VERSION, isAioVerdict);
 }
 
 function isAioVerdict(v: unknown): v is AioVerdict {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  const q = r.qemu as Record<string, unknown> | null | undefined;
   return (
     typeof r.host === 'string' &&
     typeof r.hostRelease === 'string' &&
     typeof r.ioUringDisabled === 'string' &&
-    typeof q === 'object' &&
-    q !== null &&
-    typeof q.path === 'string' &&
-    typeof q.size === 'number' &&
-    typeof q.mtimeMs === 'number' &&
+    isQemuIdentity(r.qemu) &&
     typeof r.ok === 'boolean' &&
     typeof r.decidedAt === 'string'
   );
 }
 
 function writeAioVerdicts(file: string, verdicts: AioVerdict[]): Promise<void> {
-  return writeFileAtomic(file, JSON.stringify({ version: FILE_VERSION, verdicts }, null, 2) + '\n');
+  return writeVerdictList(file, FILE_VERSION, verdicts);
 }
