@@ -223,6 +223,7 @@ export async function cleanStaleFiles(env: NodeJS.ProcessEnv, imageDir: string):
     const cache = labCacheDir(env);
     await registerImageFolder(cache, imageDir);
     await cleanStaleWarmSnapshots(cache);
+    await cleanStaleSpares();
   } catch (err) {
     if (env.FARFETCHD_LAB_DEBUG) process.stderr.write(`cleanup: ${(err as Error).message}\n`);
   }
@@ -248,6 +249,8 @@ export function runFolderParent(disk: DiskSource): string | undefined {
 // size: a spare of a warm file that was made again since is never taken, and goes at the next
 // makeSpare; the spares of a warm file that is removed go with it.
 export const SPARE_PREFIX = 'farfetchd-lab-spare-';
+/** The name's end of the file that says which warm file a prefix's spares are of. */
+const WARM_MARKER = 'warm';
 
 /** `farfetchd-lab-spare-<hash of the warm file's path>-`: every spare of that warm file. */
 function sparePrefix(warm: string): string {
@@ -293,14 +296,16 @@ export async function makeSpare(warm: string, dir = spareFolder()): Promise<void
   const spare = await spareOf(warm, dir);
   if (!spare) return;
   const prefix = sparePrefix(warm);
+  const marker = path.join(dir, `${prefix}${WARM_MARKER}`);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const full = path.join(dir, name);
-    if (!name.startsWith(prefix) || full === spare) continue;
+    if (!name.startsWith(prefix) || full === spare || full === marker) continue;
     // Another version's spare, or a copy left half-made by a lab process that was killed.
     const writer = /\.(\d+)-[0-9a-f]+\.tmp$/.exec(name)?.[1];
     if (writer === undefined || !processAlive(Number(writer))) await rm(full, { force: true });
   }
   if (existsSync(spare)) return;
+  if (!existsSync(marker)) await writeFile(marker, `${path.resolve(warm)}\n`);
   const tmp = `${spare}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     await copyFile(warm, tmp, constants.COPYFILE_FICLONE);
@@ -308,6 +313,25 @@ export async function makeSpare(warm: string, dir = spareFolder()): Promise<void
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/**
+ * Removes the spares of warm files that are gone (a test's own cache folder, a cache emptied by
+ * hand): each warm file's spares have a marker naming it, `<prefix>warm`. Returns what it removed.
+ */
+export async function cleanStaleSpares(dir = spareFolder()): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const markerName of names.filter((n) => n.startsWith(SPARE_PREFIX) && n.endsWith(WARM_MARKER))) {
+    const warm = (await readFile(path.join(dir, markerName), 'utf8').catch(() => '')).trim();
+    if (warm === '' || existsSync(warm)) continue;
+    const prefix = markerName.slice(0, -WARM_MARKER.length);
+    for (const name of names.filter((n) => n.startsWith(prefix))) {
+      await rm(path.join(dir, name), { force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
 }
 
 /** Removes every spare of `warm` (its warm file is being removed). */

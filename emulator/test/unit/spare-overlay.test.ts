@@ -2,7 +2,7 @@
 // taken with a rename; never a copy of an older version of the warm file, never half a copy;
 // gone with its warm file. And the session asks for one only once a warm start is ready.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   chmod,
   chown,
@@ -20,7 +20,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeOverlay } from '../../src/overlay.ts';
 import type { QemuProcessSpec } from '../../src/lab-process.ts';
-import { makeSpare, removeSpares, SPARE_PREFIX, takeSpare } from '../../src/run-folders.ts';
+import { cleanStaleSpares, makeSpare, removeSpares, SPARE_PREFIX, takeSpare } from '../../src/run-folders.ts';
 import { makeSession } from './fake-process.ts';
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'lab-unit-spare-'));
@@ -36,7 +36,9 @@ async function setup() {
   return { root, tmp, warm };
 }
 
-const spares = async (tmp: string) => (await readdir(tmp)).filter((f) => f.startsWith(SPARE_PREFIX)).sort();
+/** The spares and half-made copies in `tmp`, without the markers that name their warm files. */
+const spares = async (tmp: string) =>
+  (await readdir(tmp)).filter((f) => f.startsWith(SPARE_PREFIX) && !f.endsWith('-warm')).sort();
 
 test('a spare is taken once, with the warm file’s bytes; then there is none until the next is made', async () => {
   const { root, tmp, warm } = await setup();
@@ -84,6 +86,25 @@ test("half-made copies: a dead writer's goes, a live one's stays; another warm f
   assert.deepEqual(await spares(tmp), [mine!, alive, theirs!].sort());
   await removeSpares(warm, tmp);
   assert.deepEqual(await spares(tmp), [theirs!]);
+});
+
+test('spares of a warm file that is gone (its marker names it) go at the next cleanup; others stay', async () => {
+  const { root, tmp, warm } = await setup();
+  const gone = path.join(root, 'warm-gone-tcg.qcow2');
+  await writeFile(gone, 'a test cache that was removed\n');
+  await makeSpare(warm, tmp);
+  await makeSpare(gone, tmp);
+  const markers = (await readdir(tmp)).filter((f) => f.endsWith('-warm'));
+  assert.equal(markers.length, 2);
+  const markerOfGone = markers.find((m) => readFileSync(path.join(tmp, m), 'utf8') === `${gone}\n`)!;
+  const [kept] = (await spares(tmp)).filter((f) => !f.startsWith(markerOfGone.slice(0, -'warm'.length)));
+  assert.deepEqual(await cleanStaleSpares(tmp), []); // both warm files are there
+  await rm(gone);
+  const removed = await cleanStaleSpares(tmp);
+  assert.equal(removed.length, 2); // the spare and its marker
+  assert.ok(removed.includes(markerOfGone));
+  assert.deepEqual(await spares(tmp), [kept!]);
+  assert.equal(await takeSpare(warm, path.join(root, 'o'), tmp), true);
 });
 
 test('makeOverlay takes the spare of a warm start’s file, else copies it', async (t) => {
