@@ -53,19 +53,24 @@ const probesInFlight = new Map<string, Promise<AioVerdict>>();
 
 /** io_uring when a probe (now or remembered) showed that QEMU can use it here, else threads. */
 export async function chooseDiskAio(opts: DiskAioOptions): Promise<DiskAio> {
-  if ((opts.platform ?? process.platform) !== 'linux') return 'threads';
+  return (await decideDiskAio(opts))?.ok ? 'io_uring' : 'threads';
+}
+
+/** The verdict for this host and QEMU, probed if none is remembered; undefined: not Linux, no QEMU. */
+async function decideDiskAio(opts: DiskAioOptions): Promise<AioVerdict | undefined> {
+  if ((opts.platform ?? process.platform) !== 'linux') return undefined;
   const key = await aioKey(opts).catch(() => undefined);
-  if (!key) return 'threads';
+  if (!key) return undefined;
   const file = path.join(opts.cacheDir, DISK_AIO_FILE);
   const remembered = (await readAioVerdicts(file)).find((v) => sameKey(v, key));
-  if (remembered) return remembered.ok ? 'io_uring' : 'threads';
+  if (remembered) return remembered;
   const id = JSON.stringify([file, key]);
   let probe = probesInFlight.get(id);
   if (!probe) {
     probe = probeAndRemember(file, key).finally(() => probesInFlight.delete(id));
     probesInFlight.set(id, probe);
   }
-  return (await probe).ok ? 'io_uring' : 'threads';
+  return probe;
 }
 
 /**
@@ -94,21 +99,20 @@ export function diskAioForStart(
 
 /** What chooseDiskAio decides here, in words (`doctor`); may probe, as a first start would. */
 export async function describeDiskAio(opts: DiskAioOptions): Promise<string> {
-  if ((await chooseDiskAio(opts)) === 'io_uring') return 'io_uring (a probe QEMU could use it here)';
   if ((opts.platform ?? process.platform) !== 'linux') return "QEMU's thread pool (io_uring is Linux only)";
-  const key = await aioKey(opts).catch(() => undefined);
-  const verdicts = await readAioVerdicts(path.join(opts.cacheDir, DISK_AIO_FILE));
-  const reason = key && verdicts.find((v) => sameKey(v, key))?.reason;
-  return `QEMU's thread pool${reason ? ` (io_uring refused: ${reason})` : ''}`;
+  const verdict = await decideDiskAio(opts);
+  if (verdict?.ok) return 'io_uring (a probe QEMU could use it here)';
+  return `QEMU's thread pool${verdict?.reason ? ` (io_uring refused: ${verdict.reason})` : ''}`;
 }
+
+/** What a DiskAioRefusedError adds to the failed start's message. */
+export const IO_URING_REFUSED =
+  'QEMU refused io_uring for the disk: from now on it uses its thread pool here';
 
 /**
  * A QEMU started with io_uring refused it although the probe had not (a sysctl, a seccomp
  * profile changed since): the refusal is remembered, so the next start uses the thread pool.
  */
-export const IO_URING_REFUSED =
-  'QEMU refused io_uring for the disk: from now on it uses its thread pool here';
-
 export class DiskAioRefusedError extends Error {
   override name = 'DiskAioRefusedError';
 }
@@ -117,10 +121,8 @@ export class DiskAioRefusedError extends Error {
 export async function rememberRefusal(opts: DiskAioOptions, reason: string): Promise<void> {
   const key = await aioKey(opts).catch(() => undefined);
   if (!key) return;
-  const file = path.join(opts.cacheDir, DISK_AIO_FILE);
-  const others = (await readAioVerdicts(file)).filter((v) => !sameKey(v, key));
   const verdict: AioVerdict = { ...key, ok: false, reason, decidedAt: new Date().toISOString() };
-  await writeAioVerdicts(file, [verdict, ...others].slice(0, MAX_VERDICTS));
+  await saveAioVerdict(path.join(opts.cacheDir, DISK_AIO_FILE), verdict);
 }
 
 /** Whether QEMU's words on stderr say it could not use io_uring. */
@@ -174,9 +176,14 @@ async function probeAndRemember(file: string, key: AioKey): Promise<AioVerdict> 
     ...(result.ok ? {} : { reason: result.reason }),
     decidedAt: new Date().toISOString(),
   };
-  const others = (await readAioVerdicts(file)).filter((v) => !sameKey(v, key));
-  await writeAioVerdicts(file, [verdict, ...others].slice(0, MAX_VERDICTS)).catch(() => undefined);
+  await saveAioVerdict(file, verdict).catch(() => undefined);
   return verdict;
+}
+
+/** Remembers `verdict`, replacing any for the same key; the newest MAX_VERDICTS are kept. */
+async function saveAioVerdict(file: string, verdict: AioVerdict): Promise<void> {
+  const others = (await readAioVerdicts(file)).filter((v) => !sameKey(v, verdict));
+  await writeAioVerdicts(file, [verdict, ...others].slice(0, MAX_VERDICTS));
 }
 
 async function aioKey(opts: DiskAioOptions): Promise<AioKey> {

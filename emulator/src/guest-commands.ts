@@ -192,10 +192,10 @@ export function promptWaitsForMount(workspace: boolean): boolean {
  *
  * The clock, the mount and the console's size are one lab-settle run (each program started in a
  * restored guest costs 0.1-0.3 s of TCG, more when two start side by side). The prompt waits for
- * the mount only (a shell in /root/work must find it): without a workspace it is asked for at
- * once, and a command typed in that first moment may still see the snapshot's clock, which is
- * always in the past, so what it builds looks older than the sources and `make` rebuilds it; never
- * the other way round. A console that is nobody's terminal (`exec`) is not sized.
+ * the mount only (a shell in /root/work must find it): without a workspace the session asks for
+ * it before this (promptWaitsForMount), and a command typed in that first moment sees the
+ * snapshot's clock, which is always in the past, so what it builds looks older than the sources
+ * and `make` rebuilds it; never the other way round. A console that is nobody's terminal (`exec`) is not sized.
  */
 export async function settleGuest(
   proc: LabProcess,
@@ -212,10 +212,11 @@ export async function settleGuest(
     /** Hands the console's size on to the session once the guest has `applied` (undefined: not known). */
     sizeConsole: (applied: ConsoleSize | undefined) => Promise<void>;
     /**
-     * Whether a restored shell is sent the newline that makes it print its prompt (default: when
-     * `fromSnapshot`); a resumed machine's shell is redrawn by its caller instead.
+     * Whether a restored shell is sent the newline that makes it print its prompt, after the
+     * mount. Not when the session sent it already, nor to a resumed machine's shell (its caller
+     * redraws the line being typed instead).
      */
-    newline?: boolean;
+    newline: boolean;
   },
 ): Promise<void> {
   // Mounted now rather than by init: a snapshot cannot be taken with a 9p share mounted.
@@ -246,7 +247,7 @@ export async function settleGuest(
           },
         );
   const prompt = (mount ? settle : Promise.resolve()).then(() => {
-    if (opts.newline ?? opts.fromSnapshot) proc.write('\n');
+    if (opts.newline) proc.write('\n');
   });
   // The session's sizer takes over: it applies a size asked for while lab-settle ran, or the one it
   // failed to set. Not after a failed settle (a crash, a stop): that guest takes no more commands.
