@@ -280,15 +280,19 @@ export class LabSession extends SessionView {
       fromSnapshot,
       clock: fromSnapshot && !this.clockBehind,
       workspace: !!this.opts.workspace,
-      newline: fromSnapshot && promptWaitsForMount(!!this.opts.workspace), // else: promptEarly
+      newline: fromSnapshot && !noTerminal && promptWaitsForMount(!!this.opts.workspace), // else: promptEarly
       consoleSize: noTerminal ? undefined : this.sizer.size,
       sizeConsole: (applied) => this.sizeConsoleOf(proc, applied),
     });
   }
 
-  /** A restored shell prints its prompt again on a newline; now, unless it waits for the mount. */
+  /**
+   * A restored shell prints its prompt again on a newline; now, unless it waits for the mount.
+   * Without a terminal (`exec`) nobody reads the prompt: the shell's work for it would only share
+   * the cold guest with the command.
+   */
   private promptEarly(proc: LabProcess): void {
-    if (!promptWaitsForMount(!!this.opts.workspace)) proc.write('\n');
+    if (!this.opts.noTerminal && !promptWaitsForMount(!!this.opts.workspace)) proc.write('\n');
   }
 
   /** With `quiet`, or from a snapshot, the kernel printed nothing; an answering agent proves both. */

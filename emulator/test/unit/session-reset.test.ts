@@ -243,6 +243,8 @@ test("exec's clockWithFirstCommand: no settle program; the first command sets th
     await bare.session.start();
     const proc = bare.made[1]!;
     assert.deepEqual(proc.commands, []);
+    // Nobody reads the console: the restored shell is not asked for its prompt.
+    assert.deepEqual(proc.written, []);
     await bare.session.run('/bin/true', []);
     await bare.session.sh('echo second');
     assert.deepEqual(proc.commands, ['true', 'echo second']);
@@ -256,6 +258,7 @@ test("exec's clockWithFirstCommand: no settle program; the first command sets th
     const shared = makeSession([{ overlayDir: cache }, { overlayDir: cache }], { ...exec, workspace: '/w' });
     await shared.session.start();
     assert.match(shared.made[1]!.commands[0]!, /^lab-settle --clock \d+\.\d{3} --mount /);
+    assert.deepEqual(shared.made[1]!.written, []);
     await shared.session.run('/bin/true', []);
     assert.deepEqual(shared.made[1]!.clockWithCommand, []);
     await shared.session.stop();
