@@ -253,6 +253,7 @@ test("exec's clockWithFirstCommand: no settle program; the first command sets th
     await bare.session.reset();
     await bare.session.sh('echo after-reset');
     assert.deepEqual(proc.clockWithCommand, ['true', 'echo after-reset']);
+    assert.deepEqual(proc.written, []);
     await bare.session.stop();
     // A workspace to mount: the settle runs anyway, and sets the clock with the mount.
     const shared = makeSession([{ overlayDir: cache }, { overlayDir: cache }], { ...exec, workspace: '/w' });
