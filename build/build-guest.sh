@@ -83,10 +83,22 @@ debug_kernel_dir=$out/kernel-debug-$debug_kernel_key
 rootfs_dir=$out/rootfs-$rootfs_key
 image_dir=$out/image-$image_key
 if [ "$rebuild" = 1 ]; then
-	rm -rf "$kernel_dir" "$debug_kernel_dir" "$rootfs_dir" "$image_dir"
+	rm -rf "$kernel_dir" "$debug_kernel_dir" "$rootfs_dir" "$rootfs_dir.build-seconds" "$image_dir"
 fi
 
 # ---------------------------------------------------------------- kernel
+# ccache's hits so far in $CCACHE_DIR; nothing from a ccache without --print-stats (before 4.7).
+ccache_hits() {
+	ccache --print-stats 2>/dev/null |
+		awk '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { n += $2; seen = 1 }
+			END { if (seen) print n }'
+}
+
+# recorded FILE: a stage's recorded number for the manifest, or null when it has none.
+recorded() {
+	if [ -s "$1" ]; then cat "$1"; else echo null; fi
+}
+
 # build_kernel NAME DIR FRAGMENT...: Debian's tree + our patch, `make tinyconfig`, then each
 # fragment merged in order (a later one wins for the same option), built into DIR.
 build_kernel() {
@@ -117,10 +129,11 @@ build_kernel() {
 		awk '{ last[$1] = substr($0, length($1) + 2); if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
 			END { for (i = 0; i < n; i++) print last[order[i]] }')
 	[ "$missing" = 0 ] || die "kernel config fragments did not apply (see above)"
-	local cc=gcc
+	local cc=gcc hits0=
 	if command -v ccache >/dev/null; then
 		export CCACHE_DIR=$out/ccache
 		cc="ccache gcc"
+		hits0=$(ccache_hits)
 	fi
 	log "$name: make -j$jobs bzImage modules (a clean build takes a few minutes)"
 	make -s -C "$src" O="$obj" CC="$cc" -j"$jobs" bzImage modules
@@ -137,6 +150,8 @@ build_kernel() {
 		"$src/scripts/const_structs.checkpatch" "$dir.tmp/"
 	echo "$release" >"$dir.tmp/release"
 	echo "$(($(date +%s) - t0))" >"$dir.tmp/build-seconds"
+	# How much of the build ccache answered: a figure of a clean build is one with none.
+	if [ -n "$hits0" ]; then echo "$(($(ccache_hits) - hits0))" >"$dir.tmp/ccache-hits"; fi
 	mv "$dir.tmp" "$dir"
 	rm -rf "$src"
 	log "$name: built $release in $(($(date +%s) - t0)) s"
@@ -161,6 +176,8 @@ build_rootfs() {
 		"$rootfs_dir.tmp"/var/cache/debconf/*-old "$rootfs_dir.tmp"/var/log/*
 	mkdir -p "$rootfs_dir.tmp"/usr/share/{doc,man,locale}
 	mv "$rootfs_dir.tmp" "$rootfs_dir"
+	# Beside the tree, not in it: everything in it goes into the guest.
+	echo "$(($(date +%s) - t0))" >"$rootfs_dir.build-seconds"
 	log "rootfs: built in $(($(date +%s) - t0)) s ($(du -sh "$rootfs_dir" | cut -f1))"
 }
 
@@ -340,6 +357,16 @@ build_image() {
 		  "diskVirtualBytes": $raw_bytes,
 		  "rootfsBytes": $raw_used,
 		  "qcow2Bytes": $qcow_bytes,
+		  "buildSeconds": {
+		    "kernel": $(recorded "$kernel_dir/build-seconds"),
+		    "kernelDebug": $(recorded "$debug_kernel_dir/build-seconds"),
+		    "rootfs": $(recorded "$rootfs_dir.build-seconds"),
+		    "image": $(($(date +%s) - t0))
+		  },
+		  "kernelCcacheHits": {
+		    "kernel": $(recorded "$kernel_dir/ccache-hits"),
+		    "kernelDebug": $(recorded "$debug_kernel_dir/ccache-hits")
+		  },
 		  "builtAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		}
 	EOF
@@ -363,7 +390,7 @@ ln -sfn "image-$image_key" "$out/image"
 # Only the newest of each stage is kept.
 find "$out" -maxdepth 1 \( -name 'kernel-*' -o -name 'rootfs-*' -o -name 'image-*' \) \
 	! -name "kernel-$kernel_key" ! -name "kernel-debug-$debug_kernel_key" \
-	! -name "rootfs-$rootfs_key" ! -name "image-$image_key" \
+	! -name "rootfs-$rootfs_key" ! -name "rootfs-$rootfs_key.build-seconds" ! -name "image-$image_key" \
 	-exec rm -rf {} +
 log "done: image $image_key at $out/image (kernel $(cat "$kernel_dir/release"))"
 exit 0

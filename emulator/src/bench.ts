@@ -6,10 +6,11 @@ import path from 'node:path';
 import { timeAcceleratorDecision } from './bench-accel.ts';
 import { timeColdBoots, timeWarmStartsWithWorkspace } from './bench-boot.ts';
 import { timeWholeExec } from './bench-cli.ts';
+import { imageBuildTimes } from './bench-image.ts';
 import { childQemuPids, sampleIdleCost, timeResetAfterPanic } from './bench-session.ts';
 import { timeSuspendResume } from './bench-suspend.ts';
 import { gradePart } from './grader.ts';
-import { repoRoot } from './image.ts';
+import { loadImage, repoRoot } from './image.ts';
 import { createIntrospect } from './introspect.ts';
 import { LabSession } from './session.ts';
 import { assemblePart, readPartSources } from './workspace-parts.ts';
@@ -24,7 +25,7 @@ export interface BenchGoal {
 
 export interface BenchResult {
   name: string;
-  unit: 'ms' | 'MiB/s' | 'x' | '%' | 'MiB';
+  unit: 'ms' | 's' | 'MiB/s' | 'x' | '%' | 'MiB' | 'compiles';
   samples: number;
   median: number;
   min: number;
@@ -299,6 +300,23 @@ export async function runBenchmarks(opts: {
     }),
     summarize('resume a saved session, to the shell prompt', 'ms', suspended.resumePrompt),
   ];
+  const built = imageBuildTimes(loadImage().manifest);
+  if (typeof built === 'string') progress(`clean guest image build: not shown, ${built}`);
+  else {
+    results.push(
+      summarize('clean guest image build: kernel + rootfs + image (as built)', 's', [built.lab], {
+        atMost: 300,
+      }),
+      summarize("clean guest image build with the tests' debug kernel (as built)", 's', [
+        built.withDebugKernel,
+      ]),
+    );
+    if (built.ccacheHits !== null) {
+      results.push(
+        summarize('kernel compiles answered by ccache in that build', 'compiles', [built.ccacheHits]),
+      );
+    }
+  }
   const machine = {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? '',

@@ -21,6 +21,12 @@ export interface ImageManifest {
   diskVirtualBytes: number;
   rootfsBytes: number;
   qcow2Bytes: number;
+  /**
+   * Seconds each stage took when build/build-guest.sh built it (null: a stage cached from a
+   * build that did not record it), and the compiles ccache answered in each kernel's build.
+   */
+  buildSeconds?: { kernel: number | null; kernelDebug: number | null; rootfs: number | null; image: number };
+  kernelCcacheHits?: { kernel: number | null; kernelDebug: number | null };
   builtAt: string;
 }
 
