@@ -28,7 +28,20 @@ const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 export const MAX_GUESTS = 3;
 const buildArtifacts = /\.(o|ko|mod|mod\.c|cmd)$|^(modules\.order|Module\.symvers)$/;
 
-/** The student's sources (no build artifacts, no hidden folders), refusing anything huge. */
+/** Sibling folders a Makefile names as `../NAME` (the repo's modules share `../common`). */
+export function siblingFolders(makefiles: string[]): string[] {
+  const names = new Set<string>();
+  for (const text of makefiles) {
+    for (const m of text.matchAll(/\.\.\/([\w.-]+)/g)) if (m[1] !== '.' && m[1] !== '..') names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
+/**
+ * The student's sources (no build artifacts, no hidden folders), refusing anything huge. A
+ * sibling folder the Makefile names (`../common`, as in the repo's reference modules) comes
+ * along as `../NAME/…`, so that such a folder builds in the guest as it does here.
+ */
 export async function collectSources(dir: string): Promise<SourceFile[]> {
   const files: SourceFile[] = [];
   let total = 0;
@@ -51,10 +64,17 @@ export async function collectSources(dir: string): Promise<SourceFile[]> {
     }
   };
   await walk('');
-  if (!files.some((f) => f.relative === 'Makefile' || f.relative === 'Kbuild')) {
+  const makefiles = files.filter((f) => f.relative === 'Makefile' || f.relative === 'Kbuild');
+  if (makefiles.length === 0) {
     throw new Error(
       `${dir} has no Makefile: --src must be the folder with your module's Makefile and .c files`,
     );
+  }
+  const here = path.resolve(dir);
+  for (const name of siblingFolders(makefiles.map((f) => f.data.toString('utf8')))) {
+    const sibling = path.join(here, '..', name);
+    if (sibling === here || !(await stat(sibling).catch(() => null))?.isDirectory()) continue;
+    await walk(`../${name}`);
   }
   return files;
 }

@@ -1,6 +1,7 @@
 // The grader in the real guest, Part 2: the reference module gets every point (through the CLI's
-// --format gradescope --output), and a module that never releases the target's mm fails
-// far_drops_mm_reference, which names the leak.
+// --format gradescope --output), also graded straight from the repo's folder (its Makefile uses
+// ../common), and a module that never releases the target's mm fails far_drops_mm_reference,
+// which names the leak.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -37,6 +38,16 @@ test('the reference Part 2 passes every check (check --format gradescope --outpu
     rmSync(src, { recursive: true });
     rmSync(out, { recursive: true });
   }
+});
+
+test("the repo's own folder, kernel-module/farfetch_p2 (with ../common), builds and gets every point", async () => {
+  const { runCli } = await import('../../emulator/test/integration/helpers.ts');
+  const src = path.join(import.meta.dirname, '..', 'farfetch_p2');
+  const r = await runCli(['check', '--part', '2', '--src', src, '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as { score: number; maxScore: number };
+  assert.equal(report.score, report.maxScore);
+  assert.match(r.stderr, /make \(6 files, with debug info for file:line\)/);
 });
 
 test('no mmput: the whole address space stays, far_drops_mm_reference fails and names it', async () => {
