@@ -96,7 +96,9 @@ ccache_hits() {
 
 # recorded FILE: a stage's recorded number for the manifest, or null when it has none.
 recorded() {
-	if [ -s "$1" ]; then cat "$1"; else echo null; fi
+	local n
+	n=$(cat "$1" 2>/dev/null || true)
+	if [[ $n =~ ^[0-9]+$ ]]; then echo "$n"; else echo null; fi
 }
 
 # build_kernel NAME DIR FRAGMENT...: Debian's tree + our patch, `make tinyconfig`, then each
@@ -133,7 +135,7 @@ build_kernel() {
 	if command -v ccache >/dev/null; then
 		export CCACHE_DIR=$out/ccache
 		cc="ccache gcc"
-		hits0=$(ccache_hits)
+		hits0=$(ccache_hits || true)
 	fi
 	log "$name: make -j$jobs bzImage modules (a clean build takes a few minutes)"
 	make -s -C "$src" O="$obj" CC="$cc" -j"$jobs" bzImage modules
@@ -151,7 +153,9 @@ build_kernel() {
 	echo "$release" >"$dir.tmp/release"
 	echo "$(($(date +%s) - t0))" >"$dir.tmp/build-seconds"
 	# How much of the build ccache answered: a figure of a clean build is one with none.
-	if [ -n "$hits0" ]; then echo "$(($(ccache_hits) - hits0))" >"$dir.tmp/ccache-hits"; fi
+	local hits1
+	hits1=$(ccache_hits || true)
+	if [ -n "$hits0" ] && [ -n "$hits1" ]; then echo "$((hits1 - hits0))" >"$dir.tmp/ccache-hits"; fi
 	mv "$dir.tmp" "$dir"
 	rm -rf "$src"
 	log "$name: built $release in $(($(date +%s) - t0)) s"
@@ -175,9 +179,10 @@ build_rootfs() {
 		"$rootfs_dir.tmp"/var/cache/apt/* "$rootfs_dir.tmp"/var/lib/apt/lists/* \
 		"$rootfs_dir.tmp"/var/cache/debconf/*-old "$rootfs_dir.tmp"/var/log/*
 	mkdir -p "$rootfs_dir.tmp"/usr/share/{doc,man,locale}
-	mv "$rootfs_dir.tmp" "$rootfs_dir"
-	# Beside the tree, not in it: everything in it goes into the guest.
+	# Beside the tree, not in it (everything in it goes into the guest), and before the tree is
+	# in place: a rootfs that is there always has its time.
 	echo "$(($(date +%s) - t0))" >"$rootfs_dir.build-seconds"
+	mv "$rootfs_dir.tmp" "$rootfs_dir"
 	log "rootfs: built in $(($(date +%s) - t0)) s ($(du -sh "$rootfs_dir" | cut -f1))"
 }
 

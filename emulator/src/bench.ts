@@ -301,21 +301,28 @@ export async function runBenchmarks(opts: {
     summarize('resume a saved session, to the shell prompt', 'ms', suspended.resumePrompt),
   ];
   const built = imageBuildTimes(loadImage().manifest);
-  if (typeof built === 'string') progress(`clean guest image build: not shown, ${built}`);
+  if (typeof built === 'string') progress(`guest image build: not shown, ${built}`);
   else {
     results.push(
-      summarize('clean guest image build: kernel + rootfs + image (as built)', 's', [built.lab], {
-        atMost: 300,
-      }),
-      summarize("clean guest image build with the tests' debug kernel (as built)", 's', [
-        built.withDebugKernel,
-      ]),
+      summarize(
+        'guest image build from nothing, as recorded: both kernels + rootfs + image',
+        's',
+        [built.all],
+        {
+          atMost: 300,
+        },
+      ),
+      summarize("guest image build, as recorded, without the tests' debug kernel", 's', [built.labOnly]),
     );
-    if (built.ccacheHits !== null) {
+    const hits = built.ccacheHits;
+    if (hits.kernel !== null)
+      results.push(summarize('kernel compiles ccache answered (lab kernel)', 'compiles', [hits.kernel]));
+    if (hits.kernelDebug !== null) {
       results.push(
-        summarize('kernel compiles answered by ccache in that build', 'compiles', [built.ccacheHits]),
+        summarize('kernel compiles ccache answered (debug kernel)', 'compiles', [hits.kernelDebug]),
       );
     }
+    if (hits.kernel === null) progress('guest image build: how much ccache answered was not recorded');
   }
   const machine = {
     cpus: os.cpus().length,

@@ -74,6 +74,16 @@ static int check(const unsigned char *buf, size_t len, const char *how)
 	return 0;
 }
 
+/* Each way once into a cleared buffer, checked: 0, or 1 after saying what was wrong. */
+static int checked_reads(pid_t child, unsigned char *shared, unsigned char *buf, size_t len)
+{
+	memset(buf, 0, len);
+	if (far_read(child, shared, buf, len) || check(buf, len, "FAR_READ"))
+		return 1;
+	memset(buf, 0, len);
+	return pvr_read(child, shared, buf, len) || check(buf, len, "process_vm_readv");
+}
+
 int main(int argc, char **argv)
 {
 	/* The two ways of reading, timed in turn: FAR_READ is way 0. */
@@ -128,11 +138,7 @@ int main(int argc, char **argv)
 	 * The timed calls then alternate, the order flipped every round, so that
 	 * a load that comes and goes weighs on both alike.
 	 */
-	memset(buf, 0, len);
-	if (far_read(child, shared, buf, len) || check(buf, len, "FAR_READ"))
-		goto fail;
-	memset(buf, 0, len);
-	if (pvr_read(child, shared, buf, len) || check(buf, len, "process_vm_readv"))
+	if (checked_reads(child, shared, buf, len))
 		goto fail;
 	for (i = 0; i < iterations; i++) {
 		for (int k = 0; k < 2; k++) {
@@ -144,8 +150,8 @@ int main(int argc, char **argv)
 			spent[way] += now() - t0;
 		}
 	}
-	/* The bytes of the last timed call: FAR_READ's after an even count. */
-	if (check(buf, len, iterations & 1 ? "process_vm_readv" : "FAR_READ"))
+	/* Each way once more, untimed, into a cleared buffer: still the right bytes. */
+	if (checked_reads(child, shared, buf, len))
 		goto fail;
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
