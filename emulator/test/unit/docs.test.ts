@@ -84,6 +84,13 @@ const RUNS: Record<string, Runner[]> = {
     { file: workspaceGuest, invocation: "initWorkspace(reference, { mode: 'solution' })" },
   ],
   'npx farfetchd-lab workspace init ~/farfetchd': workspaceInit,
+  'npx farfetchd-lab check --part 2 --src kernel-module/farfetch_p2': [
+    {
+      file: 'kernel-module/tests/grader-p2.test.ts',
+      invocation:
+        "path.join(import.meta.dirname, '..', 'farfetch_p2');\n  const r = await runCli(['check', '--part', '2', '--src', src, '--json'])",
+    },
+  ],
   'npx farfetchd-lab check --part 1 --src ~/farfetchd/farfetch_p1': [
     { file: workspaceGuest, invocation: "runCli(['check', '--part', String(part), '--src', src, '--json'])" },
   ],
